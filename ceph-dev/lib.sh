@@ -1,0 +1,196 @@
+# ceph-dev/lib.sh: helpers shared by ceph-dev/up, down and status. Source it.
+# shellcheck shell=bash
+
+FSDEV_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# bash 5.2 treats '&' in ${var//pat/repl} replacements specially; we want literal text.
+shopt -u patsub_replacement 2>/dev/null || true
+# Debian's interpreter, whatever python3 comes first in PATH (pyenv, venvs...):
+# Ceph's CLIs and glance-api use it too.
+FSDEV_PY=/usr/bin/python3
+
+fsdev_log()  { printf '%s: %s\n' "${FSDEV_PROG:-ceph-dev}" "$*" >&2; }
+fsdev_die()  { fsdev_log "error: $*"; exit 1; }
+
+# The state directory: $FASTSNAP_DEV_DIR, else ceph-dev/.state. Always absolute.
+fsdev_state_dir() {
+  local d=${FASTSNAP_DEV_DIR:-$FSDEV_HOME/.state}
+  d=$(realpath -m -- "$d") || return 1
+  case $d in
+    *[[:space:]]*|*%*|*'$'*) fsdev_die "state dir must not contain whitespace, % or \$: '$d'" ;;
+    /) fsdev_die "refusing to use / as the state dir" ;;
+  esac
+  printf '%s\n' "$d"
+}
+
+# Components in stop order (Glance first, then the OSD, then the mon).
+# pid file (relative to the state dir) and the executable expected in its cmdline.
+FSDEV_COMPONENTS=(glance osd mon)
+fsdev_pidfile() {
+  case $1 in
+    glance) echo run/glance-api.pid ;;
+    osd)    echo run/ceph-osd.0.pid ;;
+    mon)    echo run/ceph-mon.a.pid ;;
+  esac
+}
+fsdev_exe() {
+  case $1 in
+    glance) echo glance-api ;;
+    osd)    echo ceph-osd ;;
+    mon)    echo ceph-mon ;;
+  esac
+}
+
+# fsdev_pid_is_ours STATE COMPONENT PID: the pid is alive (not a zombie) and its
+# command line names the component's executable and this state dir. This makes
+# a pid reused by an unrelated process (or by another cluster) never "ours".
+fsdev_pid_is_ours() {
+  local state=$1 comp=$2 pid=$3 cmd st
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $st == Z || $st == X || -z $st ]] && return 1
+  cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$(fsdev_exe "$comp")"* && $cmd == *"$state/"* ]]
+}
+
+# fsdev_live_pid STATE COMPONENT: prints the pid if the pid file names a live
+# process of ours; returns 1 otherwise.
+fsdev_live_pid() {
+  local state=$1 comp=$2 f pid
+  f=$state/$(fsdev_pidfile "$comp")
+  [[ -s $f ]] || return 1
+  pid=$(tr -dc '0-9' < "$f")
+  fsdev_pid_is_ours "$state" "$comp" "$pid" || return 1
+  echo "$pid"
+}
+
+# fsdev_stray_pids STATE: processes of ours (ceph-mon, ceph-osd, glance-api whose
+# command line names this state dir) that no pid file accounts for. Used only
+# to report, never to kill.
+fsdev_stray_pids() {
+  local state=$1 p comp known=" " pid
+  for comp in "${FSDEV_COMPONENTS[@]}"; do
+    pid=$(fsdev_live_pid "$state" "$comp") && known+="$pid "
+  done
+  # cheap first pass: command lines that mention the state dir at all
+  for p in $(grep -lsF -- "$state/" /proc/[0-9]*/cmdline 2>/dev/null); do
+    pid=${p#/proc/}; pid=${pid%/cmdline}
+    [[ $pid == "$$" || $known == *" $pid "* ]] && continue
+    for comp in "${FSDEV_COMPONENTS[@]}"; do
+      if fsdev_pid_is_ours "$state" "$comp" "$pid"; then echo "$pid"; break; fi
+    done
+  done
+}
+
+# fsdev_stop STATE COMPONENT [GRACE]: TERM the process of the pid file, wait up to
+# GRACE seconds (default 15), then KILL. Removes the pid file. Returns 1 if the
+# process is still there afterwards.
+fsdev_stop() {
+  local state=$1 comp=$2 grace=${3:-15} pid i f
+  f=$state/$(fsdev_pidfile "$comp")
+  if ! pid=$(fsdev_live_pid "$state" "$comp"); then
+    rm -f "$f"
+    return 0
+  fi
+  fsdev_log "stopping $comp (pid $pid)"
+  FSDEV_STOPPED_PIDS="${FSDEV_STOPPED_PIDS:-} $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    fsdev_pid_is_ours "$state" "$comp" "$pid" || break
+    sleep 0.1
+  done
+  if fsdev_pid_is_ours "$state" "$comp" "$pid"; then
+    fsdev_log "$comp (pid $pid) ignored TERM for ${grace}s; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      fsdev_pid_is_ours "$state" "$comp" "$pid" || break
+      sleep 0.1
+    done
+  fi
+  if fsdev_pid_is_ours "$state" "$comp" "$pid"; then
+    fsdev_log "error: $comp (pid $pid) is still running"
+    return 1
+  fi
+  rm -f "$f"
+}
+
+# fsdev_wait_reaped [SECONDS]: the daemons are children of pid 1 once they
+# daemonise, so after they exit they stay zombies (ps: <defunct>) until pid 1
+# reaps them, which here takes about a second. Wait for that (default 5 s), so
+# that `ps` right after `down` is clean. A zombie is dead already: no failure.
+fsdev_wait_reaped() {
+  local secs=${1:-5} i pid st left
+  for ((i = 0; i < secs * 10; i++)); do
+    left=0
+    for pid in ${FSDEV_STOPPED_PIDS:-}; do
+      st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || continue
+      [[ $st == Z ]] && left=1
+    done
+    ((left)) || return 0
+    sleep 0.1
+  done
+  return 0
+}
+
+# fsdev_stop_all STATE: stop every component by pid file, Glance, OSD, mon.
+fsdev_stop_all() {
+  local state=$1 comp rc=0
+  for comp in "${FSDEV_COMPONENTS[@]}"; do
+    fsdev_stop "$state" "$comp" || rc=1
+  done
+  return $rc
+}
+
+# A free TCP port on 127.0.0.1: let the kernel pick one, then check that it can
+# be bound again and that nothing listens on it (ss), because the mon retries a
+# busy port for 15 s and gives up.
+fsdev_free_port() {
+  local port i
+  for ((i = 0; i < 20; i++)); do
+    port=$("$FSDEV_PY" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()') || continue
+    # avoid Ceph's daemon range (ms_bind_port_min..max = 6800..7300)
+    (( port >= 6800 && port <= 7300 )) && continue
+    [[ " ${FSDEV_USED_PORTS:-} " == *" $port "* ]] && continue
+    if "$FSDEV_PY" -c 'import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$port" 2>/dev/null \
+       && ! ss -Htln "sport = :$port" | grep -q .; then
+      FSDEV_USED_PORTS="${FSDEV_USED_PORTS:-} $port"
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# fsdev_render TEMPLATE OUT KEY=VALUE...: replace @KEY@ by VALUE.
+fsdev_render() {
+  local tpl=$1 out=$2 kv text
+  shift 2
+  text=$(<"$tpl")
+  for kv in "$@"; do
+    text=${text//@${kv%%=*}@/${kv#*=}}
+  done
+  if [[ $text =~ @[A-Z_]+@ ]]; then
+    fsdev_die "unreplaced placeholder ${BASH_REMATCH[0]} in $tpl"
+  fi
+  printf '%s\n' "$text" > "$out"
+}
+
+# fsdev_http_status URL [HEADERS ('|'-separated)]: HTTP status code, or 000.
+fsdev_http_status() {
+  local url=$1 headers=${2:-} args=()
+  if [[ -n $headers ]]; then
+    local IFS='|' h
+    for h in $headers; do args+=(-H "$h"); done
+    unset IFS
+  fi
+  curl -s -o /dev/null -m 5 -w '%{http_code}' "${args[@]}" "$url" 2>/dev/null || true
+}
+
+# fsdev_ceph STATE ARGS...: the ceph CLI as client.admin of this cluster.
+fsdev_ceph() {
+  local state=$1
+  shift
+  timeout 30 ceph --conf "$state/ceph.conf" --id admin --connect-timeout 10 "$@"
+}

@@ -1,0 +1,26 @@
+/*
+ * clients/ceph.h: a connection to one Ceph cluster (librados), identified
+ * by its fsid. An object the engine holds, not a process-wide singleton,
+ * so that several clusters can be used side by side.
+ */
+#ifndef FS_CEPH_H
+#define FS_CEPH_H
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include "common.h"
+
+typedef struct fs_ceph fs_ceph;
+
+/* Connect as client.<user> with conf and keyring (either may be NULL). */
+int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const char *keyring,
+	const fs_logger *lg);
+void fs_ceph_close(fs_ceph *c);
+const char *fs_ceph_fsid(const fs_ceph *c);
+/* Open an I/O context on a pool ("pool" or "pool/namespace" is not supported). */
+int fs_ceph_ioctx(rados_ioctx_t *out, fs_ceph *c, const char *pool);
+/* The rados handle itself (for bench/test code). */
+rados_t fs_ceph_handle(fs_ceph *c);
+
+#endif

@@ -1,0 +1,756 @@
+/*
+ * clients/glance.c: the Glance v2 client (see glance.h): images (create,
+ * get, delete, patch, list with paging), data upload from a reader
+ * callback, location registration (POST /locations with fallback to the
+ * JSON-patch), and discovery (stores, stores/detail, schema, versions).
+ * HTTP, retries and redaction are in http.c; identity in auth.c; response
+ * parsers in glance_parse.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "glance.h"
+#include "http.h"
+
+#define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
+#define JSON_CT "Content-Type: application/json"
+
+struct fs_glance {
+	fs_http *h;
+	fs_auth *a;
+	fs_strv headers;          /* from settings: "Name: value" */
+	long last_status;
+	fs_logger lg;
+};
+
+int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
+{
+	*out = NULL;
+	fs_glance *g = calloc(1, sizeof(*g));
+	if (!g)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the Glance client");
+	if (lg)
+		g->lg = *lg;
+	int rc;
+	for (size_t i = 0; i < s->glance_headers.n; i++) {
+		if ((rc = fs_http_header_check(s->glance_headers.v[i])) < 0) {
+			fs_err_prefix("Glance extra header %zu", i + 1);
+			goto fail;
+		}
+		if (fs_strv_push(&g->headers, s->glance_headers.v[i]) < 0) {
+			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	fs_http_opts ho = {
+		.connect_timeout_ms = s->connect_timeout_ms,
+		.low_speed_time_s = s->low_speed_time_s,
+		.num_retries = s->num_retries,
+		.ca_file = s->ca_file,
+		.client_cert = s->client_cert,
+		.client_key = s->client_key,
+		.insecure = s->insecure,
+	};
+	const char *base = getenv("FASTSNAP_RETRY_BASE_MS");
+	if (base && *base)
+		ho.retry_base_ms = strtol(base, NULL, 10);
+	if ((rc = fs_http_new(&g->h, &ho, lg)) < 0)
+		goto fail;
+	/* header values whose name is sensitive are secrets too */
+	for (size_t i = 0; i < g->headers.n; i++) {
+		const char *hv = g->headers.v[i];
+		const char *colon = strchr(hv, ':');
+		if (fs_http_header_is_sensitive(hv, (size_t)(colon - hv))) {
+			const char *v = colon + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if ((rc = fs_http_add_secret(g->h, v)) < 0)
+				goto fail;
+		}
+	}
+	if ((rc = fs_auth_new(&g->a, s, g->h)) < 0)
+		goto fail;
+	*out = g;
+	return 0;
+fail:
+	fs_glance_free(g);
+	return rc;
+}
+
+void fs_glance_free(fs_glance *g)
+{
+	if (!g)
+		return;
+	fs_auth_free(g->a);
+	fs_http_free(g->h);
+	fs_strv_free(&g->headers);
+	free(g);
+}
+
+long fs_glance_last_status(const fs_glance *g) { return g->last_status; }
+
+const char *fs_glance_endpoint(fs_glance *g)
+{
+	if (!fs_auth_endpoint(g->a) && fs_auth_ensure(g->a) < 0)
+		return NULL;
+	return fs_auth_endpoint(g->a);
+}
+
+/* ---- the request core ---- */
+
+typedef struct {
+	const char *method;
+	const char *path;             /* appended to the endpoint */
+	const char *const *extra;     /* extra headers */
+	size_t n_extra;
+	const char *body;
+	size_t body_len;
+	const fs_upload_req *up;
+	int retry;
+} gcall_req;
+
+static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log_name,
+	size_t log_name_len)
+{
+	memset(resp, 0, sizeof(*resp));
+	g->last_status = 0;
+	snprintf(log_name, log_name_len, "Glance %s %s", r->method, r->path);
+	int rc = fs_auth_ensure(g->a);
+	if (rc < 0)
+		return rc;
+	char *url = fs_asprintf("%s%s", fs_auth_endpoint(g->a), r->path);
+	size_t nh = g->headers.n + r->n_extra + 2;
+	const char **hdrs = calloc(nh, sizeof(*hdrs));
+	char *tokhdr = NULL;
+	if (!url || !hdrs) {
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int reauthed = 0;; reauthed = 1) {
+		size_t n = 0;
+		free(tokhdr);
+		tokhdr = NULL;
+		const char *tok = fs_auth_token(g->a);
+		if (tok) {
+			if (!(tokhdr = fs_asprintf("X-Auth-Token: %s", tok))) {
+				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+				goto out;
+			}
+			hdrs[n++] = tokhdr;
+		}
+		hdrs[n++] = "Accept: application/json";
+		for (size_t i = 0; i < g->headers.n; i++)
+			hdrs[n++] = g->headers.v[i];
+		for (size_t i = 0; i < r->n_extra; i++)
+			hdrs[n++] = r->extra[i];
+		fs_http_req hr = {
+			.method = r->method, .url = url, .log_name = log_name,
+			.headers = hdrs, .n_headers = n,
+			.body = r->body, .body_len = r->body_len, .retry = r->retry,
+		};
+		if (r->up) {
+			hr.read = r->up->read;
+			hr.rewind = r->up->rewind;
+			hr.read_ctx = r->up->ctx;
+			hr.upload_len = r->up->length;
+		}
+		fs_http_resp_free(resp);
+		rc = fs_http_do(g->h, resp, &hr);
+		g->last_status = resp->status;
+		if (rc < 0 || resp->status != 401 || reauthed ||
+		    fs_auth_get_mode(g->a) != FS_AUTH_KEYSTONE)
+			break;
+		/* the token expired or was revoked: authenticate once more */
+		fs_log(&g->lg, FASTSNAP_LOG_INFO, "%s: 401, authenticating again", log_name);
+		if (r->up) {
+			if (!r->up->rewind)
+				break;
+			if ((rc = r->up->rewind(r->up->ctx)) < 0)
+				goto out;
+		}
+		if ((rc = fs_auth_reauth(g->a)) < 0)
+			goto out;
+	}
+out:
+	free(tokhdr);
+	free(hdrs);
+	free(url);
+	return rc;
+}
+
+/* Run a call and require one of the ok statuses. */
+static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok1, long ok2)
+{
+	char name[512];
+	int rc = gcall(g, resp, r, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	if (resp->status == ok1 || resp->status == ok2)
+		return 0;
+	if (resp->status >= 400)
+		return fs_http_status_error(g->h, resp, name);
+	return fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, resp->status);
+}
+
+/* Percent-encode for a path segment or a query value. */
+static int put_escaped(fs_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~:", *p)) {
+			if (fs_buf_put(b, p, 1) < 0)
+				return -1;
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			if (fs_buf_put(b, e, 3) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static char *image_path(const char *id, const char *suffix)
+{
+	fs_buf b = FS_BUF_INIT;
+	fs_buf_puts(&b, "/v2/images/");
+	put_escaped(&b, id);
+	if (suffix)
+		fs_buf_puts(&b, suffix);
+	if (b.oom) {
+		fs_buf_free(&b);
+		return NULL;
+	}
+	return fs_buf_detach(&b);
+}
+
+static int check_id(const char *id)
+{
+	if (!id || !*id)
+		return fs_err(FASTSNAP_EINVAL, "Glance image id is empty");
+	return 0;
+}
+
+/* ---- images ---- */
+
+int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req)
+{
+	if (out)
+		*out = NULL;
+	if (!req->name)
+		return fs_err(FASTSNAP_EINVAL, "Glance image create: no name");
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	if (req->id)
+		cJSON_AddStringToObject(o, "id", req->id);
+	cJSON_AddStringToObject(o, "name", req->name);
+	cJSON_AddStringToObject(o, "disk_format", req->disk_format ? req->disk_format : "raw");
+	cJSON_AddStringToObject(o, "container_format",
+		req->container_format ? req->container_format : "bare");
+	if (req->visibility)
+		cJSON_AddStringToObject(o, "visibility", req->visibility);
+	cJSON_AddNumberToObject(o, "min_disk", req->min_disk > 0 ? req->min_disk : 0);
+	cJSON_AddNumberToObject(o, "min_ram", req->min_ram > 0 ? req->min_ram : 0);
+	for (size_t i = 0; i < req->n_props; i++) {
+		if (!req->prop_keys[i] || !req->prop_values[i]) {
+			cJSON_Delete(o);
+			return fs_err(FASTSNAP_EINVAL, "Glance image create: property %zu is NULL", i);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(o, req->prop_keys[i]);
+		cJSON_AddStringToObject(o, req->prop_keys[i], req->prop_values[i]);
+	}
+	char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!body)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	const char *hdrs[] = { JSON_CT };
+	gcall_req r = { .method = "POST", .path = "/v2/images", .extra = hdrs, .n_extra = 1,
+		.body = body, .body_len = strlen(body), .retry = 0 };
+	fs_http_resp resp;
+	int rc = gexpect(g, &resp, &r, 201, 200);
+	free(body);
+	if (rc == 0 && out)
+		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+	fs_http_resp_free(&resp);
+	return rc;
+}
+
+int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id)
+{
+	*out = NULL;
+	int rc = check_id(id);
+	if (rc < 0)
+		return rc;
+	char *path = image_path(id, NULL);
+	if (!path)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	gcall_req r = { .method = "GET", .path = path, .retry = 1 };
+	fs_http_resp resp;
+	rc = gexpect(g, &resp, &r, 200, 200);
+	if (rc == 0)
+		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+	fs_http_resp_free(&resp);
+	free(path);
+	return rc;
+}
+
+int fs_glance_image_delete(fs_glance *g, const char *id)
+{
+	int rc = check_id(id);
+	if (rc < 0)
+		return rc;
+	char *path = image_path(id, NULL);
+	if (!path)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	gcall_req r = { .method = "DELETE", .path = path, .retry = 1 };
+	fs_http_resp resp;
+	rc = gexpect(g, &resp, &r, 204, 200);
+	fs_http_resp_free(&resp);
+	free(path);
+	return rc;
+}
+
+/* PATCH with a JSON-patch document; *status_out gets the status even on
+ * error (for the location fallback's own mapping). */
+static int do_patch(fs_glance *g, fs_http_resp *resp, const char *id, const cJSON *ops,
+	char *name, size_t name_len)
+{
+	char *path = image_path(id, NULL);
+	char *body = cJSON_PrintUnformatted(ops);
+	int rc = 0;
+	if (!path || !body) {
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+		memset(resp, 0, sizeof(*resp));
+	} else {
+		const char *hdrs[] = { PATCH_CT };
+		gcall_req r = { .method = "PATCH", .path = path, .extra = hdrs, .n_extra = 1,
+			.body = body, .body_len = strlen(body), .retry = 0 };
+		rc = gcall(g, resp, &r, name, name_len);
+	}
+	free(path);
+	free(body);
+	return rc;
+}
+
+int fs_glance_image_patch(fs_glance *g, fs_image **out, const char *id, const cJSON *ops)
+{
+	if (out)
+		*out = NULL;
+	int rc = check_id(id);
+	if (rc < 0)
+		return rc;
+	if (!cJSON_IsArray(ops))
+		return fs_err(FASTSNAP_EINVAL, "Glance image patch: ops is not a JSON array");
+	fs_http_resp resp;
+	char name[512];
+	rc = do_patch(g, &resp, id, ops, name, sizeof(name));
+	if (rc == 0 && resp.status != 200) {
+		if (resp.status >= 400)
+			rc = fs_http_status_error(g->h, &resp, name);
+		else
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name,
+				resp.status);
+	}
+	if (rc == 0 && out)
+		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+	fs_http_resp_free(&resp);
+	return rc;
+}
+
+/* "/key" as a JSON pointer ('~' -> "~0", '/' -> "~1"). */
+static char *json_pointer(const char *key)
+{
+	fs_buf b = FS_BUF_INIT;
+	fs_buf_put(&b, "/", 1);
+	for (const char *p = key; *p; p++) {
+		if (*p == '~')
+			fs_buf_puts(&b, "~0");
+		else if (*p == '/')
+			fs_buf_puts(&b, "~1");
+		else
+			fs_buf_put(&b, p, 1);
+	}
+	if (b.oom) {
+		fs_buf_free(&b);
+		return NULL;
+	}
+	return fs_buf_detach(&b);
+}
+
+static int add_op(cJSON *ops, const char *op, const char *key, const char *value)
+{
+	char *ptr = json_pointer(key);
+	cJSON *o = cJSON_CreateObject();
+	if (!ptr || !o) {
+		free(ptr);
+		cJSON_Delete(o);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	cJSON_AddStringToObject(o, "op", op);
+	cJSON_AddStringToObject(o, "path", ptr);
+	if (value)
+		cJSON_AddStringToObject(o, "value", value);
+	cJSON_AddItemToArray(ops, o);
+	free(ptr);
+	return 0;
+}
+
+int fs_glance_image_set_props(fs_glance *g, const char *id, const char *const *keys,
+	const char *const *values, size_t n)
+{
+	if (n == 0)
+		return 0;
+	cJSON *ops = cJSON_CreateArray();
+	int rc = ops ? 0 : fs_err(FASTSNAP_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!keys[i] || !values[i] || !*keys[i])
+			rc = fs_err(FASTSNAP_EINVAL, "Glance set properties: property %zu is empty", i);
+		else
+			rc = add_op(ops, "add", keys[i], values[i]);
+	}
+	if (rc == 0)
+		rc = fs_glance_image_patch(g, NULL, id, ops);
+	cJSON_Delete(ops);
+	return rc;
+}
+
+int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const *keys, size_t n)
+{
+	if (n == 0)
+		return 0;
+	fs_image *img;
+	int rc = fs_glance_image_get(g, &img, id);
+	if (rc < 0)
+		return rc;
+	cJSON *ops = cJSON_CreateArray();
+	if (!ops)
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (keys[i] && cJSON_HasObjectItem(img->raw, keys[i]))
+			rc = add_op(ops, "remove", keys[i], NULL);
+	if (rc == 0 && cJSON_GetArraySize(ops) > 0)
+		rc = fs_glance_image_patch(g, NULL, id, ops);
+	cJSON_Delete(ops);
+	fs_image_free(img);
+	return rc;
+}
+
+int fs_glance_image_list(fs_glance *g, fs_image_list *out, const char *const *filters,
+	size_t n_filters, const char *sort, int page_size)
+{
+	memset(out, 0, sizeof(*out));
+	fs_buf q = FS_BUF_INIT;
+	fs_buf_puts(&q, "/v2/images?limit=");
+	fs_buf_printf(&q, "%d", page_size > 0 ? page_size : 100);
+	for (size_t i = 0; i < n_filters; i++) {
+		const char *eq = filters[i] ? strchr(filters[i], '=') : NULL;
+		if (!eq || eq == filters[i]) {
+			fs_buf_free(&q);
+			return fs_err(FASTSNAP_EINVAL, "Glance image list: filter '%s' is not key=value",
+				filters[i] ? filters[i] : "(null)");
+		}
+		char *k = strndup(filters[i], (size_t)(eq - filters[i]));
+		fs_buf_put(&q, "&", 1);
+		if (k)
+			put_escaped(&q, k);
+		fs_buf_put(&q, "=", 1);
+		put_escaped(&q, eq + 1);
+		free(k);
+	}
+	if (sort) {
+		fs_buf_puts(&q, "&sort=");
+		put_escaped(&q, sort);
+	}
+	if (q.oom) {
+		fs_buf_free(&q);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	char *path = fs_buf_detach(&q);
+	int rc = 0;
+	for (int page = 0; path; page++) {
+		if (page >= 100000) {
+			rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: more than 100000 pages");
+			break;
+		}
+		gcall_req r = { .method = "GET", .path = path, .retry = 1 };
+		fs_http_resp resp;
+		rc = gexpect(g, &resp, &r, 200, 200);
+		char *next = NULL;
+		if (rc == 0)
+			rc = fs_parse_image_page(out, &next, resp.body.ptr, resp.body.len);
+		fs_http_resp_free(&resp);
+		if (rc == 0 && next && fs_streq(next, path))
+			rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: \"next\" link repeats");
+		if (rc == 0 && next && strncmp(next, "/v2/", 4) != 0)
+			rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: unexpected \"next\" link");
+		free(path);
+		path = next;
+		if (rc < 0)
+			break;
+	}
+	free(path);
+	if (rc < 0)
+		fs_image_list_free(out);
+	return rc;
+}
+
+/* ---- upload ---- */
+
+int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req)
+{
+	int rc = check_id(id);
+	if (rc < 0)
+		return rc;
+	if (!req->read)
+		return fs_err(FASTSNAP_EINVAL, "Glance upload: no reader");
+	char *path = image_path(id, "/file");
+	char *store = req->store ? fs_asprintf("x-image-meta-store: %s", req->store) : NULL;
+	char *base = req->base_image_ref ?
+		fs_asprintf("X-OpenStack-Base-Image-Ref: %s", req->base_image_ref) : NULL;
+	if (!path || (req->store && !store) || (req->base_image_ref && !base)) {
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+		goto out;
+	}
+	const char *hdrs[3] = { "Content-Type: application/octet-stream" };
+	size_t n = 1;
+	if (store)
+		hdrs[n++] = store;
+	if (base)
+		hdrs[n++] = base;
+	gcall_req r = { .method = "PUT", .path = path, .extra = hdrs, .n_extra = n,
+		.up = req, .retry = 1 };
+	fs_http_resp resp;
+	rc = gexpect(g, &resp, &r, 204, 201);
+	fs_http_resp_free(&resp);
+out:
+	free(path);
+	free(store);
+	free(base);
+	return rc;
+}
+
+/* ---- locations ---- */
+
+static cJSON *validation_json(const fs_validation *vd)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	if (vd->os_hash_algo)
+		cJSON_AddStringToObject(o, "os_hash_algo", vd->os_hash_algo);
+	if (vd->os_hash_value)
+		cJSON_AddStringToObject(o, "os_hash_value", vd->os_hash_value);
+	if (vd->checksum)
+		cJSON_AddStringToObject(o, "checksum", vd->checksum);
+	return o;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Poll until the image is active (after a 202 from POST /locations). */
+static int wait_active(fs_glance *g, const char *id, double timeout_s)
+{
+	double t0 = fs_now();
+	for (;;) {
+		fs_image *img;
+		int rc = fs_glance_image_get(g, &img, id);
+		if (rc < 0)
+			return rc;
+		char st[32];
+		snprintf(st, sizeof(st), "%s", img->status);
+		fs_image_free(img);
+		if (strcmp(st, "active") == 0)
+			return 0;
+		if (strcmp(st, "killed") == 0 || strcmp(st, "deleted") == 0 ||
+		    strcmp(st, "pending_delete") == 0)
+			return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
+				"after POST /locations", id, st);
+		if (fs_now() - t0 >= timeout_s)
+			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
+				"POST /locations", id, st, timeout_s);
+		sleep_ms(250);
+	}
+}
+
+int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_validation *vd, double poll_timeout_s)
+{
+	int rc = check_id(id);
+	if (rc < 0)
+		return rc;
+	if (!url || !*url)
+		return fs_err(FASTSNAP_EINVAL, "Glance add location: empty URL");
+	char name[512];
+	fs_http_resp resp;
+
+	/* 1. Glance >= 29: POST /v2/images/{id}/locations */
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "url", url);
+	if (vd)
+		cJSON_AddItemToObject(o, "validation_data", validation_json(vd));
+	char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	char *path = image_path(id, "/locations");
+	if (!body || !path) {
+		free(body);
+		free(path);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	const char *hdrs[] = { JSON_CT };
+	gcall_req r = { .method = "POST", .path = path, .extra = hdrs, .n_extra = 1,
+		.body = body, .body_len = strlen(body), .retry = 0 };
+	rc = gcall(g, &resp, &r, name, sizeof(name));
+	free(body);
+	free(path);
+	if (rc < 0) {
+		fs_http_resp_free(&resp);
+		return rc;
+	}
+	long st = resp.status;
+	if (st == 202 || st == 200 || st == 201 || st == 204) {
+		fs_http_resp_free(&resp);
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld, waiting for the image to be active",
+			name, st);
+		return wait_active(g, id, poll_timeout_s > 0 ? poll_timeout_s : 60);
+	}
+	if (st != 404 && st != 405 && st != 501 && st != 403) {
+		rc = st >= 400 ? fs_http_status_error(g->h, &resp, name) :
+			fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, st);
+		if (st == 400)
+			rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "%s", fastsnap_error_last());
+		fs_http_resp_free(&resp);
+		return rc;
+	}
+	fs_http_resp_free(&resp);
+	fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld, falling back to the JSON-patch", name, st);
+
+	/* 2. PATCH add /locations/- */
+	cJSON *ops = cJSON_CreateArray();
+	cJSON *op = cJSON_CreateObject();
+	cJSON_AddItemToArray(ops, op);
+	cJSON_AddStringToObject(op, "op", "add");
+	cJSON_AddStringToObject(op, "path", "/locations/-");
+	cJSON *val = cJSON_AddObjectToObject(op, "value");
+	cJSON_AddStringToObject(val, "url", url);
+	cJSON *md = cJSON_AddObjectToObject(val, "metadata");
+	if (store)
+		cJSON_AddStringToObject(md, "store", store);
+	if (vd)
+		cJSON_AddItemToObject(val, "validation_data", validation_json(vd));
+	rc = do_patch(g, &resp, id, ops, name, sizeof(name));
+	cJSON_Delete(ops);
+	if (rc == 0) {
+		st = resp.status;
+		if (st == 200) {
+			rc = 0;
+		} else if (st >= 400) {
+			rc = fs_http_status_error(g->h, &resp, name);
+			if (st == 403)
+				rc = fs_err(FASTSNAP_ELOCATION_DISALLOWED, "%s (Glance does not allow "
+					"locations: show_multiple_locations or policy)", fastsnap_error_last());
+			else if (st == 400 || st == 500)
+				rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "%s (Glance could not open the "
+					"location)", fastsnap_error_last());
+		} else {
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, st);
+		}
+	}
+	fs_http_resp_free(&resp);
+	return rc;
+}
+
+/* ---- discovery ---- */
+
+int fs_glance_stores(fs_glance *g, fs_store_set *out)
+{
+	memset(out, 0, sizeof(*out));
+	char name[512];
+	fs_http_resp resp;
+	gcall_req r = { .method = "GET", .path = "/v2/info/stores", .retry = 1 };
+	int rc = gcall(g, &resp, &r, name, sizeof(name));
+	if (rc == 0) {
+		if (resp.status == 404)
+			rc = fs_err(FASTSNAP_EUNSUPPORTED, "%s: 404: multi-store is not enabled in "
+				"Glance (enabled_backends is unset)", name);
+		else if (resp.status >= 400)
+			rc = fs_http_status_error(g->h, &resp, name);
+		else if (resp.status != 200)
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, resp.status);
+		else
+			rc = fs_parse_stores(out, resp.body.ptr, resp.body.len);
+	}
+	fs_http_resp_free(&resp);
+	if (rc < 0)
+		return rc;
+
+	gcall_req d = { .method = "GET", .path = "/v2/info/stores/detail", .retry = 1 };
+	rc = gcall(g, &resp, &d, name, sizeof(name));
+	if (rc == 0) {
+		if (resp.status == 403 || resp.status == 404) {
+			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld: no store details (admin only)",
+				name, resp.status);
+		} else if (resp.status >= 400) {
+			rc = fs_http_status_error(g->h, &resp, name);
+		} else if (resp.status != 200) {
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, resp.status);
+		} else {
+			rc = fs_parse_stores_detail(out, resp.body.ptr, resp.body.len);
+		}
+	}
+	fs_http_resp_free(&resp);
+	if (rc < 0)
+		fs_store_set_free(out);
+	return rc;
+}
+
+int fs_glance_image_schema(fs_glance *g, fs_image_schema *out)
+{
+	memset(out, 0, sizeof(*out));
+	gcall_req r = { .method = "GET", .path = "/v2/schemas/image", .retry = 1 };
+	fs_http_resp resp;
+	int rc = gexpect(g, &resp, &r, 200, 200);
+	if (rc == 0)
+		rc = fs_parse_image_schema(out, resp.body.ptr, resp.body.len);
+	fs_http_resp_free(&resp);
+	return rc;
+}
+
+int fs_glance_versions(fs_glance *g, fs_strv *out)
+{
+	memset(out, 0, sizeof(*out));
+	gcall_req r = { .method = "GET", .path = "/", .retry = 1 };
+	fs_http_resp resp;
+	/* Glance answers GET / with 300 Multiple Choices */
+	int rc = gexpect(g, &resp, &r, 300, 200);
+	if (rc == 0)
+		rc = fs_parse_versions(out, resp.body.ptr, resp.body.len);
+	fs_http_resp_free(&resp);
+	return rc;
+}
+
+int fs_glance_raw(fs_glance *g, long *status, fs_buf *body_out, const char *method,
+	const char *path, const char *const *headers, size_t n_headers, const char *body,
+	size_t body_len)
+{
+	*status = 0;
+	char name[512];
+	fs_http_resp resp;
+	gcall_req r = { .method = method, .path = path, .extra = headers, .n_extra = n_headers,
+		.body = body, .body_len = body_len };
+	int rc = gcall(g, &resp, &r, name, sizeof(name));
+	*status = resp.status;
+	if (rc == 0 && body_out) {
+		*body_out = resp.body;
+		memset(&resp.body, 0, sizeof(resp.body));
+	}
+	fs_http_resp_free(&resp);
+	return rc;
+}

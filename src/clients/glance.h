@@ -1,0 +1,192 @@
+/*
+ * clients/glance.h: the Glance v2 client (images, upload, locations,
+ * discovery). Every call returns 0 or a negative FASTSNAP_E* code and
+ * sets the thread-local message to "Glance <METHOD> <path>: <status>
+ * <Glance's own message>". One fs_glance holds one HTTP connection
+ * (reused across calls); use one per thread.
+ */
+#ifndef FS_GLANCE_H
+#define FS_GLANCE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "settings.h"
+
+typedef struct fs_glance fs_glance;
+
+int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg);
+void fs_glance_free(fs_glance *g);
+/* HTTP status of the last response (0 if none: transport error). */
+long fs_glance_last_status(const fs_glance *g);
+/* The endpoint in use (after catalog lookup), owned by g. */
+const char *fs_glance_endpoint(fs_glance *g);
+
+/* ---- images ---- */
+
+typedef struct {
+	char *url;
+	char *store;              /* metadata.store, or NULL */
+} fs_location;
+
+typedef struct {
+	char *id;
+	char *name;
+	char *status;
+	char *disk_format;
+	char *container_format;
+	char *visibility;
+	char *owner;
+	char *checksum;           /* md5 hex, or NULL */
+	char *os_hash_algo;
+	char *os_hash_value;
+	int64_t size;             /* -1 when null */
+	int64_t virtual_size;     /* -1 when null */
+	int min_disk;
+	int min_ram;
+	fs_strv stores;           /* the "stores" field, split on ',' */
+	fs_location *locations;
+	size_t n_locations;
+	cJSON *raw;               /* the whole JSON object, for inheritance */
+} fs_image;
+
+void fs_image_free(fs_image *img);
+/* A string property (or core string field) of the image, or NULL. */
+const char *fs_image_prop(const fs_image *img, const char *key);
+
+typedef struct {
+	const char *id;           /* client-chosen id, or NULL */
+	const char *name;
+	const char *disk_format;  /* default "raw" */
+	const char *container_format; /* default "bare" */
+	const char *visibility;   /* NULL: Glance's default */
+	int min_disk;
+	int min_ram;
+	/* string properties, parallel arrays */
+	const char *const *prop_keys;
+	const char *const *prop_values;
+	size_t n_props;
+} fs_image_create_req;
+
+int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req);
+int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id);
+int fs_glance_image_delete(fs_glance *g, const char *id);
+/* JSON-patch: `ops` is an array of {"op","path","value"}; out may be NULL. */
+int fs_glance_image_patch(fs_glance *g, fs_image **out, const char *id, const cJSON *ops);
+/* Convenience: replace-or-add (op "add" works for both in Glance) string props. */
+int fs_glance_image_set_props(fs_glance *g, const char *id, const char *const *keys,
+	const char *const *values, size_t n);
+/* Remove properties (missing ones are ignored). */
+int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const *keys, size_t n);
+
+typedef struct {
+	fs_image **v;
+	size_t n;
+} fs_image_list;
+void fs_image_list_free(fs_image_list *l);
+/* List images matching `key=value` filters (e.g. "image_type=backup"),
+ * following `next` links until the end. sort e.g. "created_at:desc" or NULL. */
+int fs_glance_image_list(fs_glance *g, fs_image_list *out, const char *const *filters,
+	size_t n_filters, const char *sort, int page_size);
+
+/* ---- upload ---- */
+
+/* Body reader: fill up to len bytes; return bytes (>0), 0 at the end, or a
+ * negative FASTSNAP_E* code (its message already set) to abort. */
+typedef ssize_t (*fs_read_fn)(void *ctx, char *buf, size_t len);
+/* Start again from byte 0; NULL if the source cannot rewind. */
+typedef int (*fs_rewind_fn)(void *ctx);
+
+typedef struct {
+	uint64_t length;          /* exact Content-Length */
+	const char *store;        /* x-image-meta-store, or NULL */
+	const char *base_image_ref; /* X-OpenStack-Base-Image-Ref, or NULL */
+	fs_read_fn read;
+	fs_rewind_fn rewind;
+	void *ctx;
+} fs_upload_req;
+
+/* PUT /v2/images/{id}/file. A reader error is returned as is (its code
+ * and message), not as a transport error. */
+int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req);
+
+/* ---- locations ---- */
+
+typedef struct {
+	const char *os_hash_algo;   /* "sha512" */
+	const char *os_hash_value;
+	const char *checksum;       /* md5, optional */
+} fs_validation;
+
+/* POST /v2/images/{id}/locations (then poll until active), falling back on
+ * 404/405/501/403 to PATCH add /locations/-. Errors:
+ *   FASTSNAP_ELOCATION_DISALLOWED  PATCH answered 403
+ *   FASTSNAP_ELOCATION_REJECTED    PATCH answered 400 or 500 (could not open)
+ * `vd` may be NULL. `poll_timeout_s` bounds the POST's activation wait. */
+int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_validation *vd, double poll_timeout_s);
+
+/* ---- discovery ---- */
+
+typedef struct {
+	char *id;
+	char *description;
+	int is_default;
+	int read_only;
+	char *type;               /* from detail, or NULL */
+	char *pool;               /* rbd pool from detail, or NULL */
+	char *fsid;               /* from detail (Glance >= 30), or NULL */
+} fs_store_info;
+
+typedef struct {
+	fs_store_info *v;
+	size_t n;
+	int has_detail;           /* stores/detail was readable */
+} fs_store_set;
+
+void fs_store_set_free(fs_store_set *s);
+/* GET /v2/info/stores, then stores/detail (a 403 there is not an error:
+ * has_detail = 0). 404 on info/stores gives FASTSNAP_EUNSUPPORTED
+ * ("multi-store is not enabled"). */
+int fs_glance_stores(fs_glance *g, fs_store_set *out);
+const fs_store_info *fs_store_set_find(const fs_store_set *s, const char *id);
+const fs_store_info *fs_store_set_default(const fs_store_set *s);
+
+/* GET /v2/schemas/image: names of schema fields, and which are readOnly. */
+typedef struct {
+	fs_strv fields;
+	fs_strv read_only;
+} fs_image_schema;
+void fs_image_schema_free(fs_image_schema *s);
+int fs_glance_image_schema(fs_glance *g, fs_image_schema *out);
+int fs_image_schema_is_field(const fs_image_schema *s, const char *name);
+int fs_image_schema_is_read_only(const fs_image_schema *s, const char *name);
+
+/* GET / : the API version ids ("v2.16", ...) with status CURRENT/SUPPORTED. */
+int fs_glance_versions(fs_glance *g, fs_strv *out);
+
+/* ---- parsers (no I/O: buffer + length, for tests and fuzzing) ---- */
+int fs_parse_image(fs_image **out, const char *buf, size_t len);
+int fs_parse_stores(fs_store_set *out, const char *buf, size_t len);
+int fs_parse_stores_detail(fs_store_set *inout, const char *buf, size_t len);
+int fs_parse_image_schema(fs_image_schema *out, const char *buf, size_t len);
+/* One page of GET /v2/images: images appended to inout, *next the "next"
+ * link (a path) or NULL. */
+int fs_parse_image_page(fs_image_list *inout, char **next, const char *buf, size_t len);
+/* GET / body: the ids of CURRENT and SUPPORTED versions. */
+int fs_parse_versions(fs_strv *out, const char *buf, size_t len);
+
+/* ---- lower level (tests, and callers that need a raw request) ---- */
+
+/* One raw request to the Glance endpoint, with the auth and extra headers
+ * added: path is appended to the endpoint; extra headers "Name: value" (CR/LF
+ * refused). On success *status and (if body_out) the response body are set;
+ * any status is returned as 0 (the caller checks *status). */
+int fs_glance_raw(fs_glance *g, long *status, fs_buf *body_out, const char *method,
+	const char *path, const char *const *headers, size_t n_headers, const char *body,
+	size_t body_len);
+
+#endif

@@ -1,0 +1,661 @@
+/*
+ * clients/http.c: the libcurl wrapper (see http.h). Owns one reused CURL
+ * easy handle per fs_http, the retry loop (503 and connection errors, for
+ * requests marked retryable; uploads only when the reader can rewind), the
+ * response-body cap, header validation, error-body message extraction and
+ * the redaction of secrets in log lines and error messages.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "http.h"
+
+struct fs_http {
+	CURL *curl;
+	long connect_timeout_ms;
+	long low_speed_time_s;
+	int num_retries;
+	long retry_base_ms;
+	char *ca_file;
+	char *client_cert;
+	char *client_key;
+	int insecure;
+	fs_logger lg;
+	fs_strv secrets;
+	unsigned int seed;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
+{
+	*out = NULL;
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return fs_err(FASTSNAP_ETRANSPORT, "libcurl initialisation failed: %s",
+			curl_easy_strerror(curl_init_rc));
+	fs_http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the HTTP client");
+	h->curl = curl_easy_init();
+	if (!h->curl) {
+		free(h);
+		return fs_err(FASTSNAP_ENOMEM, "curl_easy_init failed");
+	}
+	fs_http_opts def = { 0 };
+	if (!o)
+		o = &def;
+	h->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
+	h->low_speed_time_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : 60;
+	h->num_retries = o->num_retries > 0 ? o->num_retries : 0;
+	h->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 1000;
+	h->insecure = o->insecure;
+	h->ca_file = fs_strdup(o->ca_file);
+	h->client_cert = fs_strdup(o->client_cert);
+	h->client_key = fs_strdup(o->client_key);
+	if ((o->ca_file && !h->ca_file) || (o->client_cert && !h->client_cert) ||
+	    (o->client_key && !h->client_key)) {
+		fs_http_free(h);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory copying TLS options");
+	}
+	if (lg)
+		h->lg = *lg;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->seed = (unsigned int)ts.tv_nsec ^ (unsigned int)getpid() ^
+		(unsigned int)(uintptr_t)h;
+	*out = h;
+	return 0;
+}
+
+void fs_http_free(fs_http *h)
+{
+	if (!h)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	free(h->ca_file);
+	free(h->client_cert);
+	free(h->client_key);
+	fs_strv_free(&h->secrets);
+	free(h);
+}
+
+int fs_http_add_secret(fs_http *h, const char *secret)
+{
+	if (!secret || !*secret)
+		return 0;
+	for (size_t i = 0; i < h->secrets.n; i++)
+		if (strcmp(h->secrets.v[i], secret) == 0)
+			return 0;
+	if (fs_strv_push(&h->secrets, secret) < 0)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory registering a secret");
+	return 0;
+}
+
+void fs_http_remove_secret(fs_http *h, const char *secret)
+{
+	if (!secret)
+		return;
+	for (size_t i = 0; i < h->secrets.n; i++) {
+		if (strcmp(h->secrets.v[i], secret) == 0) {
+			free(h->secrets.v[i]);
+			h->secrets.v[i] = h->secrets.v[h->secrets.n - 1];
+			h->secrets.n--;
+			return;
+		}
+	}
+}
+
+/* Replace every registered secret in s (in place; "***" is never longer
+ * than the text it replaces when the secret has 3+ chars, otherwise the
+ * secret is blanked with '*' of the same length). */
+static void scrub(const fs_http *h, char *s)
+{
+	for (size_t i = 0; i < h->secrets.n; i++) {
+		const char *sec = h->secrets.v[i];
+		size_t n = strlen(sec);
+		if (!n)
+			continue;
+		char *p;
+		while ((p = strstr(s, sec)) != NULL) {
+			if (n >= 3) {
+				memcpy(p, "***", 3);
+				memmove(p + 3, p + n, strlen(p + n) + 1);
+			} else {
+				memset(p, '*', n);
+			}
+		}
+	}
+}
+
+static void hlog(const fs_http *h, fastsnap_log_level lvl, const char *fmt, ...) FS_PRINTF(3, 4);
+static void hlog(const fs_http *h, fastsnap_log_level lvl, const char *fmt, ...)
+{
+	if (!h->lg.cb)
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	scrub(h, line);
+	fs_log(&h->lg, lvl, "%s", line);
+}
+
+/* fs_err with the message scrubbed of secrets. */
+static int herr(const fs_http *h, int code, const char *fmt, ...) FS_PRINTF(3, 4);
+static int herr(const fs_http *h, int code, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	scrub(h, msg);
+	return fs_err(code, "%s", msg);
+}
+
+/* ---- header helpers ---- */
+
+int fs_http_header_is_sensitive(const char *name, size_t len)
+{
+	static const char *const words[] = { "token", "secret", "password", "auth", "cookie",
+		"credential" };
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t i = 0; i + wl <= len; i++)
+			if (strncasecmp(name + i, words[w], wl) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int fs_http_header_check(const char *hdr)
+{
+	if (!hdr)
+		return fs_err(FASTSNAP_EINVAL, "HTTP header is NULL");
+	const char *colon = strchr(hdr, ':');
+	size_t namelen = colon ? (size_t)(colon - hdr) : strlen(hdr);
+	if (strpbrk(hdr, "\r\n"))
+		return fs_err(FASTSNAP_EINVAL, "HTTP header '%.*s' contains CR or LF",
+			(int)(namelen > 64 ? 64 : namelen), hdr);
+	if (!colon || namelen == 0)
+		return fs_err(FASTSNAP_EINVAL,
+			"HTTP header must be 'Name: value' (missing name or colon)");
+	for (size_t i = 0; i < namelen; i++) {
+		unsigned char c = (unsigned char)hdr[i];
+		if (c <= 32 || c >= 127 || strchr("()<>@,;:\\\"/[]?={}", c))
+			return fs_err(FASTSNAP_EINVAL, "HTTP header name '%.*s' has an invalid character",
+				(int)(namelen > 64 ? 64 : namelen), hdr);
+	}
+	return 0;
+}
+
+void fs_http_redact_header(char *out, size_t outlen, const char *hdr)
+{
+	if (!outlen)
+		return;
+	const char *colon = strchr(hdr, ':');
+	if (colon && fs_http_header_is_sensitive(hdr, (size_t)(colon - hdr)))
+		snprintf(out, outlen, "%.*s: ***", (int)(colon - hdr), hdr);
+	else
+		snprintf(out, outlen, "%s", hdr);
+}
+
+/* ---- error body messages ---- */
+
+static const char *json_message(const cJSON *o)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
+	if (cJSON_IsString(m) && m->valuestring[0])
+		return m->valuestring;
+	m = cJSON_GetObjectItemCaseSensitive(o, "explanation");
+	if (cJSON_IsString(m) && m->valuestring[0])
+		return m->valuestring;
+	m = cJSON_GetObjectItemCaseSensitive(o, "detail");
+	if (cJSON_IsString(m) && m->valuestring[0])
+		return m->valuestring;
+	m = cJSON_GetObjectItemCaseSensitive(o, "title");
+	if (cJSON_IsString(m) && m->valuestring[0])
+		return m->valuestring;
+	return NULL;
+}
+
+/* Strip tags, decode the common entities, collapse whitespace. */
+static char *text_of(const char *buf, size_t len)
+{
+	fs_buf b = FS_BUF_INIT;
+	int intag = 0, space = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (intag) {
+			if (c == '>')
+				intag = 0;
+			continue;
+		}
+		if (c == '<') {
+			intag = 1;
+			space = 1;
+			continue;
+		}
+		if (c == '&') {
+			static const struct { const char *e; char c; } ents[] = {
+				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+				{ "&quot;", '"' }, { "&#39;", '\'' }, { "&#x27;", '\'' },
+				{ "&nbsp;", ' ' } };
+			int done = 0;
+			for (size_t e = 0; e < sizeof(ents) / sizeof(ents[0]); e++) {
+				size_t el = strlen(ents[e].e);
+				if (i + el <= len && memcmp(buf + i, ents[e].e, el) == 0) {
+					c = ents[e].c;
+					i += el - 1;
+					done = 1;
+					break;
+				}
+			}
+			(void)done;
+		}
+		if (isspace((unsigned char)c) || (unsigned char)c < 32) {
+			space = 1;
+			continue;
+		}
+		if (space && b.len)
+			fs_buf_put(&b, " ", 1);
+		space = 0;
+		fs_buf_put(&b, &c, 1);
+	}
+	if (b.oom) {
+		fs_buf_free(&b);
+		return NULL;
+	}
+	return fs_buf_detach(&b);
+}
+
+static const char *memfind(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp(hay + i, needle, n) == 0)
+			return hay + i;
+	return NULL;
+}
+
+char *fs_http_error_message(const char *buf, size_t len)
+{
+	if (!buf || !len)
+		return strdup("");
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)buf[i]))
+		i++;
+	if (i < len && buf[i] == '{') {
+		cJSON *j = cJSON_ParseWithLength(buf, len);
+		if (j) {
+			const char *m = NULL;
+			if (cJSON_IsObject(j)) {
+				m = json_message(j);
+				for (const cJSON *c = j->child; !m && c; c = c->next)
+					if (cJSON_IsObject(c))
+						m = json_message(c);
+			}
+			char *r = m ? text_of(m, strlen(m)) : NULL;
+			cJSON_Delete(j);
+			if (r)
+				return r;
+		}
+	}
+	/* HTML: the text after </h1> is Glance's (webob's) message. */
+	const char *start = buf, *end = buf + len;
+	const char *h1 = memfind(buf, len, "</h1>");
+	if (h1) {
+		start = h1 + 5;
+		const char *be = memfind(start, (size_t)(end - start), "</body>");
+		if (be)
+			end = be;
+	} else {
+		const char *body = memfind(buf, len, "<body");
+		if (body)
+			start = body;
+	}
+	char *t = text_of(start, (size_t)(end - start));
+	if (t && !*t && h1) {
+		free(t);
+		t = text_of(buf, len);
+	}
+	if (t && strlen(t) > 1024)
+		t[1024] = '\0';
+	return t;
+}
+
+long fs_http_backoff_ms(long base_ms, int attempt, unsigned int *seed)
+{
+	if (base_ms <= 0)
+		base_ms = 1000;
+	long d = base_ms;
+	for (int i = 0; i < attempt && d < 30000; i++)
+		d *= 2;
+	if (d > 30000)
+		d = 30000;
+	long jitter = (long)((double)rand_r(seed) / ((double)RAND_MAX + 1.0) * (double)d / 2.0);
+	d += jitter;
+	return d > 30000 ? 30000 : d;
+}
+
+/* ---- the transfer ---- */
+
+typedef struct {
+	fs_http *h;
+	const fs_http_req *req;
+	fs_http_resp *resp;
+	int too_large;
+	int reader_code;
+	int short_read;
+	uint64_t sent;
+} xfer;
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	xfer *x = ud;
+	size_t n = size * nmemb;
+	if (x->resp->body.len + n > FS_HTTP_BODY_CAP) {
+		x->too_large = 1;
+		return 0;
+	}
+	if (fs_buf_put(&x->resp->body, ptr, n) < 0)
+		return 0;
+	return n;
+}
+
+static char *header_value(const char *line, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+	if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return NULL;
+	const char *v = line + nl + 1;
+	const char *e = line + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return strndup(v, (size_t)(e - v));
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	xfer *x = ud;
+	size_t n = size * nmemb;
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		/* a new response (after 100 Continue): forget the previous one's */
+		free(x->resp->captured);
+		x->resp->captured = NULL;
+		free(x->resp->content_type);
+		x->resp->content_type = NULL;
+		return n;
+	}
+	char *v;
+	if (x->req->capture_header && (v = header_value(ptr, n, x->req->capture_header))) {
+		free(x->resp->captured);
+		x->resp->captured = v;
+	}
+	if ((v = header_value(ptr, n, "Content-Type"))) {
+		free(x->resp->content_type);
+		x->resp->content_type = v;
+	}
+	return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+	xfer *x = ud;
+	const fs_http_req *r = x->req;
+	uint64_t left = r->upload_len - x->sent;
+	if (left == 0)
+		return 0;
+	size_t want = size * nitems;
+	if (want > left)
+		want = (size_t)left;
+	ssize_t got = r->read(r->read_ctx, buf, want);
+	if (got < 0) {
+		x->reader_code = (int)got;
+		return CURL_READFUNC_ABORT;
+	}
+	if (got == 0 || (size_t)got > want) {
+		x->short_read = 1;
+		return CURL_READFUNC_ABORT;
+	}
+	x->sent += (uint64_t)got;
+	return (size_t)got;
+}
+
+static int is_conn_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void fs_http_resp_free(fs_http_resp *r)
+{
+	if (!r)
+		return;
+	fs_buf_free(&r->body);
+	free(r->captured);
+	free(r->content_type);
+	r->captured = r->content_type = NULL;
+	r->status = 0;
+}
+
+static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
+	struct curl_slist **out)
+{
+	struct curl_slist *l = NULL, *t;
+	*out = NULL;
+	for (size_t i = 0; i < req->n_headers; i++) {
+		int rc = fs_http_header_check(req->headers[i]);
+		if (rc < 0) {
+			curl_slist_free_all(l);
+			return rc;
+		}
+		if (!(t = curl_slist_append(l, req->headers[i])))
+			goto oom;
+		l = t;
+	}
+	/* No "Expect: 100-continue" for small in-memory bodies. */
+	if (small_body) {
+		if (!(t = curl_slist_append(l, "Expect:")))
+			goto oom;
+		l = t;
+	}
+	*out = l;
+	return 0;
+oom:
+	curl_slist_free_all(l);
+	return herr(h, FASTSNAP_ENOMEM, "out of memory building HTTP headers");
+}
+
+/* One attempt. Returns 0 (a response), or a negative code with the error
+ * set; *retryable says whether a connection error may be retried. */
+static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
+	struct curl_slist *hdrs, int *retryable)
+{
+	CURL *c = h->curl;
+	xfer x = { .h = h, .req = req, .resp = resp };
+	*retryable = 0;
+	curl_easy_reset(c);
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->low_speed_time_s);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "fastsnap/" FASTSNAP_VERSION_STRING);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L);
+	if (h->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (h->client_cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, h->client_cert);
+	if (h->client_key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, h->client_key);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+
+	const char *m = req->method;
+	if (req->read) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_len);
+		if (strcmp(m, "PUT") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+	} else if (strcmp(m, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(m, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (req->body || strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 ||
+		   strcmp(m, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		if (strcmp(m, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+	} else {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+	}
+
+	double t0 = fs_now();
+	CURLcode rc = curl_easy_perform(c);
+	double dt = fs_now() - t0;
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	resp->attempts++;
+
+	if (x.reader_code < 0) {
+		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s: aborted by the body reader (%d)", m, req->url,
+			x.reader_code);
+		/* the reader set its own message */
+		return x.reader_code;
+	}
+	if (x.short_read)
+		return herr(h, FASTSNAP_EIO, "%s: the body reader ended after %llu of %llu bytes",
+			req->log_name, (unsigned long long)x.sent,
+			(unsigned long long)req->upload_len);
+	if (x.too_large)
+		return herr(h, FASTSNAP_ETOOLARGE,
+			"%s: response body is larger than the %u-byte cap", req->log_name,
+			FS_HTTP_BODY_CAP);
+	if (rc != CURLE_OK) {
+		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %s (%.3f s)", m, req->url,
+			curl_easy_strerror(rc), dt);
+		*retryable = is_conn_error(rc);
+		const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			return herr(h, FASTSNAP_ETIMEOUT, "%s: timed out: %s", req->log_name, detail);
+		return herr(h, FASTSNAP_ETRANSPORT, "%s: %s", req->log_name, detail);
+	}
+	resp->status = status;
+	hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %ld (%.3f s, %zu bytes)", m, req->url, status, dt,
+		resp->body.len);
+	if (resp->body.oom)
+		return herr(h, FASTSNAP_ENOMEM, "%s: out of memory reading the response",
+			req->log_name);
+	return 0;
+}
+
+int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
+{
+	memset(resp, 0, sizeof(*resp));
+	if (!req->log_name || !req->url || !req->method)
+		return fs_err(FASTSNAP_EINVAL, "HTTP request without method, url or name");
+	int small_body = !req->read && req->body_len < 1024 * 1024;
+	struct curl_slist *hdrs = NULL;
+	int rc = build_headers(h, req, small_body, &hdrs);
+	if (rc < 0)
+		return rc;
+	if (h->lg.cb) {
+		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s", req->method, req->url);
+		for (size_t i = 0; i < req->n_headers; i++) {
+			char red[512];
+			fs_http_redact_header(red, sizeof(red), req->headers[i]);
+			hlog(h, FASTSNAP_LOG_DEBUG, "  %s", red);
+		}
+	}
+	int can_retry = req->retry && (!req->read || req->rewind);
+	for (int i = 0;; i++) {
+		int retryable = 0;
+		if (i > 0) {
+			fs_buf_free(&resp->body);
+			free(resp->captured);
+			free(resp->content_type);
+			resp->captured = resp->content_type = NULL;
+			resp->status = 0;
+		}
+		rc = attempt(h, resp, req, hdrs, &retryable);
+		int again = (rc == 0 && resp->status == 503) || (rc < 0 && retryable);
+		if (!again || !can_retry || i >= h->num_retries)
+			break;
+		long ms = fs_http_backoff_ms(h->retry_base_ms, i, &h->seed);
+		hlog(h, FASTSNAP_LOG_WARN, "%s: %s; retry %d of %d in %ld ms", req->log_name,
+			rc < 0 ? fastsnap_error_last() : "503 Service Unavailable", i + 1,
+			h->num_retries, ms);
+		if (req->read) {
+			int rr = req->rewind(req->read_ctx);
+			if (rr < 0) {
+				rc = rr;
+				break;
+			}
+		}
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	curl_slist_free_all(hdrs);
+	return rc;
+}
+
+int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name)
+{
+	int code = fs_http_status_to_code(r->status);
+	if (code == 0)
+		code = FASTSNAP_EPROTOCOL;
+	char *m = fs_http_error_message(r->body.ptr, r->body.len);
+	int rc = herr(h, code, "%s: %ld%s%s", log_name, r->status, m && *m ? " " : "",
+		m ? m : "");
+	free(m);
+	return rc;
+}

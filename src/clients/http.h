@@ -1,0 +1,106 @@
+/*
+ * clients/http.h: the libcurl wrapper every HTTP client of fastsnap uses
+ * (Glance, Keystone). One fs_http owns one CURL easy handle, reused across
+ * requests so that the connection is kept alive. It does timeouts, TLS,
+ * safe retries with exponential backoff, a cap on response bodies, header
+ * validation (CR/LF refused) and logging with secrets redacted.
+ */
+#ifndef FS_HTTP_H
+#define FS_HTTP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+/* Response bodies above this are refused with FASTSNAP_ETOOLARGE. */
+#define FS_HTTP_BODY_CAP (4u * 1024u * 1024u)
+
+typedef struct fs_http fs_http;
+
+typedef struct {
+	long connect_timeout_ms;  /* <= 0: 10000 */
+	long low_speed_time_s;    /* <= 0: 60 (abort below 1 byte/s for this long) */
+	int num_retries;          /* < 0: 0 */
+	long retry_base_ms;       /* first backoff delay; <= 0: 1000 */
+	const char *ca_file;
+	const char *client_cert;
+	const char *client_key;
+	int insecure;
+} fs_http_opts;
+
+/* Streaming request body. */
+typedef ssize_t (*fs_http_read_fn)(void *ctx, char *buf, size_t len);
+typedef int (*fs_http_rewind_fn)(void *ctx);
+
+typedef struct {
+	const char *method;           /* GET, POST, PUT, PATCH, DELETE, HEAD */
+	const char *url;              /* absolute */
+	const char *log_name;         /* how errors name the request, e.g. "Glance GET /v2/images/x" */
+	/* Headers "Name: value" for this request (validated: no CR/LF). */
+	const char *const *headers;
+	size_t n_headers;
+	/* A small in-memory body (POST/PATCH), or NULL. */
+	const char *body;
+	size_t body_len;
+	/* Or a streamed body of exactly upload_len bytes (PUT). */
+	fs_http_read_fn read;
+	fs_http_rewind_fn rewind;     /* NULL: the body cannot be sent twice */
+	void *read_ctx;
+	uint64_t upload_len;
+	/* Retry on 503 and connection errors (only for idempotent requests). */
+	int retry;
+	/* Keep the value of this response header (e.g. "X-Subject-Token"). */
+	const char *capture_header;
+} fs_http_req;
+
+typedef struct {
+	long status;                  /* 0: no response */
+	fs_buf body;
+	char *captured;               /* value of req.capture_header, or NULL */
+	char *content_type;           /* or NULL */
+	int attempts;                 /* requests sent, retries included */
+} fs_http_resp;
+
+int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg);
+void fs_http_free(fs_http *h);
+
+/* Strings that must never appear in a log line or an error message (a
+ * token, a password, a secret). Each occurrence is replaced by "***". */
+int fs_http_add_secret(fs_http *h, const char *secret);
+/* Forget a secret registered before (e.g. a replaced token). */
+void fs_http_remove_secret(fs_http *h, const char *secret);
+
+/* Perform a request. Returns 0 when a response was received, whatever its
+ * status (resp->status), or a negative code: FASTSNAP_ETRANSPORT,
+ * FASTSNAP_ETIMEOUT, FASTSNAP_ETOOLARGE (body above the cap), FASTSNAP_EINVAL
+ * (a header with CR/LF), or the reader's own code. Retries (503, connection
+ * errors) happen inside when req->retry is set. resp is reset first; free it
+ * with fs_http_resp_free in every case. */
+int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req);
+void fs_http_resp_free(fs_http_resp *r);
+
+/* Set the error for a response with status >= 400: code from the status,
+ * message "<log_name>: <status> <server's message>", secrets redacted.
+ * Returns the code. */
+int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name);
+
+/* ---- helpers (no I/O; exposed for tests) ---- */
+
+/* Validate one "Name: value" header: a token name, a colon, no CR/LF/NUL.
+ * Returns 0 or FASTSNAP_EINVAL (message names the header, not its value). */
+int fs_http_header_check(const char *hdr);
+/* Write `hdr` to out with its value replaced by "***" when the name is
+ * sensitive (contains token, secret, password, auth or cookie). */
+void fs_http_redact_header(char *out, size_t outlen, const char *hdr);
+/* True when a header name is sensitive. */
+int fs_http_header_is_sensitive(const char *name, size_t len);
+/* The message of an error body: JSON {"message":..}, {"error":{"message":..}},
+ * {"<key>":{"message":..}}, or HTML/text (tags stripped, collapsed). Returns
+ * a new string (possibly ""), or NULL on OOM. */
+char *fs_http_error_message(const char *buf, size_t len);
+/* Backoff before retry `attempt` (0-based) in ms, with jitter in
+ * [base*2^attempt, 1.5*base*2^attempt), capped at 30 s. */
+long fs_http_backoff_ms(long base_ms, int attempt, unsigned int *seed);
+
+#endif

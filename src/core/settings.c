@@ -1,0 +1,352 @@
+/*
+ * core/settings.c: resolves an engine's settings. Each value comes from,
+ * first match wins: the caller's fastsnap_engine_opts field (non-NULL), the
+ * environment (only when opts->use_env; an empty variable counts as unset),
+ * the nova.conf-style config file (opts->config_file, else FASTSNAP_CONFIG
+ * when use_env), a built-in default. Glance headers are the caller's plus
+ * the environment's (both, caller's first), each validated. Values of
+ * headers are never put in messages; names that look secret are redacted.
+ * See docs/configuration.md for the table.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "settings.h"
+
+#define FS_DEFAULT_CEPH_USER "admin"
+#define FS_DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define FS_DEFAULT_LOW_SPEED_TIME_S 60L
+#define FS_DEFAULT_NUM_RETRIES 3
+#define FS_DEFAULT_CLONE_DEPTH_CAP 5u
+
+void fs_settings_free(fs_settings *s)
+{
+	if (!s)
+		return;
+	char **strs[] = {
+		&s->ceph_conf, &s->ceph_user, &s->keyring, &s->images_rbd_pool,
+		&s->glance_url, &s->os_token, &s->glance_store,
+		&s->os_auth_url, &s->os_username, &s->os_password, &s->os_user_domain_name,
+		&s->os_project_name, &s->os_project_id, &s->os_project_domain_name,
+		&s->os_application_credential_id, &s->os_application_credential_secret,
+		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	fs_strv_free(&s->glance_headers);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- headers ---- */
+
+static int fs_is_tchar(unsigned char c)
+{
+	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Does a header name (or text standing for one) look like it carries a
+ * secret? Then it is never echoed. */
+static int fs_looks_secret(const char *s, size_t n)
+{
+	static const char *const words[] = { "token", "auth", "secret", "password", "passwd",
+		"cookie", "credential", "key" };
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t i = 0; i + wl <= n; i++)
+			if (!strncasecmp(s + i, words[w], wl))
+				return 1;
+	}
+	return 0;
+}
+
+/* Printable, bounded copy of a header name for messages. */
+static const char *fs_show_name(char out[72], const char *s, size_t n)
+{
+	if (fs_looks_secret(s, n))
+		return "<redacted>";
+	size_t m = n < 64 ? n : 64;
+	for (size_t i = 0; i < m; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (n > m) {
+		memcpy(out + m, "...", 3);
+		m += 3;
+	}
+	out[m] = '\0';
+	return out;
+}
+
+/* Validate hdr[0..len) and append it as "Name: value". `where` prefixes
+ * messages ("glance header #2", "FASTSNAP_GLANCE_HEADERS item 1"). */
+static int fs_add_header_n(fs_settings *s, const char *hdr, size_t len, const char *where)
+{
+	char show[72];
+	const char *colon = memchr(hdr, ':', len);
+	if (!colon)
+		return fs_err(FASTSNAP_EINVAL, "%s: header '%s' is not 'Name: value' (no ':')", where,
+			fs_show_name(show, hdr, len));
+	size_t nlen = (size_t)(colon - hdr);
+	if (nlen == 0)
+		return fs_err(FASTSNAP_EINVAL, "%s: header has an empty name; expected 'Name: value'", where);
+	for (size_t i = 0; i < nlen; i++)
+		if (!fs_is_tchar((unsigned char)hdr[i]))
+			return fs_err(FASTSNAP_EINVAL, "%s: header name '%s' is not a valid token "
+				"(no spaces, colons or control characters)", where, fs_show_name(show, hdr, nlen));
+	const char *v = colon + 1, *end = hdr + len;
+	for (const char *q = v; q < end; q++) {
+		if (*q == '\r' || *q == '\n')
+			return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has CR or LF in its value (refused)",
+				where, fs_show_name(show, hdr, nlen));
+		if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
+			return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has a control character in its value",
+				where, fs_show_name(show, hdr, nlen));
+	}
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (v == end)
+		return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has an empty value", where,
+			fs_show_name(show, hdr, nlen));
+	char *norm = fs_asprintf("%.*s: %.*s", (int)nlen, hdr, (int)(end - v), v);
+	if (!norm || fs_strv_push(&s->glance_headers, norm) < 0) {
+		free(norm);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory adding a header");
+	}
+	free(norm);
+	return 0;
+}
+
+int fs_settings_add_header(fs_settings *s, const char *hdr)
+{
+	if (!hdr)
+		return fs_err(FASTSNAP_EINVAL, "glance header: NULL");
+	return fs_add_header_n(s, hdr, strlen(hdr), "glance header");
+}
+
+/* 'Name: value|Name: value': split on '|', trim, skip empty items. */
+static int fs_add_env_headers(fs_settings *s, const char *env)
+{
+	char *copy = fs_strdup(env);
+	if (!copy)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	int rc = 0, item = 0;
+	char *p = copy;
+	for (;;) {
+		char *bar = strchr(p, '|');
+		if (bar)
+			*bar = '\0';
+		char *t = fs_trim(p);
+		item++;
+		if (*t) {
+			char where[64];
+			snprintf(where, sizeof(where), "FASTSNAP_GLANCE_HEADERS item %d", item);
+			rc = fs_add_header_n(s, t, strlen(t), where);
+			if (rc)
+				break;
+		}
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* ---- value picking ---- */
+
+static const char *fs_env(const fastsnap_engine_opts *o, const char *name)
+{
+	if (!o->use_env)
+		return NULL;
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* opts > env > config > default; copies into *dst. */
+static int fs_pick(char **dst, const fastsnap_engine_opts *o, const char *opt, const char *env,
+	const char *cfg, const char *def)
+{
+	const char *v = opt;
+	if (!v && env)
+		v = fs_env(o, env);
+	if (!v)
+		v = cfg;
+	if (!v)
+		v = def;
+	if (!v)
+		return 0;
+	*dst = strdup(v);
+	return *dst ? 0 : fs_err(FASTSNAP_ENOMEM, "out of memory");
+}
+
+/* Parse an environment integer in [min, max]; 1 if set, 0 if unset. */
+static int fs_env_long(long *out, const fastsnap_engine_opts *o, const char *name, long min, long max)
+{
+	const char *v = fs_env(o, name);
+	if (!v)
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	while (end && isspace((unsigned char)*end))
+		end++;
+	if (errno || end == v || *end || x < min || x > max)
+		return fs_err(FASTSNAP_EINVAL, "%s must be an integer from %ld to %ld", name, min, max);
+	*out = x;
+	return 1;
+}
+
+/* Strings that end up in an HTTP header or URL must have no CR/LF. */
+static int fs_check_line(const char *v, const char *what)
+{
+	if (!v)
+		return 0;
+	for (const char *q = v; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return fs_err(FASTSNAP_EINVAL, "%s contains CR, LF or another control character (refused)",
+				what);
+	return 0;
+}
+
+static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c)
+{
+	int rc = 0;
+#define PICK(field, opt, env, cfg, def) \
+	do { if ((rc = fs_pick(&s->field, o, (opt), (env), (cfg), (def))) < 0) return rc; } while (0)
+
+	PICK(ceph_conf, o->ceph_conf, "CEPH_CONF", c->images_rbd_ceph_conf, NULL);
+	PICK(ceph_user, o->ceph_user, "FASTSNAP_CEPH_USER", c->rbd_user, FS_DEFAULT_CEPH_USER);
+	PICK(keyring, o->keyring, "FASTSNAP_CEPH_KEYRING", c->keyring, NULL);
+	PICK(images_rbd_pool, NULL, NULL, c->images_rbd_pool, NULL);
+	PICK(glance_url, o->glance_url, "FASTSNAP_GLANCE_URL",
+		c->glance_api_server ? c->glance_api_server : c->glance_endpoint_override, NULL);
+	PICK(os_token, o->os_token, "OS_AUTH_TOKEN", NULL, NULL);
+	PICK(glance_store, NULL, NULL, c->glance_store, NULL);
+	PICK(os_auth_url, o->os_auth_url, "OS_AUTH_URL", NULL, NULL);
+	PICK(os_username, o->os_username, "OS_USERNAME", NULL, NULL);
+	PICK(os_password, o->os_password, "OS_PASSWORD", NULL, NULL);
+	PICK(os_user_domain_name, o->os_user_domain_name, "OS_USER_DOMAIN_NAME", NULL, NULL);
+	PICK(os_project_name, o->os_project_name, "OS_PROJECT_NAME", NULL, NULL);
+	PICK(os_project_id, o->os_project_id, "OS_PROJECT_ID", NULL, NULL);
+	PICK(os_project_domain_name, o->os_project_domain_name, "OS_PROJECT_DOMAIN_NAME", NULL, NULL);
+	PICK(os_application_credential_id, o->os_application_credential_id,
+		"OS_APPLICATION_CREDENTIAL_ID", NULL, NULL);
+	PICK(os_application_credential_secret, o->os_application_credential_secret,
+		"OS_APPLICATION_CREDENTIAL_SECRET", NULL, NULL);
+	PICK(os_interface, o->os_interface, "OS_INTERFACE", c->glance_interface, NULL);
+	PICK(os_region_name, o->os_region_name, "OS_REGION_NAME", c->glance_region_name, NULL);
+	PICK(ca_file, o->ca_file, "OS_CACERT", c->glance_cafile, NULL);
+	PICK(client_cert, o->client_cert, "OS_CERT", c->glance_certfile, NULL);
+	PICK(client_key, o->client_key, "OS_KEY", c->glance_keyfile, NULL);
+#undef PICK
+
+	/* librados wants the id without "client.". */
+	if (s->ceph_user && !strncmp(s->ceph_user, "client.", 7))
+		memmove(s->ceph_user, s->ceph_user + 7, strlen(s->ceph_user + 7) + 1);
+	if (s->ceph_user && !*s->ceph_user)
+		return fs_err(FASTSNAP_EINVAL, "Ceph user name is empty");
+
+	if ((rc = fs_check_line(s->os_token, o->os_token ? "os_token" : "OS_AUTH_TOKEN")) < 0 ||
+	    (rc = fs_check_line(s->glance_url, "Glance URL")) < 0 ||
+	    (rc = fs_check_line(s->os_auth_url, "OS_AUTH_URL")) < 0)
+		return rc;
+	if (s->glance_url && strpbrk(s->glance_url, " \t"))
+		return fs_err(FASTSNAP_EINVAL, "Glance URL '%s' contains a space", s->glance_url);
+
+	s->insecure = o->insecure ? 1 : (c->glance_insecure == 1);
+
+	/* numbers: opts > env > config > default */
+	long v;
+	if (o->connect_timeout_ms < 0)
+		return fs_err(FASTSNAP_EINVAL, "connect_timeout_ms %ld is negative", o->connect_timeout_ms);
+	if (o->low_speed_time_s < 0)
+		return fs_err(FASTSNAP_EINVAL, "low_speed_time_s %ld is negative", o->low_speed_time_s);
+	if (o->num_retries < -1)
+		return fs_err(FASTSNAP_EINVAL, "num_retries %d is invalid (-1 means default)", o->num_retries);
+
+	if (o->connect_timeout_ms > 0)
+		s->connect_timeout_ms = o->connect_timeout_ms;
+	else if ((rc = fs_env_long(&v, o, "FASTSNAP_CONNECT_TIMEOUT_MS", 1, 3600000)) != 0) {
+		if (rc < 0)
+			return rc;
+		s->connect_timeout_ms = v;
+	} else
+		s->connect_timeout_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms
+			: FS_DEFAULT_CONNECT_TIMEOUT_MS;
+
+	if (o->low_speed_time_s > 0)
+		s->low_speed_time_s = o->low_speed_time_s;
+	else if ((rc = fs_env_long(&v, o, "FASTSNAP_LOW_SPEED_TIME_S", 1, 86400)) != 0) {
+		if (rc < 0)
+			return rc;
+		s->low_speed_time_s = v;
+	} else
+		s->low_speed_time_s = c->low_speed_time_s > 0 ? c->low_speed_time_s
+			: FS_DEFAULT_LOW_SPEED_TIME_S;
+
+	if (o->num_retries >= 0)
+		s->num_retries = o->num_retries;
+	else if ((rc = fs_env_long(&v, o, "FASTSNAP_NUM_RETRIES", 0, 100)) != 0) {
+		if (rc < 0)
+			return rc;
+		s->num_retries = (int)v;
+	} else
+		s->num_retries = c->glance_num_retries >= 0 ? c->glance_num_retries : FS_DEFAULT_NUM_RETRIES;
+
+	if ((rc = fs_env_long(&v, o, "FASTSNAP_CLONE_DEPTH_CAP", 1, 1000)) != 0) {
+		if (rc < 0)
+			return rc;
+		s->clone_depth_cap = (unsigned int)v;
+	} else
+		s->clone_depth_cap = c->clone_depth_cap > 0 ? (unsigned int)c->clone_depth_cap
+			: FS_DEFAULT_CLONE_DEPTH_CAP;
+
+	/* headers: the caller's, then the environment's */
+	for (size_t i = 0; i < o->glance_headers_count; i++) {
+		char where[48];
+		snprintf(where, sizeof(where), "glance header #%zu", i + 1);
+		const char *h = o->glance_headers ? o->glance_headers[i] : NULL;
+		if (!h)
+			return fs_err(FASTSNAP_EINVAL, "%s is NULL", where);
+		if ((rc = fs_add_header_n(s, h, strlen(h), where)) < 0)
+			return rc;
+	}
+	const char *eh = fs_env(o, "FASTSNAP_GLANCE_HEADERS");
+	if (eh && (rc = fs_add_env_headers(s, eh)) < 0)
+		return rc;
+	return 0;
+}
+
+int fs_settings_resolve(fs_settings *s, const fastsnap_engine_opts *opts)
+{
+	memset(s, 0, sizeof(*s));
+	if (!opts)
+		return fs_err(FASTSNAP_EINVAL, "engine options: NULL");
+	if (opts->version != FASTSNAP_ENGINE_OPTS_VERSION)
+		return fs_err(FASTSNAP_EINVAL, "engine options: version %u, this library knows %d "
+			"(initialise with FASTSNAP_ENGINE_OPTS_INIT)", opts->version, FASTSNAP_ENGINE_OPTS_VERSION);
+	fs_config cfg;
+	fs_config_init(&cfg);
+	const char *path = opts->config_file;
+	if (!path)
+		path = fs_env(opts, "FASTSNAP_CONFIG");
+	int rc = 0;
+	if (path)
+		rc = fs_config_load(&cfg, path);
+	if (rc == 0)
+		rc = fs_resolve(s, opts, &cfg);
+	fs_config_free(&cfg);
+	if (rc < 0)
+		fs_settings_free(s);
+	return rc;
+}

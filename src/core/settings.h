@@ -1,0 +1,57 @@
+/*
+ * core/settings.h: the resolved settings of an engine. Each value comes
+ * from, in order: the caller's fastsnap_engine_opts, the environment
+ * (when use_env is set), the nova.conf-style config file, a default.
+ * Every string is owned by the struct (fs_settings_free).
+ */
+#ifndef FS_SETTINGS_H
+#define FS_SETTINGS_H
+
+#include "common.h"
+
+typedef struct {
+	/* Ceph */
+	char *ceph_conf;
+	char *ceph_user;          /* without "client." */
+	char *keyring;
+	char *images_rbd_pool;    /* [libvirt] images_rbd_pool (informational) */
+
+	/* Glance */
+	char *glance_url;         /* explicit endpoint, or NULL (catalog) */
+	char *os_token;
+	fs_strv glance_headers;   /* "Name: value" */
+	char *glance_store;       /* [glance] store: operator's snapshot store */
+
+	/* Keystone v3 */
+	char *os_auth_url;
+	char *os_username;
+	char *os_password;
+	char *os_user_domain_name;
+	char *os_project_name;
+	char *os_project_id;
+	char *os_project_domain_name;
+	char *os_application_credential_id;
+	char *os_application_credential_secret;
+	char *os_interface;
+	char *os_region_name;
+
+	/* HTTP */
+	long connect_timeout_ms;
+	long low_speed_time_s;
+	int num_retries;
+	char *ca_file;
+	char *client_cert;
+	char *client_key;
+	int insecure;
+
+	/* Snapshot defaults from [libvirt]/[fastsnap] */
+	unsigned int clone_depth_cap;
+} fs_settings;
+
+/* Resolve opts + env + config file into `s` (zeroed first). */
+int fs_settings_resolve(fs_settings *s, const fastsnap_engine_opts *opts);
+void fs_settings_free(fs_settings *s);
+/* Validate and add one "Name: value" header (CR/LF refused). */
+int fs_settings_add_header(fs_settings *s, const char *hdr);
+
+#endif

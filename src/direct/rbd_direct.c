@@ -1,0 +1,306 @@
+/*
+ * direct/rbd_direct.c: librbd operations of the direct path. Every clone
+ * gets its features set explicitly (RBD_IMAGE_OPTION_FEATURES) and checked
+ * afterwards: without deep-flatten a snapshot taken on the clone before
+ * the flatten would pin the disk's temporary snapshot for ever.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "rbd_direct.h"
+
+typedef struct {
+	rados_ioctx_t io;
+	rbd_image_t img;
+} fs_rbd_h;
+
+static int rbd_fail(int r, const char *what, const char *pool, const char *image, const char *snap)
+{
+	return fs_err(fs_errno_to_code(r), "Ceph: cannot %s %s/%s%s%s: %s", what, pool, image,
+		snap ? "@" : "", snap ? snap : "", strerror(-r));
+}
+
+static int h_open(fs_rbd_h *h, fs_ceph *c, const char *pool, const char *image, const char *snap,
+	int ro, const char *why)
+{
+	h->img = NULL;
+	int r = fs_ceph_ioctx(&h->io, c, pool);
+	if (r < 0)
+		return r;
+	r = ro ? rbd_open_read_only(h->io, image, &h->img, snap) : rbd_open(h->io, image, &h->img, snap);
+	if (r < 0) {
+		rados_ioctx_destroy(h->io);
+		h->io = NULL;
+		if (r == -ENOENT)
+			return fs_err(FASTSNAP_ENOTFOUND, "RBD image %s/%s%s%s not found", pool, image,
+				snap ? "@" : "", snap ? snap : "");
+		return rbd_fail(r, why, pool, image, snap);
+	}
+	return 0;
+}
+
+static void h_close(fs_rbd_h *h)
+{
+	if (h->img)
+		rbd_close(h->img);
+	if (h->io)
+		rados_ioctx_destroy(h->io);
+	h->img = NULL;
+	h->io = NULL;
+}
+
+int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image)
+{
+	memset(out, 0, sizeof(*out));
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, NULL, 1, "open");
+	if (r < 0)
+		return r;
+	rbd_image_info_t info;
+	if ((r = rbd_stat(h.img, &info, sizeof(info))) < 0 ||
+	    (r = rbd_get_features(h.img, &out->features)) < 0) {
+		h_close(&h);
+		return rbd_fail(r, "stat", pool, image, NULL);
+	}
+	out->size = info.size;
+	out->order = info.order;
+	/* Walk the parent chain to learn the clone depth. */
+	rbd_image_t cur = h.img;
+	rados_ioctx_t cur_io = h.io;
+	rbd_image_t opened = NULL;
+	rados_ioctx_t opened_io = NULL;
+	for (unsigned int d = 0; d < 64; d++) {
+		rbd_linked_image_spec_t pimg;
+		rbd_snap_spec_t psnap;
+		r = rbd_get_parent(cur, &pimg, &psnap);
+		if (r == -ENOENT)
+			break;
+		if (r < 0) {
+			rbd_fail(r, "read the parent of", pool, image, NULL);
+			goto out;
+		}
+		out->has_parent = 1;
+		out->depth = d + 1;
+		rados_ioctx_t pio = NULL;
+		rbd_image_t pim = NULL;
+		int ok = rados_ioctx_create2(fs_ceph_handle(c), pimg.pool_id, &pio) == 0;
+		if (ok && pimg.pool_namespace)
+			rados_ioctx_set_namespace(pio, pimg.pool_namespace);
+		if (ok)
+			ok = rbd_open_by_id_read_only(pio, pimg.image_id, &pim, NULL) == 0;
+		rbd_linked_image_spec_cleanup(&pimg);
+		rbd_snap_spec_cleanup(&psnap);
+		if (opened)
+			rbd_close(opened);
+		if (opened_io)
+			rados_ioctx_destroy(opened_io);
+		opened = NULL;
+		opened_io = NULL;
+		if (!ok) {
+			/* Parent not readable with our caps: the depth is at least d+1. */
+			if (pio)
+				rados_ioctx_destroy(pio);
+			break;
+		}
+		opened = cur = pim;
+		opened_io = cur_io = pio;
+	}
+	r = 0;
+out:
+	if (opened)
+		rbd_close(opened);
+	if (opened_io)
+		rados_ioctx_destroy(opened_io);
+	h_close(&h);
+	return r;
+}
+
+int fs_rbd_snap_create(fs_ceph *c, const char *pool, const char *image, const char *snap)
+{
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, NULL, 0, "open");
+	if (r < 0)
+		return r;
+	r = rbd_snap_create(h.img, snap);
+	h_close(&h);
+	return r < 0 ? rbd_fail(r, "create snapshot", pool, image, snap) : 0;
+}
+
+int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const char *snap)
+{
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, NULL, 0, "open");
+	if (r < 0)
+		return r;
+	r = rbd_snap_protect(h.img, snap);
+	h_close(&h);
+	return r < 0 ? rbd_fail(r, "protect snapshot", pool, image, snap) : 0;
+}
+
+int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap,
+	int unprotect)
+{
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, NULL, 0, "open");
+	if (r == FASTSNAP_ENOTFOUND)
+		return 0;
+	if (r < 0)
+		return r;
+	bool exists = false;
+	r = rbd_snap_exists(h.img, snap, &exists);
+	if (r < 0 || !exists) {
+		h_close(&h);
+		return r < 0 ? rbd_fail(r, "look up snapshot", pool, image, snap) : 0;
+	}
+	(void)unprotect; /* a protected snapshot is always unprotected first */
+	{
+		int prot = 0;
+		r = rbd_snap_is_protected(h.img, snap, &prot);
+		if (r == 0 && prot)
+			r = rbd_snap_unprotect(h.img, snap);
+		if (r < 0) {
+			h_close(&h);
+			return rbd_fail(r, "unprotect snapshot", pool, image, snap);
+		}
+	}
+	r = rbd_snap_remove(h.img, snap);
+	h_close(&h);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? rbd_fail(r, "remove snapshot", pool, image, snap) : 0;
+}
+
+int fs_rbd_clone(fs_ceph *c, const char *pool, const char *image, const char *snap,
+	const char *cpool, const char *cname, int clone_format,
+	const char *const *meta_keys, const char *const *meta_values, size_t n_meta)
+{
+	rados_ioctx_t pio = NULL, cio = NULL;
+	rbd_image_options_t opts = NULL;
+	int r = fs_ceph_ioctx(&pio, c, pool);
+	if (r < 0)
+		return r;
+	if ((r = fs_ceph_ioctx(&cio, c, cpool)) < 0) {
+		rados_ioctx_destroy(pio);
+		return r;
+	}
+	rbd_image_options_create(&opts);
+	rbd_image_options_set_uint64(opts, RBD_IMAGE_OPTION_FEATURES, FS_CLONE_FEATURES);
+	rbd_image_options_set_uint64(opts, RBD_IMAGE_OPTION_CLONE_FORMAT, (uint64_t)clone_format);
+	r = rbd_clone3(pio, image, snap, cio, cname, opts);
+	rbd_image_options_destroy(opts);
+	if (r < 0) {
+		fs_err(fs_errno_to_code(r), "Ceph: cannot clone %s/%s@%s into %s/%s: %s", pool, image,
+			snap, cpool, cname, strerror(-r));
+		goto out;
+	}
+	rbd_image_t img = NULL;
+	if ((r = rbd_open(cio, cname, &img, NULL)) < 0) {
+		rbd_fail(r, "open the new clone", cpool, cname, NULL);
+		goto out;
+	}
+	uint64_t feat = 0;
+	r = rbd_get_features(img, &feat);
+	if (r == 0 && (feat & FS_CLONE_FEATURES) != FS_CLONE_FEATURES) {
+		r = fs_err(FASTSNAP_ECEPH, "Ceph: clone %s/%s has features 0x%llx, expected 0x%llx "
+			"(layering, exclusive-lock, object-map, fast-diff, deep-flatten)", cpool, cname,
+			(unsigned long long)feat, (unsigned long long)FS_CLONE_FEATURES);
+	} else if (r < 0) {
+		rbd_fail(r, "read the features of", cpool, cname, NULL);
+	}
+	for (size_t i = 0; r == 0 && i < n_meta; i++) {
+		r = rbd_metadata_set(img, meta_keys[i], meta_values[i]);
+		if (r < 0)
+			rbd_fail(r, "tag (metadata) the clone", cpool, cname, NULL);
+	}
+	rbd_close(img);
+out:
+	rados_ioctx_destroy(pio);
+	rados_ioctx_destroy(cio);
+	return r < 0 ? fastsnap_error_last_code() : 0;
+}
+
+typedef struct {
+	int (*cb)(uint64_t, uint64_t, void *);
+	void *ctx;
+	int stopped;
+} flatten_ctx;
+
+static int flatten_progress(uint64_t offset, uint64_t total, void *p)
+{
+	flatten_ctx *fc = p;
+	if (fc->cb && fc->cb(offset, total, fc->ctx)) {
+		fc->stopped = 1;
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+int fs_rbd_flatten(fs_ceph *c, const char *pool, const char *image,
+	int (*cb)(uint64_t done, uint64_t total, void *ctx), void *ctx)
+{
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, NULL, 0, "open");
+	if (r < 0)
+		return r;
+	flatten_ctx fc = { cb, ctx, 0 };
+	r = rbd_flatten_with_progress(h.img, flatten_progress, &fc);
+	h_close(&h);
+	if (fc.stopped)
+		return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool, image);
+	if (r == -EINVAL) /* already flat */
+		return 0;
+	return r < 0 ? rbd_fail(r, "flatten", pool, image, NULL) : 0;
+}
+
+int fs_rbd_image_remove(fs_ceph *c, const char *pool, const char *image)
+{
+	rados_ioctx_t io;
+	int r = fs_ceph_ioctx(&io, c, pool);
+	if (r < 0)
+		return r;
+	for (int attempt = 0; attempt < 20; attempt++) {
+		r = rbd_remove(io, image);
+		if (r != -EBUSY)
+			break;
+		/* A watcher that just closed may linger briefly. */
+		struct timespec ts = { 0, 500 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	rados_ioctx_destroy(io);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? rbd_fail(r, "remove image", pool, image, NULL) : 0;
+}
+
+int fs_rbd_open_snap(rados_ioctx_t *io_out, rbd_image_t *img_out, fs_ceph *c,
+	const char *pool, const char *image, const char *snap)
+{
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, snap, 1, "open");
+	if (r < 0)
+		return r;
+	*io_out = h.io;
+	*img_out = h.img;
+	return 0;
+}
+
+void fs_rbd_close(rados_ioctx_t io, rbd_image_t img)
+{
+	if (img)
+		rbd_close(img);
+	if (io)
+		rados_ioctx_destroy(io);
+}
+
+int fs_rbd_undo_snap(void *ctx, const char *pool, const char *image, const char *snap, int protected_)
+{
+	return fs_rbd_snap_remove(ctx, pool, image, snap, protected_);
+}
+
+int fs_rbd_undo_image(void *ctx, const char *pool, const char *image, const char *unused, int unused2)
+{
+	(void)unused;
+	(void)unused2;
+	return fs_rbd_image_remove(ctx, pool, image);
+}

@@ -1,0 +1,225 @@
+/*
+ * plan/plan.c: checks the request and the source disk, discovers Glance's
+ * stores, fetches the base image, asks the store policy for the target
+ * store, and picks the path. Creates nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "rbd_url.h"
+#include "source_file.h"
+
+const char *fs_flatten_name(fastsnap_flatten_mode m)
+{
+	switch (m) {
+	case FASTSNAP_FLATTEN_SYNC: return "sync";
+	case FASTSNAP_FLATTEN_DEFERRED: return "deferred";
+	case FASTSNAP_FLATTEN_NONE: return "none";
+	}
+	return "?";
+}
+
+static int check_request(const fastsnap_snapshot_opts *o)
+{
+	if (!o || o->version != FASTSNAP_SNAPSHOT_OPTS_VERSION)
+		return fs_err(FASTSNAP_EINVAL, "snapshot options: initialise them with FASTSNAP_SNAPSHOT_OPTS_INIT");
+	if (!o->name || !*o->name)
+		return fs_err(FASTSNAP_EINVAL, "snapshot: an image name is required");
+	if (!!o->disk == !!o->disk_file)
+		return fs_err(FASTSNAP_EINVAL, "snapshot: give exactly one source: an RBD disk (pool/image) or a disk file");
+	if (o->flatten != FASTSNAP_FLATTEN_SYNC && o->flatten != FASTSNAP_FLATTEN_DEFERRED &&
+	    o->flatten != FASTSNAP_FLATTEN_NONE)
+		return fs_err(FASTSNAP_EINVAL, "snapshot: unknown flatten mode %d", (int)o->flatten);
+	if (o->disk_format && strcmp(o->disk_format, "raw") != 0)
+		return fs_err(FASTSNAP_EUNSUPPORTED, "snapshot: disk format '%s' is not supported yet (raw only)",
+			o->disk_format);
+	if (o->image_type == FASTSNAP_IMAGE_BACKUP && (!o->backup_type || !*o->backup_type))
+		return fs_err(FASTSNAP_EINVAL, "backup: a backup type is required");
+	for (size_t i = 0; i < o->properties_count; i++) {
+		const char *p = o->properties[i];
+		const char *eq = p ? strchr(p, '=') : NULL;
+		if (!eq || eq == p)
+			return fs_err(FASTSNAP_EINVAL, "property '%s': expected KEY=VALUE", p ? p : "(null)");
+	}
+	return 0;
+}
+
+static int check_source(fs_plan *p, fs_ceph *c, const fastsnap_snapshot_opts *o)
+{
+	if (o->disk) {
+		p->kind = FS_SRC_RBD;
+		fs_rbd_spec spec;
+		int r = fs_rbd_spec_parse(&spec, o->disk, strlen(o->disk));
+		if (r < 0)
+			return r;
+		p->pool = spec.pool; /* ownership moves to the plan */
+		p->image = spec.image;
+		r = fs_rbd_disk_info(&p->disk, c, p->pool, p->image);
+		if (r < 0) {
+			if (r == FASTSNAP_ENOTFOUND)
+				return fs_err(r, "disk %s/%s not found in Ceph cluster %s", p->pool, p->image,
+					fs_ceph_fsid(c));
+			return r;
+		}
+		p->size = p->disk.size;
+		return 0;
+	}
+	p->kind = FS_SRC_FILE;
+	if (!(p->file = strdup(o->disk_file)))
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	int fd = -1;
+	fs_file_stamp st;
+	int r = fs_source_file_open(&fd, &p->size, &st, p->file);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Look at recent active images for rbd:// locations and decide again with
+ * them. Only the newest page is read: enough to find one location. */
+static int find_store_locations(fs_plan *p, fs_glance *g, fs_policy_in *in)
+{
+	fs_image_list l = { NULL, 0 };
+	const char *filters[] = { "status=active" };
+	int r = fs_glance_image_list(g, &l, filters, 1, "created_at:desc", 20);
+	if (r < 0) {
+		fs_image_list_free(&l);
+		fastsnap_error_clear(); /* an optimisation only: keep the first decision */
+		return 0;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < l.n; i++)
+		n += l.v[i]->n_locations;
+	fs_location *locs = n ? calloc(n, sizeof(*locs)) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; locs && i < l.n; i++)
+		for (size_t j = 0; j < l.v[i]->n_locations; j++)
+			locs[k++] = l.v[i]->locations[j]; /* borrowed */
+	if (k) {
+		in->known_locations = locs;
+		in->n_known_locations = k;
+		fs_policy_out again;
+		if (fs_store_policy_decide(&again, in) == 0) {
+			fs_policy_out_free(&p->policy);
+			p->policy = again;
+		} else {
+			fastsnap_error_clear();
+		}
+		in->known_locations = NULL;
+		in->n_known_locations = 0;
+	}
+	free(locs);
+	fs_image_list_free(&l);
+	return 0;
+}
+
+static char *join_reason(const char *a, const char *b)
+{
+	return fs_asprintf("%s; %s", a ? a : "", b ? b : "");
+}
+
+int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
+	const fastsnap_snapshot_opts *o)
+{
+	memset(p, 0, sizeof(*p));
+	int r = check_request(o);
+	if (r < 0)
+		return r;
+	if ((r = check_source(p, c, o)) < 0)
+		return r;
+
+	r = fs_glance_stores(g, &p->stores);
+	if (r == FASTSNAP_EUNSUPPORTED) {
+		p->multistore = 0;
+		fastsnap_error_clear();
+	} else if (r < 0) {
+		return r;
+	} else {
+		p->multistore = 1;
+	}
+
+	int base_missing = 0;
+	if (o->base_image_ref && *o->base_image_ref) {
+		r = fs_glance_image_get(g, &p->base, o->base_image_ref);
+		if (r == FASTSNAP_ENOTFOUND) {
+			base_missing = 1;
+			p->base = NULL;
+			fastsnap_error_clear();
+		} else if (r < 0) {
+			fs_err_prefix("base image %s", o->base_image_ref);
+			return r;
+		}
+	}
+
+	fs_policy_in in = {
+		.stores = p->multistore ? &p->stores : NULL,
+		.multistore = p->multistore,
+		.requested = o->store,
+		.operator_store = s->glance_store,
+		.base_image_ref = o->base_image_ref,
+		.base_image = p->base,
+		.base_image_missing = base_missing,
+		.our_fsid = fs_ceph_fsid(c),
+	};
+	if ((r = fs_store_policy_decide(&p->policy, &in)) < 0)
+		return r;
+	if (p->kind == FS_SRC_RBD && !p->policy.same_cluster && p->policy.store && !p->policy.fsid &&
+	    (p->policy.store_is_rbd || !p->stores.has_detail)) {
+		/* design.md 2b: no fsid from stores/detail or the base image; an
+		 * rbd:// location of any image in that store can establish it. */
+		r = find_store_locations(p, g, &in);
+		if (r < 0)
+			return r;
+	}
+
+	p->flatten = o->flatten;
+	p->clone_format = o->flatten == FASTSNAP_FLATTEN_NONE ? 2 : 1;
+	const char *path_why;
+	char *tmp = NULL;
+	if (p->kind == FS_SRC_FILE) {
+		p->path = FASTSNAP_PATH_STREAM;
+		path_why = "stream: the disk is a file, not RBD";
+	} else if (!p->policy.same_cluster) {
+		p->path = FASTSNAP_PATH_STREAM;
+		tmp = fs_asprintf("stream: %s", p->policy.direct_reason ? p->policy.direct_reason :
+			"the store is not rbd in this cluster");
+		path_why = tmp;
+	} else {
+		p->path = FASTSNAP_PATH_DIRECT;
+		p->target_pool = fs_strdup(p->policy.pool);
+		unsigned int cap = o->clone_depth_cap ? o->clone_depth_cap :
+			(s->clone_depth_cap ? s->clone_depth_cap : 5);
+		if (p->flatten == FASTSNAP_FLATTEN_NONE && p->disk.depth + 1 > cap) {
+			p->flatten_for_depth = 1;
+			tmp = fs_asprintf("direct: %s; flatten none would make a clone chain of depth %u, "
+				"over the cap of %u, so the clone is flattened", p->policy.direct_reason
+				? p->policy.direct_reason : "same cluster", p->disk.depth + 1, cap);
+		} else {
+			tmp = fs_asprintf("direct: %s", p->policy.direct_reason ? p->policy.direct_reason
+				: "the store is rbd in this cluster");
+		}
+		path_why = tmp;
+	}
+	p->reason = join_reason(p->policy.reason, path_why);
+	free(tmp);
+	if (!p->reason)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	return 0;
+}
+
+void fs_plan_free(fs_plan *p)
+{
+	if (!p)
+		return;
+	free(p->pool);
+	free(p->image);
+	free(p->file);
+	fs_store_set_free(&p->stores);
+	fs_image_free(p->base);
+	fs_policy_out_free(&p->policy);
+	free(p->target_pool);
+	free(p->reason);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,423 @@
+/*
+ * policy/config.c: reads the nova.conf-style INI config file with inih.
+ *
+ * inih is fed through ini_parse_stream() with our own line reader over the
+ * (buf, len) buffer, so that the parser does no I/O, line numbers are
+ * exact, and lines longer than inih's fixed line buffer (200 bytes in
+ * Debian's build) are not silently truncated: a long comment is skipped,
+ * and a long "name = value" line reaches the handler with a marker value,
+ * which the handler replaces by the full text taken from the buffer. We
+ * never change inih's runtime globals (ini_max_line, ...): they are
+ * process-wide.
+ *
+ * Values follow oslo.config: surrounding quotes are removed, an empty value
+ * means unset, a repeated key (or a continuation line) replaces the earlier
+ * value. inih strips an inline comment that starts with " ;".
+ */
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#define FS_CONFIG_MAX_FILE (16u * 1024u * 1024u)
+#define FS_LONG_MARK "\x01"
+
+typedef struct {
+	const char *name;       /* for messages */
+	const char *buf;
+	size_t len;
+	size_t pos;
+	int lineno;             /* the line last handed to inih */
+	fs_config *cfg;
+	/* the line last served was longer than inih's buffer */
+	int long_line;
+	const char *long_val;   /* raw text of its value */
+	size_t long_val_len;
+	/* first error we found ourselves (0: none) */
+	int err_line;
+	int err_code;
+	char err_msg[512];
+} fs_cfg_parser;
+
+void fs_config_init(fs_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->glance_num_retries = -1;
+	c->glance_insecure = -1;
+	c->clone_depth_cap = -1;
+	c->connect_timeout_ms = -1;
+	c->low_speed_time_s = -1;
+}
+
+void fs_config_free(fs_config *c)
+{
+	if (!c)
+		return;
+	free(c->glance_api_server);
+	free(c->glance_endpoint_override);
+	free(c->glance_store);
+	free(c->glance_cafile);
+	free(c->glance_certfile);
+	free(c->glance_keyfile);
+	free(c->glance_region_name);
+	free(c->glance_interface);
+	free(c->images_rbd_pool);
+	free(c->images_rbd_ceph_conf);
+	free(c->rbd_user);
+	free(c->images_type);
+	free(c->keyring);
+	fs_config_init(c);
+}
+
+static void fs_cfg_fail(fs_cfg_parser *p, int code, const char *fmt, ...) FS_PRINTF(3, 4);
+static void fs_cfg_fail(fs_cfg_parser *p, int code, const char *fmt, ...)
+{
+	if (p->err_line)
+		return;        /* keep the first */
+	p->err_line = p->lineno;
+	p->err_code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err_msg, sizeof(p->err_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* fgets-style reader over the buffer: one whole line per call, always
+ * ending in '\n' (inih discards "the rest of the line" otherwise). */
+static char *fs_cfg_reader(char *str, int num, void *stream)
+{
+	fs_cfg_parser *p = stream;
+	if (p->pos >= p->len || num < 8)
+		return NULL;
+	const char *line = p->buf + p->pos;
+	const char *nl = memchr(line, '\n', p->len - p->pos);
+	size_t n = nl ? (size_t)(nl - line) : p->len - p->pos;
+	p->pos += n + (nl ? 1 : 0);
+	p->lineno++;
+	p->long_line = 0;
+	if (n + 2 <= (size_t)num) {
+		memcpy(str, line, n);
+		str[n] = '\n';
+		str[n + 1] = '\0';
+		return str;
+	}
+	/* Longer than inih's buffer. */
+	size_t i = 0;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == n || line[i] == '#' || line[i] == ';' || line[i] == '\r') {
+		strcpy(str, "#\n");            /* a comment (or blank): skip it */
+		return str;
+	}
+	if (line[i] == '[') {
+		fs_cfg_fail(p, FASTSNAP_ECONFIG, "section header longer than %d characters", num - 2);
+		strcpy(str, "[\n");            /* makes inih report this line */
+		return str;
+	}
+	if (i > 0) {                           /* continuation of the previous value */
+		p->long_line = 1;
+		p->long_val = line + i;
+		p->long_val_len = n - i;
+		strcpy(str, " " FS_LONG_MARK "\n");
+		return str;
+	}
+	size_t sep = i;
+	while (sep < n && line[sep] != '=' && line[sep] != ':')
+		sep++;
+	if (sep == n || sep + 4 > (size_t)num) {
+		if (sep == n)
+			fs_cfg_fail(p, FASTSNAP_ECONFIG, "expected 'name = value' or '[section]'");
+		else
+			fs_cfg_fail(p, FASTSNAP_ECONFIG, "option name longer than %d characters", num - 4);
+		strcpy(str, FS_LONG_MARK "\n");  /* no separator: inih reports this line */
+		return str;
+	}
+	memcpy(str, line, sep + 1);
+	strcpy(str + sep + 1, FS_LONG_MARK "\n");
+	p->long_line = 1;
+	p->long_val = line + sep + 1;
+	p->long_val_len = n - sep - 1;
+	return str;
+}
+
+/* Normalise a value: trim, drop one pair of surrounding quotes. Returns an
+ * owned copy, or NULL for an empty value (= unset). *oom set on failure. */
+static char *fs_cfg_value(const char *v, size_t n, int *oom)
+{
+	while (n && (*v == ' ' || *v == '\t' || *v == '\r')) {
+		v++;
+		n--;
+	}
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+		n--;
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v++;
+		n -= 2;
+	}
+	if (n == 0)
+		return NULL;
+	char *s = strndup(v, n);
+	if (!s)
+		*oom = 1;
+	return s;
+}
+
+static int fs_cfg_set_str(fs_cfg_parser *p, char **field, const char *v)
+{
+	int oom = 0;
+	char *s = fs_cfg_value(v, strlen(v), &oom);
+	if (oom) {
+		fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+		return 0;
+	}
+	free(*field);
+	*field = s;
+	return 1;
+}
+
+/* First non-empty item of a comma-separated list. */
+static int fs_cfg_set_first(fs_cfg_parser *p, char **field, const char *v, int add_scheme)
+{
+	const char *s = v;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		int oom = 0;
+		char *item = fs_cfg_value(s, n, &oom);
+		if (oom) {
+			fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+			return 0;
+		}
+		if (item || !comma) {
+			if (item && add_scheme && !strstr(item, "//")) {
+				char *u = fs_asprintf("http://%s", item);
+				free(item);
+				if (!u) {
+					fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+					return 0;
+				}
+				item = u;
+			}
+			free(*field);
+			*field = item;
+			return 1;
+		}
+		s = comma + 1;
+	}
+}
+
+static int fs_cfg_set_long(fs_cfg_parser *p, long *field, const char *section, const char *name,
+	const char *v, long min, long max)
+{
+	int oom = 0;
+	char *s = fs_cfg_value(v, strlen(v), &oom);
+	if (oom) {
+		fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!s) {
+		*field = -1;
+		return 1;
+	}
+	char *end = NULL;
+	errno = 0;
+	long x = strtol(s, &end, 10);
+	int bad = errno || end == s || *end || x < min || x > max;
+	free(s);
+	if (bad) {
+		fs_cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be an integer from %ld to %ld",
+			section, name, min, max);
+		return 0;
+	}
+	*field = x;
+	return 1;
+}
+
+static int fs_cfg_set_int(fs_cfg_parser *p, int *field, const char *section, const char *name,
+	const char *v, long min, long max)
+{
+	long x = *field;
+	if (!fs_cfg_set_long(p, &x, section, name, v, min, max))
+		return 0;
+	*field = (int)x;
+	return 1;
+}
+
+static int fs_cfg_set_bool(fs_cfg_parser *p, int *field, const char *section, const char *name,
+	const char *v)
+{
+	int oom = 0;
+	char *s = fs_cfg_value(v, strlen(v), &oom);
+	if (oom) {
+		fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+		return 0;
+	}
+	int ok = 1;
+	if (!s)
+		*field = -1;
+	else if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcmp(s, "1"))
+		*field = 1;
+	else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcmp(s, "0"))
+		*field = 0;
+	else
+		ok = 0;
+	free(s);
+	if (!ok)
+		fs_cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be true or false", section, name);
+	return ok;
+}
+
+static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name, const char *v)
+{
+	fs_config *c = p->cfg;
+	if (!strcmp(section, "glance")) {
+		if (!strcmp(name, "api_servers"))
+			return fs_cfg_set_first(p, &c->glance_api_server, v, 1);
+		if (!strcmp(name, "endpoint_override"))
+			return fs_cfg_set_str(p, &c->glance_endpoint_override, v);
+		if (!strcmp(name, "store"))
+			return fs_cfg_set_str(p, &c->glance_store, v);
+		if (!strcmp(name, "num_retries"))
+			return fs_cfg_set_int(p, &c->glance_num_retries, section, name, v, 0, 100);
+		if (!strcmp(name, "cafile"))
+			return fs_cfg_set_str(p, &c->glance_cafile, v);
+		if (!strcmp(name, "certfile"))
+			return fs_cfg_set_str(p, &c->glance_certfile, v);
+		if (!strcmp(name, "keyfile"))
+			return fs_cfg_set_str(p, &c->glance_keyfile, v);
+		if (!strcmp(name, "insecure"))
+			return fs_cfg_set_bool(p, &c->glance_insecure, section, name, v);
+		if (!strcmp(name, "region_name"))
+			return fs_cfg_set_str(p, &c->glance_region_name, v);
+		if (!strcmp(name, "valid_interfaces"))
+			return fs_cfg_set_first(p, &c->glance_interface, v, 0);
+	} else if (!strcmp(section, "libvirt")) {
+		if (!strcmp(name, "images_rbd_pool"))
+			return fs_cfg_set_str(p, &c->images_rbd_pool, v);
+		if (!strcmp(name, "images_rbd_ceph_conf"))
+			return fs_cfg_set_str(p, &c->images_rbd_ceph_conf, v);
+		if (!strcmp(name, "rbd_user"))
+			return fs_cfg_set_str(p, &c->rbd_user, v);
+		if (!strcmp(name, "images_type"))
+			return fs_cfg_set_str(p, &c->images_type, v);
+	} else if (!strcmp(section, "fastsnap")) {
+		if (!strcmp(name, "keyring"))
+			return fs_cfg_set_str(p, &c->keyring, v);
+		if (!strcmp(name, "clone_depth_cap"))
+			return fs_cfg_set_int(p, &c->clone_depth_cap, section, name, v, 1, 1000);
+		if (!strcmp(name, "connect_timeout_ms"))
+			return fs_cfg_set_long(p, &c->connect_timeout_ms, section, name, v, 1, 3600000);
+		if (!strcmp(name, "low_speed_time_s"))
+			return fs_cfg_set_long(p, &c->low_speed_time_s, section, name, v, 1, 86400);
+	}
+	return 1;   /* unknown: ignored */
+}
+
+/* inih handler */
+static int fs_cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+	fs_cfg_parser *p = user;
+	if (p->err_line)
+		return 1;   /* only the first error counts; do not pile up */
+	if (p->long_line && !strcmp(value, FS_LONG_MARK)) {
+		/* Rebuild the full value; strip an inline " ;" comment as inih does. */
+		size_t n = p->long_val_len;
+		for (size_t i = 1; i < n; i++) {
+			if (p->long_val[i] == ';' && (p->long_val[i - 1] == ' ' || p->long_val[i - 1] == '\t')) {
+				n = i;
+				break;
+			}
+		}
+		char *full = strndup(p->long_val, n);
+		if (!full) {
+			fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+			return 0;
+		}
+		int r = fs_cfg_apply(p, section, name, full);
+		free(full);
+		return r;
+	}
+	return fs_cfg_apply(p, section, name, value);
+}
+
+int fs_config_parse_named(fs_config *out, const char *name, const char *buf, size_t len)
+{
+	fs_config_init(out);
+	if (!name)
+		name = "<config>";
+	if (!buf && len)
+		return fs_err(FASTSNAP_EINVAL, "%s: no buffer", name);
+	const char *nul = len ? memchr(buf, '\0', len) : NULL;
+	if (nul) {
+		int line = 1;
+		for (const char *q = buf; q < nul; q++)
+			line += *q == '\n';
+		return fs_err(FASTSNAP_ECONFIG, "%s:%d: NUL byte in the file", name, line);
+	}
+	fs_cfg_parser p;
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.buf = buf;
+	p.len = len;
+	p.cfg = out;
+	int r = ini_parse_stream(fs_cfg_reader, &p, fs_cfg_handler, &p);
+	if (r == 0 && !p.err_line)
+		return 0;
+	fs_config_free(out);
+	if (r == -2 || p.err_code == FASTSNAP_ENOMEM)
+		return fs_err(FASTSNAP_ENOMEM, "%s: out of memory while parsing", name);
+	if (p.err_line && (r <= 0 || p.err_line <= r))
+		return fs_err(p.err_code, "%s:%d: %s", name, p.err_line, p.err_msg);
+	return fs_err(FASTSNAP_ECONFIG, "%s:%d: malformed line (expected '[section]' or 'name = value')",
+		name, r);
+}
+
+int fs_config_parse(fs_config *out, const char *buf, size_t len)
+{
+	return fs_config_parse_named(out, NULL, buf, len);
+}
+
+int fs_config_load(fs_config *out, const char *path)
+{
+	fs_config_init(out);
+	if (!path || !*path)
+		return fs_err(FASTSNAP_EINVAL, "config file: no path given");
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR)
+			return fs_err(FASTSNAP_ENOTFOUND, "config file '%s' not found", path);
+		return fs_err(FASTSNAP_ECONFIG, "cannot open config file '%s': %s", path, strerror(e));
+	}
+	fs_buf b = FS_BUF_INIT;
+	char chunk[8192];
+	int rc = 0;
+	for (;;) {
+		size_t n = fread(chunk, 1, sizeof(chunk), f);
+		if (n && fs_buf_put(&b, chunk, n) < 0) {
+			rc = fs_err(FASTSNAP_ENOMEM, "config file '%s': out of memory", path);
+			break;
+		}
+		if (b.len > FS_CONFIG_MAX_FILE) {
+			rc = fs_err(FASTSNAP_ECONFIG, "config file '%s' is larger than %u bytes", path,
+				FS_CONFIG_MAX_FILE);
+			break;
+		}
+		if (n < sizeof(chunk)) {
+			if (ferror(f))
+				rc = fs_err(FASTSNAP_ECONFIG, "cannot read config file '%s': %s", path,
+					strerror(errno ? errno : EIO));
+			break;
+		}
+	}
+	fclose(f);
+	if (rc == 0)
+		rc = fs_config_parse_named(out, path, b.ptr ? b.ptr : "", b.len);
+	fs_buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * policy/config.h: the nova.conf-style INI config file. Only the options
+ * fastsnap uses are kept; every other section and key is ignored, since a
+ * real nova.conf has hundreds. Parsing takes a buffer and does no I/O
+ * (fs_config_parse); fs_config_load reads a file and calls it.
+ * Every string is owned by the struct (fs_config_free).
+ */
+#ifndef FS_CONFIG_H
+#define FS_CONFIG_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+typedef struct {
+	/* [glance] */
+	char *glance_api_server;   /* first of api_servers ("http://" added if no scheme) */
+	char *glance_endpoint_override; /* endpoint_override (used when api_servers is unset) */
+	char *glance_store;        /* store: the operator's snapshot store */
+	int glance_num_retries;    /* num_retries, -1 unset */
+	char *glance_cafile;       /* cafile */
+	char *glance_certfile;     /* certfile */
+	char *glance_keyfile;      /* keyfile */
+	int glance_insecure;       /* insecure: -1 unset, 0/1 */
+	char *glance_region_name;  /* region_name */
+	char *glance_interface;    /* first of valid_interfaces */
+
+	/* [libvirt] */
+	char *images_rbd_pool;
+	char *images_rbd_ceph_conf;
+	char *rbd_user;
+	char *images_type;
+
+	/* [fastsnap] */
+	char *keyring;             /* keyring: path of the Ceph keyring */
+	int clone_depth_cap;       /* -1 unset; 1..1000 */
+	long connect_timeout_ms;   /* -1 unset; > 0 */
+	long low_speed_time_s;     /* -1 unset; > 0 */
+} fs_config;
+
+/* Set every field to "unset" (NULL / -1). */
+void fs_config_init(fs_config *c);
+/* Parse an INI buffer (need not be NUL-terminated). On error returns
+ * FASTSNAP_ECONFIG with "<config>:LINE: ..." and leaves *out empty. */
+int fs_config_parse(fs_config *out, const char *buf, size_t len);
+/* Same, naming the source in messages ("PATH:LINE: ..."). */
+int fs_config_parse_named(fs_config *out, const char *name, const char *buf, size_t len);
+/* Read `path` and parse it. A missing file gives FASTSNAP_ENOTFOUND. */
+int fs_config_load(fs_config *out, const char *path);
+void fs_config_free(fs_config *c);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * register/register.c: builds the snapshot image's properties and
+ * registers the rbd:// location. Properties inherited from the base image
+ * skip core fields, read-only fields (sending one back gives 403) and the
+ * non-inheritable ones (signatures, encryption keys, os_glance_*).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rbd_url.h"
+#include "register.h"
+
+static const char *const core_fields[] = {
+	"id", "name", "status", "visibility", "protected", "os_hidden", "owner", "disk_format",
+	"container_format", "tags", "min_disk", "min_ram", "size", "virtual_size", "checksum",
+	"os_hash_algo", "os_hash_value", "created_at", "updated_at", "file", "self", "schema",
+	"direct_url", "locations", "stores", NULL
+};
+
+/* Nova's non-inheritable properties, plus the per-snapshot ones we set. */
+static const char *const not_inherited_prefix[] = {
+	"img_signature", "cinder_encryption_key", "os_glance", "fastsnap_", "cache_in_nova",
+	"bittorrent", "image_location", "image_state", "image_type", "backup_type",
+	"instance_uuid", "base_image_ref", "user_id", "owner_id", NULL
+};
+
+static int in_list(const char *const *list, const char *k, int prefix)
+{
+	for (size_t i = 0; list[i]; i++) {
+		size_t n = strlen(list[i]);
+		if (prefix ? strncmp(k, list[i], n) == 0 : strcmp(k, list[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int meta_set(fs_image_meta *m, const char *k, const char *v)
+{
+	for (size_t i = 0; i < m->keys.n; i++) {
+		if (strcmp(m->keys.v[i], k) == 0) {
+			char *c = strdup(v);
+			if (!c)
+				return -1;
+			free(m->values.v[i]);
+			m->values.v[i] = c;
+			return 0;
+		}
+	}
+	if (fs_strv_push(&m->keys, k) < 0 || fs_strv_push(&m->values, v) < 0)
+		return -1;
+	return 0;
+}
+
+int fs_image_meta_build(fs_image_meta *m, const fastsnap_snapshot_opts *o, const fs_image *base,
+	const fs_image_schema *schema, const fs_owner *owner, uint64_t disk_size)
+{
+	memset(m, 0, sizeof(*m));
+	int oom = 0;
+	if (base && base->raw) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, base->raw) {
+			const char *k = it->string;
+			if (!k || !cJSON_IsString(it) || in_list(core_fields, k, 0) ||
+			    in_list(not_inherited_prefix, k, 1))
+				continue;
+			if (schema && fs_image_schema_is_read_only(schema, k))
+				continue;
+			oom |= meta_set(m, k, it->valuestring);
+		}
+		m->min_disk = base->min_disk;
+		m->min_ram = base->min_ram;
+	}
+	/* Like Nova (root_gb), min_disk covers the disk itself. */
+	int gib = (int)((disk_size + (1ULL << 30) - 1) >> 30);
+	if (gib > m->min_disk)
+		m->min_disk = gib;
+
+	int backup = o->image_type == FASTSNAP_IMAGE_BACKUP;
+	oom |= meta_set(m, "image_type", backup ? "backup" : "snapshot");
+	if (backup)
+		oom |= meta_set(m, "backup_type", o->backup_type);
+	if (o->instance_uuid)
+		oom |= meta_set(m, "instance_uuid", o->instance_uuid);
+	if (o->base_image_ref)
+		oom |= meta_set(m, "base_image_ref", o->base_image_ref);
+	if (o->user_id)
+		oom |= meta_set(m, "user_id", o->user_id);
+	if (o->owner_id)
+		oom |= meta_set(m, "owner_id", o->owner_id);
+	oom |= meta_set(m, "image_location", "snapshot");
+	oom |= meta_set(m, "image_state", "available");
+	char *tag = fs_owner_format(owner);
+	oom |= !tag || meta_set(m, FS_PROP_OWNER, tag);
+	free(tag);
+	oom |= meta_set(m, FS_PROP_STATE, "in-progress");
+	/* The caller's own properties win, except over fastsnap's tags. */
+	for (size_t i = 0; i < o->properties_count; i++) {
+		const char *p = o->properties[i];
+		const char *eq = strchr(p, '=');
+		if (!eq)
+			continue;
+		char *k = strndup(p, (size_t)(eq - p));
+		if (!k) {
+			oom = 1;
+			break;
+		}
+		if (strncmp(k, "fastsnap_", 9) == 0 || in_list(core_fields, k, 0) ||
+		    (schema && fs_image_schema_is_read_only(schema, k))) {
+			int r = fs_err(FASTSNAP_EINVAL, "property '%s' cannot be set: it is a core or "
+				"read-only field of the image, or reserved by fastsnap", k);
+			free(k);
+			fs_image_meta_free(m);
+			return r;
+		}
+		oom |= meta_set(m, k, eq + 1);
+		free(k);
+	}
+	if (oom) {
+		fs_image_meta_free(m);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void fs_image_meta_free(fs_image_meta *m)
+{
+	fs_strv_free(&m->keys);
+	fs_strv_free(&m->values);
+}
+
+int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,
+	const char *pool, const char *rbd_image, const char *snap, const char *store)
+{
+	*url_out = fs_rbd_url_format(fsid, pool, rbd_image, snap);
+	if (!*url_out)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	return fs_glance_add_location(g, image_id, *url_out, store, NULL, 120.0);
+}

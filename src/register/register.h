@@ -1,0 +1,34 @@
+/*
+ * register/register.h: what fastsnap tells Glance about a snapshot: the
+ * image's properties (design.md section 5: Nova's metadata, inherited
+ * base-image properties, the owner tag) and, on the direct path, the
+ * rbd:// location.
+ */
+#ifndef FS_REGISTER_H
+#define FS_REGISTER_H
+
+#include "glance.h"
+#include "steps.h"
+
+typedef struct {
+	fs_strv keys;
+	fs_strv values;
+	int min_disk;
+	int min_ram;
+} fs_image_meta;
+
+/* Build the new image's properties. `schema` may be NULL (a built-in list
+ * of core fields is used then). */
+int fs_image_meta_build(fs_image_meta *out, const fastsnap_snapshot_opts *o, const fs_image *base,
+	const fs_image_schema *schema, const fs_owner *owner, uint64_t disk_size);
+void fs_image_meta_free(fs_image_meta *m);
+
+/* Register rbd://fsid/pool/image/snap as the image's location in `store`. */
+int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,
+	const char *pool, const char *rbd_image, const char *snap, const char *store);
+
+/* Property names fastsnap uses to tag its images. */
+#define FS_PROP_OWNER "fastsnap_owner"
+#define FS_PROP_STATE "fastsnap_state"
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * stream/stream.h: the streamed path's one narrow interface to the engine.
+ * Reads a source (an RBD image opened at a snapshot, or a raw file) with a
+ * window of reads in flight, skips holes (sends zeros), hashes the stream
+ * off the critical path, uploads it to PUT /v2/images/{id}/file with an
+ * exact Content-Length, and compares the hashes with Glance's.
+ * The engine owns the image id, the snapshot and all clean-up.
+ */
+#ifndef FS_STREAM_H
+#define FS_STREAM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <rbd/librbd.h>
+
+#include "common.h"
+#include "glance.h"
+
+typedef struct {
+	/* source: exactly one of these */
+	rbd_image_t rbd_image;      /* opened (read-only) at the snapshot to read */
+	int fd;                     /* raw file or block device, or -1 */
+	uint64_t size;              /* bytes to send (the disk size) */
+
+	/* target */
+	const char *image_id;       /* queued Glance image */
+	const char *store;          /* x-image-meta-store, or NULL */
+	const char *base_image_ref; /* X-OpenStack-Base-Image-Ref, or NULL */
+
+	/* tuning */
+	unsigned int depth;         /* reads in flight (0: 8) */
+	uint64_t read_size;         /* bytes per read (0: 4 MiB) */
+	int verify_md5;             /* also md5, compared with `checksum` */
+
+	/* progress (FASTSNAP_STEP_STREAM) and cancellation */
+	fastsnap_progress_cb progress_cb;
+	void *progress_payload;
+	atomic_int *cancel;         /* non-zero: stop with FASTSNAP_ECANCELED; may be NULL */
+	const fs_logger *log;
+} fs_stream_req;
+
+typedef struct {
+	char sha512[129];           /* hex */
+	char md5[33];               /* hex, "" unless verify_md5 */
+	uint64_t bytes_read;        /* bytes read from the source (holes excluded) */
+	uint64_t bytes_sent;        /* bytes in the HTTP body */
+	uint64_t bytes_allocated;   /* bytes in allocated extents */
+	double seconds;
+} fs_stream_res;
+
+/* Upload the source into the queued image and verify it. On failure the
+ * image may be left queued or killed; the engine deletes it. */
+int fs_stream_run(fs_glance *g, const fs_stream_req *req, fs_stream_res *res);
+
+#endif

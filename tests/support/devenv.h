@@ -1,0 +1,83 @@
+/*
+ * tests/support/devenv.h: what integration tests share: the dev cluster's
+ * env (ceph-dev/.state/env, sourced by tests/run), engine options from it,
+ * an admin rados connection for setup and inspection, and running the CLI.
+ */
+#ifndef FS_TEST_DEVENV_H
+#define FS_TEST_DEVENV_H
+
+#include <stdint.h>
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include "fastsnap.h"
+
+/* Fails the current test (cr_fatal) when the dev env is missing. */
+void fst_require_env(void);
+const char *fst_env(const char *name);   /* cr_fatal when unset */
+
+/* Engine options from the env (use_env = 1). */
+fastsnap_engine_opts fst_engine_opts(void);
+fastsnap_engine *fst_engine(void);       /* opened, cr_fatal on failure */
+
+/* An admin rados connection (for setup and inspection only). */
+rados_t fst_admin_rados(void);
+rados_ioctx_t fst_ioctx(rados_t c, const char *pool);
+
+/* A unique name with a prefix: "<prefix>-<pid>-<counter>-<rand>". */
+char *fst_unique(const char *prefix);
+
+/* Create pool/name of `size` bytes and fill it: `pattern(off)` decides per
+ * 4 MiB object whether it is written (1) or left a hole (0). Data is
+ * deterministic from `seed`. Returns the sha512 hex of the whole disk. */
+void fst_rbd_create_filled(rados_ioctx_t io, const char *name, uint64_t size, int features,
+	unsigned seed, int (*pattern)(uint64_t obj), char sha_out[129]);
+/* sha512 hex of an RBD image (at snap or head). */
+void fst_rbd_sha512(rados_ioctx_t io, const char *name, const char *snap, char out[129]);
+/* Number of snapshots and their names (newline-joined, caller frees). */
+int fst_rbd_snap_count(rados_ioctx_t io, const char *name, char **names);
+int fst_rbd_exists(rados_ioctx_t io, const char *name);
+/* Remove an image, its snapshots first (unprotecting), ignoring errors. */
+void fst_rbd_remove_all(rados_ioctx_t io, const char *name);
+/* Sorted, newline-joined list of image names in a pool (caller frees). */
+char *fst_rbd_list(rados_ioctx_t io);
+
+/* Run a shell command; returns its exit status, captures stdout/stderr
+ * (caller frees; either pointer may be NULL). */
+int fst_sh(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Path of the built fastsnap command. */
+const char *fst_cli(void);
+
+/* Glance over HTTP with curl (admin identity from the env). Returns the
+ * HTTP status; body captured (caller frees). */
+int fst_glance(char **body, const char *method, const char *path, const char *extra_curl_args);
+/* sha512 hex of GET /v2/images/{id}/file. */
+void fst_glance_download_sha512(const char *image_id, char out[129]);
+/* Number of images in Glance visible to admin, as a sorted id list. */
+char *fst_glance_image_ids(void);
+
+#endif
+
+/* ---- scenario helpers (tests/support/scenario.c) ---- */
+#include <cjson/cJSON.h>
+
+/* Upload `size` bytes of seeded data as a new raw image into `store`
+ * through Glance; returns the image id (caller frees). */
+char *fst_base_image(const char *store, uint64_t size, unsigned seed);
+/* Delete a Glance image (404 ignored). */
+void fst_glance_delete(const char *id);
+/* Boot-like disk: clone images/<base>@snap into vms/<name>, resize to
+ * `size`, write seeded data into objects chosen by `pattern`; returns the
+ * disk's sha512 in sha_out. */
+void fst_nova_disk(rados_ioctx_t vms, rados_ioctx_t images, const char *base, const char *name,
+	uint64_t size, unsigned seed, int (*pattern)(uint64_t obj), char sha_out[129]);
+/* Run the CLI with `args` (and optional env assignments before it), parse
+ * its stdout as JSON (NULL if not JSON). Returns the exit status. */
+int fst_cli_json(cJSON **out, char **err, const char *env, const char *args_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+const char *fst_jstr(const cJSON *o, const char *key);
+/* Glance image status ("active"), or "" when 404 (caller frees). */
+char *fst_glance_status(const char *id);
+/* Ids of Glance images named `name` (newline-joined, caller frees). */
+char *fst_glance_ids_named(const char *name);
