@@ -11,6 +11,7 @@
  * (detail's fsid, else that location's fsid) are known, and the fsid is
  * ours. A pool is never guessed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,22 +148,26 @@ static int fs_pol_feas(fs_feas *f, fs_rbd_url *u, const fs_policy_in *in, const 
 			return 0;
 		}
 	}
-	const char *name = id ? id : "(the only store)";
+	char label[300];
+	if (id)
+		snprintf(label, sizeof(label), "store '%.280s'", id);
+	else
+		snprintf(label, sizeof(label), "Glance's only store");
 	if (!in->our_fsid) {
-		FS_WHY("store '%s' is rbd pool '%s' but our own cluster's fsid is unknown", name, f->pool);
+		FS_WHY("%s is rbd pool '%s' but our own cluster's fsid is unknown", label, f->pool);
 		return 0;
 	}
 	if (!fs_fsid_equal(f->fsid, in->our_fsid)) {
-		FS_WHY("store '%s' is in another cluster (fsid %s, ours %s)", name, f->fsid, in->our_fsid);
+		FS_WHY("%s is in another cluster (fsid %s, ours %s)", label, f->fsid, in->our_fsid);
 		return 0;
 	}
 	f->same = 1;
-	const char *fsid_src = si && si->fsid ? "stores/detail" : "an rbd:// location in the store";
+	const char *fsid_src = si && si->fsid ? "stores/detail" : "an rbd:// location in that store";
 	if (si && u->pool && f->pool != u->pool && strcmp(f->pool, u->pool) != 0)
-		FS_WHY("store '%s' is rbd pool '%s' in our cluster (fsid from %s; a location names pool '%s', "
-			"stores/detail's pool is used)", name, f->pool, fsid_src, u->pool);
+		FS_WHY("%s is rbd pool '%s' in our cluster (fsid from %s; a location names pool '%s', "
+			"stores/detail's pool is used)", label, f->pool, fsid_src, u->pool);
 	else
-		FS_WHY("store '%s' is rbd pool '%s' in our cluster (fsid from %s)", name, f->pool, fsid_src);
+		FS_WHY("%s is rbd pool '%s' in our cluster (fsid from %s)", label, f->pool, fsid_src);
 	return 0;
 oom:
 	fs_rbd_url_free(u);

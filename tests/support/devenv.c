@@ -159,7 +159,7 @@ void fst_rbd_sha512(rados_ioctx_t io, const char *name, const char *snap, char o
 	rbd_close(img);
 }
 
-int fst_rbd_snap_count(rados_ioctx_t io, const char *name, char **names)
+static int snap_count(rados_ioctx_t io, const char *name, char **names, int want_trash)
 {
 	rbd_image_t img;
 	if (names)
@@ -169,12 +169,21 @@ int fst_rbd_snap_count(rados_ioctx_t io, const char *name, char **names)
 	rbd_snap_info_t snaps[64];
 	int max = 64;
 	int n = rbd_snap_list(img, snaps, &max);
-	if (n >= 0 && names) {
-		size_t len = 1;
-		for (int i = 0; i < n; i++)
-			len += strlen(snaps[i].name) + 1;
+	int users = 0;
+	size_t len = 1;
+	for (int i = 0; i < n; i++)
+		len += strlen(snaps[i].name) + 1;
+	if (names)
 		*names = calloc(1, len);
-		for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
+		/* Only user snapshots: a clone-v2 parent removed while it has
+		 * children waits in the trash namespace until they are gone. */
+		rbd_snap_namespace_type_t t = RBD_SNAP_NAMESPACE_TYPE_USER;
+		rbd_snap_get_namespace_type(img, snaps[i].id, &t);
+		if ((t == RBD_SNAP_NAMESPACE_TYPE_TRASH) != (want_trash != 0))
+			continue;
+		users++;
+		if (names) {
 			strcat(*names, snaps[i].name);
 			strcat(*names, "\n");
 		}
@@ -182,7 +191,17 @@ int fst_rbd_snap_count(rados_ioctx_t io, const char *name, char **names)
 	if (n >= 0)
 		rbd_snap_list_end(snaps);
 	rbd_close(img);
-	return n;
+	return n < 0 ? n : users;
+}
+
+int fst_rbd_snap_count(rados_ioctx_t io, const char *name, char **names)
+{
+	return snap_count(io, name, names, 0);
+}
+
+int fst_rbd_trash_snap_count(rados_ioctx_t io, const char *name)
+{
+	return snap_count(io, name, NULL, 1);
 }
 
 int fst_rbd_exists(rados_ioctx_t io, const char *name)

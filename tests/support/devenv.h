@@ -36,7 +36,10 @@ void fst_rbd_create_filled(rados_ioctx_t io, const char *name, uint64_t size, in
 /* sha512 hex of an RBD image (at snap or head). */
 void fst_rbd_sha512(rados_ioctx_t io, const char *name, const char *snap, char out[129]);
 /* Number of snapshots and their names (newline-joined, caller frees). */
+/* User snapshots only (not those waiting in the trash namespace). */
 int fst_rbd_snap_count(rados_ioctx_t io, const char *name, char **names);
+/* Snapshots in the trash namespace (clone v2 parents removed with children). */
+int fst_rbd_trash_snap_count(rados_ioctx_t io, const char *name);
 int fst_rbd_exists(rados_ioctx_t io, const char *name);
 /* Remove an image, its snapshots first (unprotecting), ignoring errors. */
 void fst_rbd_remove_all(rados_ioctx_t io, const char *name);
