@@ -1,0 +1,162 @@
+/*
+ * tests/unit/test_core.c: the error model, step names and test hook,
+ * owner tags, and the undo stack (first error kept, reverse order).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "common.h"
+#include "steps.h"
+#include "undo.h"
+
+Test(errors, strerror_names_every_code)
+{
+	for (int c = FASTSNAP_EFORMAT; c <= 0; c++)
+		cr_assert_str_neq(fastsnap_strerror(c), "unknown error", "code %d has no name", c);
+	cr_assert_str_eq(fastsnap_strerror(-999), "unknown error");
+	cr_assert_str_eq(fastsnap_strerror(FASTSNAP_ENOTFOUND), "not found");
+}
+
+Test(errors, thread_local_message_and_code)
+{
+	fastsnap_error_clear();
+	cr_assert_str_eq(fastsnap_error_last(), "");
+	cr_assert_eq(fs_err(FASTSNAP_ECONFLICT, "image %s busy", "x"), FASTSNAP_ECONFLICT);
+	cr_assert_str_eq(fastsnap_error_last(), "image x busy");
+	cr_assert_eq(fastsnap_error_last_code(), FASTSNAP_ECONFLICT);
+	fs_err_append("clean-up: %d", 2);
+	cr_assert_str_eq(fastsnap_error_last(), "image x busy; clean-up: 2");
+	fs_err_prefix("snapshot");
+	cr_assert_str_eq(fastsnap_error_last(), "snapshot: image x busy; clean-up: 2");
+	cr_assert_eq(fastsnap_error_last_code(), FASTSNAP_ECONFLICT);
+}
+
+Test(errors, long_messages_are_truncated_not_overflowed)
+{
+	char big[5000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	fs_err(FASTSNAP_ERROR, "%s", big);
+	fs_err_prefix("%s", "p");
+	fs_err_append("%s", big);
+	cr_assert_lt(strlen(fastsnap_error_last()), 2048);
+}
+
+Test(errors, errno_and_http_mapping)
+{
+	cr_assert_eq(fs_errno_to_code(-ENOENT), FASTSNAP_ENOTFOUND);
+	cr_assert_eq(fs_errno_to_code(-EPERM), FASTSNAP_EFORBIDDEN);
+	cr_assert_eq(fs_errno_to_code(-EACCES), FASTSNAP_EFORBIDDEN);
+	cr_assert_eq(fs_errno_to_code(-EBUSY), FASTSNAP_ECONFLICT);
+	cr_assert_eq(fs_errno_to_code(-ETIMEDOUT), FASTSNAP_ETIMEOUT);
+	cr_assert_eq(fs_errno_to_code(-EXDEV), FASTSNAP_ECEPH);
+	cr_assert_eq(fs_http_status_to_code(400), FASTSNAP_EBADREQUEST);
+	cr_assert_eq(fs_http_status_to_code(401), FASTSNAP_EUNAUTHORIZED);
+	cr_assert_eq(fs_http_status_to_code(403), FASTSNAP_EFORBIDDEN);
+	cr_assert_eq(fs_http_status_to_code(404), FASTSNAP_ENOTFOUND);
+	cr_assert_eq(fs_http_status_to_code(409), FASTSNAP_ECONFLICT);
+	cr_assert_eq(fs_http_status_to_code(413), FASTSNAP_ETOOLARGE);
+	cr_assert_eq(fs_http_status_to_code(415), FASTSNAP_EBADREQUEST);
+	cr_assert_eq(fs_http_status_to_code(500), FASTSNAP_EUNAVAILABLE);
+	cr_assert_eq(fs_http_status_to_code(503), FASTSNAP_EUNAVAILABLE);
+	cr_assert_eq(fs_http_status_to_code(204), FASTSNAP_OK);
+}
+
+Test(steps, names_are_stable_and_complete)
+{
+	const char *want[] = { "resolve", "image-create", "tmp-snap", "protect", "clone", "flatten",
+		"tmp-remove", "snap", "location", "stream", "final-check" };
+	cr_assert_eq(sizeof(want) / sizeof(want[0]), FASTSNAP_STEP__COUNT);
+	for (int i = 0; i < FASTSNAP_STEP__COUNT; i++)
+		cr_assert_str_eq(fastsnap_step_name((fastsnap_step)i), want[i]);
+	cr_assert_null(fastsnap_step_name(FASTSNAP_STEP__COUNT));
+	cr_assert_null(fastsnap_step_name((fastsnap_step)-1));
+}
+
+Test(steps, fail_hook_fires_only_at_its_step)
+{
+	setenv("FASTSNAP_TEST_FAIL_AFTER", "clone", 1);
+	cr_assert_eq(fs_step_test_hook(FASTSNAP_STEP_SNAP), 0);
+	cr_assert_eq(fs_step_test_hook(FASTSNAP_STEP_CLONE), FASTSNAP_ECANCELED);
+	cr_assert(strstr(fastsnap_error_last(), "'clone'"));
+	unsetenv("FASTSNAP_TEST_FAIL_AFTER");
+	cr_assert_eq(fs_step_test_hook(FASTSNAP_STEP_CLONE), 0);
+}
+
+Test(owner, tag_and_tmp_snapshot_name)
+{
+	fs_owner o;
+	fs_owner_self(&o);
+	cr_assert_eq(o.pid, (long)getpid());
+	cr_assert_gt(o.start, 0ULL, "process start time not read from /proc/self/stat");
+	cr_assert_gt(strlen(o.host), 0);
+	cr_assert_null(strchr(o.host, '.'));
+	char *n = fs_owner_tmp_snap_name(&o, "0c1d");
+	char want[256];
+	snprintf(want, sizeof(want), "fastsnap-0c1d-%s-%ld-%llu", o.host, o.pid, o.start);
+	cr_assert_str_eq(n, want);
+	free(n);
+	char *t = fs_owner_format(&o);
+	snprintf(want, sizeof(want), "%s:%ld:%llu", o.host, o.pid, o.start);
+	cr_assert_str_eq(t, want);
+	free(t);
+}
+
+static char trace[256];
+
+static int undo_ok(void *ctx, const char *a, const char *b, const char *c, int flag)
+{
+	(void)ctx; (void)b; (void)c; (void)flag;
+	strcat(trace, a);
+	return 0;
+}
+
+static int undo_fail(void *ctx, const char *a, const char *b, const char *c, int flag)
+{
+	(void)ctx; (void)b; (void)c; (void)flag;
+	strcat(trace, a);
+	return fs_err(FASTSNAP_ECEPH, "cannot remove %s", a);
+}
+
+Test(undo, runs_in_reverse_and_keeps_first_error)
+{
+	trace[0] = '\0';
+	fs_undo u = FS_UNDO_INIT;
+	cr_assert_eq(fs_undo_push(&u, "delete image", undo_ok, NULL, "1", NULL, NULL, 0), 0);
+	int ix = fs_undo_push(&u, "remove snapshot", undo_fail, NULL, "2", NULL, NULL, 0);
+	cr_assert_eq(fs_undo_push(&u, "remove clone", undo_ok, NULL, "3", NULL, NULL, 0), 2);
+	cr_assert_eq(fs_undo_push(&u, "forgotten", undo_ok, NULL, "4", NULL, NULL, 0), 3);
+	fs_undo_forget(&u, 3);
+	cr_assert_eq(ix, 1);
+	fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance rejected the location");
+	cr_assert_eq(fs_undo_run(&u), 1);
+	cr_assert_str_eq(trace, "321");
+	cr_assert_eq(fastsnap_error_last_code(), FASTSNAP_ELOCATION_REJECTED);
+	cr_assert_str_eq(fastsnap_error_last(), "Glance rejected the location; clean-up failed: "
+		"remove snapshot: cannot remove 2");
+	/* A second run does nothing: every entry is done. */
+	trace[0] = '\0';
+	cr_assert_eq(fs_undo_run(&u), 0);
+	cr_assert_str_eq(trace, "");
+	fs_undo_free(&u);
+}
+
+Test(undo, partial_run_from_mark)
+{
+	trace[0] = '\0';
+	fs_undo u = FS_UNDO_INIT;
+	fs_undo_push(&u, "a", undo_ok, NULL, "a", NULL, NULL, 0);
+	size_t mark = u.n;
+	fs_undo_push(&u, "b", undo_ok, NULL, "b", NULL, NULL, 0);
+	fs_undo_push(&u, "c", undo_ok, NULL, "c", NULL, NULL, 0);
+	cr_assert_eq(fs_undo_run_from(&u, mark), 0);
+	cr_assert_str_eq(trace, "cb");
+	fs_undo_run(&u);
+	cr_assert_str_eq(trace, "cba");
+	fs_undo_free(&u);
+}
