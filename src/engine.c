@@ -584,8 +584,10 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 				"streamed instead", r.res->reason, fastsnap_error_last());
 			fs_log(&e->log, FASTSNAP_LOG_WARN, "%s", why ? why : "direct path refused");
 			if (fs_undo_run_from(&r.undo, mark) > 0) {
-				rc = fs_err(rc, "direct path refused, and removing what it made failed: %s",
-					fastsnap_error_last());
+				char *msg = fs_strdup(fastsnap_error_last());
+				rc = fs_err(rc, "%s; removing what the direct path made failed: %s",
+					why ? why : "direct path refused", msg ? msg : "");
+				free(msg);
 				free(why);
 				goto fail;
 			}

@@ -259,6 +259,16 @@ int fs_rbd_image_remove(fs_ceph *c, const char *pool, const char *image)
 	int r = fs_ceph_ioctx(&io, c, pool);
 	if (r < 0)
 		return r;
+	/* A user without write caps gets EPERM from rbd_remove even for an
+	 * image that does not exist (a clone that failed): look first. */
+	rbd_image_t probe;
+	r = rbd_open_read_only(io, image, &probe, NULL);
+	if (r == -ENOENT) {
+		rados_ioctx_destroy(io);
+		return 0;
+	}
+	if (r == 0)
+		rbd_close(probe);
 	for (int attempt = 0; attempt < 20; attempt++) {
 		r = rbd_remove(io, image);
 		if (r != -EBUSY)

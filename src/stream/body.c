@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "body.h"
 #include "hasher.h"
@@ -66,6 +67,13 @@ int fs_stream_body_new(fs_stream_body **out, const fs_stream_req *req)
 	b->req = *req;
 	b->depth = req->depth ? req->depth : 8;
 	int r;
+	struct stat sb;
+	if (!req->rbd_image && fstat(req->fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size < req->size) {
+		r = fs_err(FASTSNAP_EINVAL, "stream: the file is %lld bytes, fewer than the %llu to send",
+			(long long)sb.st_size, (unsigned long long)req->size);
+		goto fail;
+	}
 	if (req->rbd_image)
 		r = fs_extent_map_from_rbd(&b->map, req->rbd_image, req->size);
 	else

@@ -40,10 +40,26 @@ static void ctx_open(ctx_t *c)
 	cr_assert_eq(rados_create(&c->rados, fst_env("FASTSNAP_CEPH_USER")), 0);
 	cr_assert_eq(rados_conf_read_file(c->rados, fst_env("CEPH_CONF")), 0);
 	cr_assert_eq(rados_conf_set(c->rados, "keyring", fst_env("FASTSNAP_CEPH_KEYRING")), 0);
+	cr_assert_eq(rados_conf_set(c->rados, "client_mount_timeout", "30"), 0);
 	int r = rados_connect(c->rados);
 	cr_assert_eq(r, 0, "rados_connect as %s: %s", fst_env("FASTSNAP_CEPH_USER"), strerror(-r));
 	cr_assert_eq(rados_ioctx_create(c->rados, "vms", &c->io), 0);
 }
+
+/* What a test made, removed by the suite's fini even when an assertion
+ * failed half-way (reverse order: clones before parents). */
+static struct {
+	ctx_t *c;
+	char *rbd[4];
+	char *img[4];
+	char *file[4];
+	int nrbd, nimg, nfile;
+} made;
+
+static void track_rbd(const char *name) { made.rbd[made.nrbd++] = strdup(name); }
+static void track_img(const char *id) { made.img[made.nimg++] = strdup(id); }
+static void track_file(const char *path) { made.file[made.nfile++] = strdup(path); }
+static void remove_disk(ctx_t *c, const char *name);
 
 static void ctx_close(ctx_t *c)
 {
@@ -77,6 +93,7 @@ static char *create_image(ctx_t *c, const char *name)
 	cr_assert_eq(fs_glance_image_create(c->g, &img, &q), 0, "%s", fastsnap_error_last());
 	char *id = strdup(img->id);
 	fs_image_free(img);
+	track_img(id);
 	return id;
 }
 
@@ -114,14 +131,20 @@ static void make_disk(ctx_t *c, const char *name, uint64_t size)
 	int order = 22;
 	int r = rbd_create2(c->io, name, size, features, &order);
 	cr_assert_eq(r, 0, "rbd_create2 %s: %s", name, strerror(-r));
+	track_rbd(name);
 	rbd_image_t img;
 	cr_assert_eq(rbd_open(c->io, name, &img, NULL), 0);
-	write_at(img, 0, OBJ);                      /* object 0 */
-	write_at(img, 5 * OBJ, 2 * OBJ);            /* objects 5, 6 */
-	write_at(img, 20 * OBJ + 1000, 512);        /* small write: object 20 */
-	write_at(img, 300 * MiB + 12345, 4096);     /* straddles nothing: object 75 */
-	write_at(img, 50 * OBJ + OBJ - 10, 20);     /* straddles objects 50 and 51 */
-	write_at(img, size - 1, 1);                 /* last object */
+	const struct { uint64_t off, len; } w[] = {
+		{ 0, OBJ },                             /* object 0 */
+		{ 5 * OBJ, 2 * OBJ },                   /* objects 5, 6 */
+		{ 20 * OBJ + 1000, 512 },               /* small write: object 20 */
+		{ 300 * MiB + 12345, 4096 },            /* object 75 */
+		{ 50 * OBJ + OBJ - 10, 20 },            /* straddles objects 50 and 51 */
+		{ size - 1, 1 },                        /* last object */
+	};
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (w[i].off + w[i].len <= size)
+			write_at(img, w[i].off, (size_t)w[i].len);
 	cr_assert_eq(rbd_close(img), 0);
 }
 
@@ -169,8 +192,9 @@ static int count_progress(fastsnap_step step, uint64_t done, uint64_t total, voi
 
 Test(stream_glance, rbd_snapshot_with_holes, .timeout = 600)
 {
-	ctx_t c;
+	static ctx_t c;   /* outlives the test body: the fini cleans up with it */
 	ctx_open(&c);
+	made.c = &c;
 	char *name = fst_unique("fs-stream-rbd");
 	const uint64_t size = 512 * MiB;
 	make_disk(&c, name, size);
@@ -201,17 +225,15 @@ Test(stream_glance, rbd_snapshot_with_holes, .timeout = 600)
 	cr_assert(progress_calls >= 1);
 	check_image(&c, id, size, &res, want);
 
-	cr_assert_eq(fs_glance_image_delete(c.g, id), 0, "%s", fastsnap_error_last());
-	remove_disk(&c, name);
 	free(id);
 	free(name);
-	ctx_close(&c);
 }
 
 Test(stream_glance, rbd_clone_reads_parent_data, .timeout = 600)
 {
-	ctx_t c;
+	static ctx_t c;   /* outlives the test body: the fini cleans up with it */
 	ctx_open(&c);
+	made.c = &c;
 	char *parent = fst_unique("fs-stream-parent");
 	char *child = fst_unique("fs-stream-child");
 	const uint64_t size = 64 * MiB;
@@ -226,6 +248,7 @@ Test(stream_glance, rbd_clone_reads_parent_data, .timeout = 600)
 	int order = 22;
 	int r = rbd_clone(c.io, parent, "base", c.io, child, features, &order);
 	cr_assert_eq(r, 0, "rbd_clone: %s", strerror(-r));
+	track_rbd(child);
 	rbd_image_t ch;
 	cr_assert_eq(rbd_open(c.io, child, &ch, NULL), 0);
 	write_at(ch, 9 * OBJ + 7, 100);   /* a new object in the child only */
@@ -250,22 +273,20 @@ Test(stream_glance, rbd_clone_reads_parent_data, .timeout = 600)
 	cr_assert_eq(res.md5[0], '\0');
 	check_image(&c, id, size, &res, want);
 
-	cr_assert_eq(fs_glance_image_delete(c.g, id), 0, "%s", fastsnap_error_last());
-	remove_disk(&c, child);
-	remove_disk(&c, parent);
 	free(id);
 	free(parent);
 	free(child);
-	ctx_close(&c);
 }
 
 Test(stream_glance, sparse_raw_file, .timeout = 600)
 {
-	ctx_t c;
+	static ctx_t c;   /* outlives the test body: the fini cleans up with it */
 	ctx_open(&c);
+	made.c = &c;
 	char path[] = "/tmp/fs-stream-file-XXXXXX";
 	int wfd = mkstemp(path);
 	cr_assert(wfd >= 0);
+	track_file(path);
 	const uint64_t size = 96 * MiB + 4096 * 3 + 17;
 	cr_assert_eq(ftruncate(wfd, (off_t)size), 0);
 	char *buf = malloc(OBJ);
@@ -302,9 +323,118 @@ Test(stream_glance, sparse_raw_file, .timeout = 600)
 		(unsigned long long)res.bytes_allocated);
 	check_image(&c, id, size, &res, want);
 
-	cr_assert_eq(fs_glance_image_delete(c.g, id), 0, "%s", fastsnap_error_last());
-	unlink(path);
 	free(id);
 	free(name);
-	ctx_close(&c);
 }
+
+static int cancel_at_32m(fastsnap_step step, uint64_t done, uint64_t total, void *p)
+{
+	return done >= 32 * MiB;
+}
+
+static int truncate_fd = -1;
+static int truncate_at_64m(fastsnap_step step, uint64_t done, uint64_t total, void *p)
+{
+	if (done >= 64 * MiB && truncate_fd >= 0) {
+		cr_assert_eq(ftruncate(truncate_fd, 100 * MiB), 0);
+		truncate_fd = -1;
+	}
+	return 0;
+}
+
+/* A read error (the file shrinks while it is read) and a cancel from the
+ * progress callback or the flag come back as themselves, not as transport
+ * errors, and leave the image not active. */
+Test(stream_glance, reader_error_and_cancel_come_back_as_themselves, .timeout = 600)
+{
+	static ctx_t c;   /* outlives the test body: the fini cleans up with it */
+	ctx_open(&c);
+	made.c = &c;
+	char path[] = "/tmp/fs-stream-short-XXXXXX";
+	int wfd = mkstemp(path);
+	cr_assert(wfd >= 0);
+	track_file(path);
+	char *buf = malloc(OBJ);
+	fill(buf, OBJ, 0);
+	for (int i = 0; i < 40; i++)
+		cr_assert_eq(pwrite(wfd, buf, OBJ, (off_t)i * OBJ), (ssize_t)OBJ);
+	free(buf);
+	int fd = -1;
+	uint64_t fsize = 0;
+	fs_file_stamp st;
+	cr_assert_eq(fs_source_file_open(&fd, &fsize, &st, path), 0);
+	char *name = fst_unique("fs-stream-fail");
+	char *id = create_image(&c, name);
+
+	/* a size beyond the file is refused before anything is sent */
+	fs_stream_req req0 = { .fd = fd, .size = fsize + 1, .image_id = id, .store = "local" };
+	fs_stream_res res;
+	cr_assert_eq(fs_stream_run(c.g, &req0, &res), FASTSNAP_EINVAL);
+
+	truncate_fd = wfd;
+	fs_stream_req req = { .fd = fd, .size = fsize, .image_id = id, .store = "local",
+		.progress_cb = truncate_at_64m };
+	int r = fs_stream_run(c.g, &req, &res);
+	cr_assert_eq(r, FASTSNAP_EIO, "got %d: %s", r, fastsnap_error_last());
+	cr_assert(strstr(fastsnap_error_last(), "end of file"), "%s", fastsnap_error_last());
+	fsize = 100 * MiB;
+	close(wfd);
+	char *ids[3] = { id, NULL, NULL };
+
+	/* a fresh image each time: Glance keeps an aborted one `saving` a while */
+	ids[1] = create_image(&c, name);
+	fs_stream_req req2 = { .fd = fd, .size = fsize, .image_id = ids[1], .store = "local",
+		.progress_cb = cancel_at_32m };
+	r = fs_stream_run(c.g, &req2, &res);
+	cr_assert_eq(r, FASTSNAP_ECANCELED, "got %d: %s", r, fastsnap_error_last());
+
+	ids[2] = create_image(&c, name);
+	atomic_int cancel = 1;
+	fs_stream_req req3 = { .fd = fd, .size = fsize, .image_id = ids[2], .store = "local",
+		.cancel = &cancel };
+	r = fs_stream_run(c.g, &req3, &res);
+	cr_assert_eq(r, FASTSNAP_ECANCELED, "got %d: %s", r, fastsnap_error_last());
+	close(fd);
+
+	for (int k = 0; k < 3; k++) {
+		fs_image *img = NULL;
+		cr_assert_eq(fs_glance_image_get(c.g, &img, ids[k]), 0, "%s", fastsnap_error_last());
+		cr_assert_str_neq(img->status, "active");
+		fs_image_free(img);
+		free(ids[k]);
+	}
+	free(name);
+}
+
+static void suite_fini(void)
+{
+	ctx_t *c = made.c;
+	if (c) {
+		for (int i = made.nimg - 1; i >= 0; i--) {
+			/* the dev Glance's sqlite is sometimes "locked" (500): retry */
+			int r = -1;
+			for (int k = 0; k < 5 && r < 0; k++) {
+				if (k)
+					sleep(1);
+				r = fs_glance_image_delete(c->g, made.img[i]);
+				if (r == FASTSNAP_ENOTFOUND)
+					r = 0;
+			}
+			if (r < 0)
+				cr_log_warn("cleanup: %s", fastsnap_error_last());
+			free(made.img[i]);
+		}
+		for (int i = made.nrbd - 1; i >= 0; i--) {
+			remove_disk(c, made.rbd[i]);
+			free(made.rbd[i]);
+		}
+		ctx_close(c);
+	}
+	for (int i = 0; i < made.nfile; i++) {
+		unlink(made.file[i]);
+		free(made.file[i]);
+	}
+	memset(&made, 0, sizeof(made));
+}
+
+TestSuite(stream_glance, .fini = suite_fini);

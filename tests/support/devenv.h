@@ -7,6 +7,7 @@
 #define FS_TEST_DEVENV_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <rados/librados.h>
 #include <rbd/librbd.h>
@@ -84,3 +85,9 @@ const char *fst_jstr(const cJSON *o, const char *key);
 char *fst_glance_status(const char *id);
 /* Ids of Glance images named `name` (newline-joined, caller frees). */
 char *fst_glance_ids_named(const char *name);
+
+/* Start tests/support/glance_proxy.py in front of the dev Glance with
+ * `args` (e.g. "--deny-location-patch"); returns its URL (caller frees)
+ * and pid. Stop it with fst_proxy_stop(pid). */
+char *fst_proxy_start(pid_t *pid, const char *args);
+void fst_proxy_stop(pid_t pid);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -141,4 +143,42 @@ char *fst_glance_ids_named(const char *name)
 	cJSON_Delete(j);
 	free(body);
 	return res;
+}
+
+char *fst_proxy_start(pid_t *pid, const char *args)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "exec python3 %s/glance_proxy.py --upstream %s %s 2>/tmp/fst-proxy-%d.log",
+		fst_env("FASTSNAP_TEST_SUPPORT"), fst_env("FASTSNAP_GLANCE_URL"), args ? args : "",
+		(int)getpid());
+	pid_t p = fork();
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	char line[64] = "";
+	cr_assert_not_null(fgets(line, sizeof(line), f), "glance_proxy.py did not start");
+	fclose(f);
+	int port = 0;
+	cr_assert_eq(sscanf(line, "PORT %d", &port), 1, "glance_proxy.py said '%s'", line);
+	*pid = p;
+	char *url = malloc(64);
+	snprintf(url, 64, "http://127.0.0.1:%d", port);
+	return url;
+}
+
+void fst_proxy_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
 }

@@ -1,0 +1,241 @@
+/*
+ * tests/integration/test_snapshot_fallback.c: when the direct path is
+ * refused, fastsnap removes what it made and streams instead, and says
+ * why; when Glance cannot open an unflattened clone, it flattens and
+ * registers again. Each case uses a real Glance configured for it (a
+ * second glance-api on the same database, tests/support/glance-extra) or
+ * a real Ceph user with fewer caps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "devenv.h"
+
+#define MiB (1ULL << 20)
+
+static rados_t admin;
+static rados_ioctx_t vms, images;
+
+static void setup(void)
+{
+	admin = fst_admin_rados();
+	vms = fst_ioctx(admin, "vms");
+	images = fst_ioctx(admin, "images");
+}
+
+static void teardown(void)
+{
+	rados_ioctx_destroy(vms);
+	rados_ioctx_destroy(images);
+	rados_shutdown(admin);
+}
+
+TestSuite(fallback, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *glance_extra(char dir[64], const char *opts)
+{
+	strcpy(dir, "/tmp/fst-glance-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	char *url = NULL, *err = NULL;
+	int st = fst_sh(&url, &err, "%s/glance-extra start %s %s", fst_env("FASTSNAP_TEST_SUPPORT"),
+		dir, opts);
+	cr_assert_eq(st, 0, "glance-extra failed: %s", err);
+	url[strcspn(url, "\n")] = '\0';
+	free(err);
+	return url;
+}
+
+static void glance_extra_stop(const char *dir)
+{
+	fst_sh(NULL, NULL, "%s/glance-extra stop %s; rm -rf %s", fst_env("FASTSNAP_TEST_SUPPORT"), dir, dir);
+}
+
+typedef struct {
+	char *base;
+	char *disk;
+	char sha[129];
+} scenario;
+
+static int all(uint64_t o) { (void)o; return 1; }
+
+static void scenario_make(scenario *s)
+{
+	s->base = fst_base_image("fast", 8 * MiB, 5);
+	s->disk = fst_unique("fst-fbdisk");
+	fst_nova_disk(vms, images, s->base, s->disk, 20 * MiB, 9, all, s->sha);
+}
+
+static void scenario_free(scenario *s)
+{
+	fst_rbd_remove_all(vms, s->disk);
+	fst_glance_delete(s->base);
+	free(s->base);
+	free(s->disk);
+}
+
+/* The image is active, holds the disk's data, and nothing of the direct
+ * attempt is left: no snapshot on the disk, and images/<id> (if any) is
+ * Glance's own upload, not a clone. */
+static void check_streamed_image(const scenario *s, cJSON *j)
+{
+	const char *id = fst_jstr(j, "image_id");
+	cr_assert_not_null(id);
+	char *st = fst_glance_status(id);
+	cr_assert_str_eq(st, "active");
+	free(st);
+	char got[129];
+	fst_glance_download_sha512(id, got);
+	cr_assert_str_eq(got, s->sha);
+	cr_assert_eq(fst_rbd_snap_count(vms, s->disk, NULL), 0, "snapshot left on the disk");
+	rbd_image_t img;
+	if (rbd_open_read_only(images, id, &img, NULL) == 0) {
+		rbd_linked_image_spec_t pi;
+		rbd_snap_spec_t ps;
+		int r = rbd_get_parent(img, &pi, &ps);
+		if (r == 0) {
+			rbd_linked_image_spec_cleanup(&pi);
+			rbd_snap_spec_cleanup(&ps);
+		}
+		rbd_close(img);
+		cr_assert_neq(r, 0, "images/%s is still fastsnap's clone", id);
+	}
+}
+
+Test(fallback, location_refused_streams_instead)
+{
+	/* Glance answers the location PATCH with 403 (what show_multiple_locations
+	 * = False does), through a proxy that still shows locations so that
+	 * our cluster's fsid is known and the direct path is tried. */
+	pid_t proxy;
+	char *url = fst_proxy_start(&proxy, "--deny-location-patch");
+	scenario s;
+	scenario_make(&s);
+	char *name = fst_unique("fst-fb403");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s", url, s.disk, name, s.base);
+	cr_assert_eq(st, 0, "snapshot failed: %s", err);
+	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
+	cr_assert_str_eq(fst_jstr(j, "store"), "fast");
+	const char *reason = fst_jstr(j, "reason");
+	cr_assert(strstr(reason, "refused") && strstr(reason, "locations"), "reason: %s", reason);
+	check_streamed_image(&s, j);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err); free(name); free(url);
+	scenario_free(&s);
+	fst_proxy_stop(proxy);
+}
+
+Test(fallback, locations_hidden_streams_and_says_why)
+{
+	/* A Glance with show_multiple_locations = False hides the base image's
+	 * rbd:// location, so nothing establishes the store's cluster: stream. */
+	char dir[64];
+	char *url = glance_extra(dir, "--no-locations");
+	scenario s;
+	scenario_make(&s);
+	char *name = fst_unique("fst-fbhidden");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s", url, s.disk, name, s.base);
+	cr_assert_eq(st, 0, "snapshot failed: %s", err);
+	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
+	cr_assert_str_eq(fst_jstr(j, "store"), "fast");
+	const char *reason = fst_jstr(j, "reason");
+	cr_assert(strstr(reason, "fsid is unknown"), "reason: %s", reason);
+	check_streamed_image(&s, j);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err); free(name); free(url);
+	scenario_free(&s);
+	glance_extra_stop(dir);
+}
+
+Test(fallback, clone_not_permitted_streams_instead)
+{
+	/* A compute-node user that may read `images` but not write it. */
+	char *user = fst_unique("fst-ro");
+	char keyring[256];
+	snprintf(keyring, sizeof(keyring), "/tmp/%s.keyring", user);
+	int st = fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"auth get-or-create client.%s mon 'profile rbd' osd 'profile rbd pool=vms, "
+		"profile rbd-read-only pool=images' -o %s", user, keyring);
+	cr_assert_eq(st, 0);
+	scenario s;
+	scenario_make(&s);
+	char *name = fst_unique("fst-fbperm");
+	cJSON *j = NULL;
+	char *err = NULL;
+	st = fst_cli_json(&j, &err, NULL, "--ceph-user %s --keyring %s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s", user, keyring, s.disk, name, s.base);
+	cr_assert_eq(st, 0, "snapshot failed: %s", err);
+	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
+	const char *reason = fst_jstr(j, "reason");
+	cr_assert(strstr(reason, "refused") && strstr(reason, "clone"), "reason: %s", reason);
+	check_streamed_image(&s, j);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err); free(name);
+	scenario_free(&s);
+	fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"auth rm client.%s; rm -f %s", user, keyring);
+	free(user);
+}
+
+static void unflattened_rejected(const char *mode)
+{
+	/* Glance's Ceph user may read `images` only: it cannot open a clone
+	 * whose parent is in `vms` until that clone is flat. */
+	char *user = fst_unique("fst-gimg");
+	char *o = NULL;
+	int st = fst_sh(&o, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"auth get-or-create client.%s mon 'profile rbd' osd 'profile rbd pool=images' "
+		"-o $FASTSNAP_DEV_DIR/ceph.client.%s.keyring", user, user);
+	cr_assert_eq(st, 0);
+	free(o);
+	char dir[64], opts[128];
+	snprintf(opts, sizeof(opts), "--ceph-user %s", user);
+	char *url = glance_extra(dir, opts);
+	scenario s;
+	scenario_make(&s);
+	char *name = fst_unique("fst-fbflat");
+	cJSON *j = NULL;
+	char *err = NULL;
+	st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s --flatten %s", url, s.disk, name, s.base, mode);
+	cr_assert_eq(st, 0, "[%s] snapshot failed: %s", mode, err);
+	cr_assert_str_eq(fst_jstr(j, "path"), "direct");
+	const char *reason = fst_jstr(j, "reason");
+	cr_assert(strstr(reason, "flattened and registered again"), "[%s] reason: %s", mode, reason);
+	const char *id = fst_jstr(j, "image_id");
+	char got[129];
+	fst_glance_download_sha512(id, got);
+	cr_assert_str_eq(got, s.sha);
+	rbd_image_t img;
+	cr_assert_eq(rbd_open_read_only(images, id, &img, NULL), 0);
+	rbd_linked_image_spec_t pi;
+	rbd_snap_spec_t ps;
+	cr_assert_eq(rbd_get_parent(img, &pi, &ps), -ENOENT, "[%s] the clone is not flat", mode);
+	rbd_close(img);
+	cr_assert_eq(fst_rbd_snap_count(vms, s.disk, NULL), 0);
+	cr_assert_eq(fst_rbd_trash_snap_count(vms, s.disk), 0);
+	fst_glance_delete(id);
+	cr_assert_not(fst_rbd_exists(images, id));
+	cJSON_Delete(j);
+	free(err); free(name); free(url);
+	scenario_free(&s);
+	glance_extra_stop(dir);
+	fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"auth rm client.%s; rm -f $FASTSNAP_DEV_DIR/ceph.client.%s.keyring", user, user);
+	free(user);
+}
+
+Test(fallback, unflattened_clone_rejected_deferred) { unflattened_rejected("deferred"); }
+Test(fallback, unflattened_clone_rejected_none) { unflattened_rejected("none"); }

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""tests/support/glance_proxy.py: a fault-injecting proxy in front of the
+real Glance, for what the real Glance will not do on demand (python3
+stdlib only). Every request is forwarded to --upstream, bodies streamed,
+except where a fault applies:
+
+  --deny-location-patch   a PATCH that adds /locations answers 403, as a
+                          Glance with show_multiple_locations = False does
+                          (the upstream still shows locations, so that the
+                          cluster's fsid can be learned)
+  --cut-upload-after N    a PUT .../file is forwarded for N bytes, then both
+                          connections are dropped (Glance's side dies midway)
+
+Prints "PORT <n>" on stdout once it listens on a free 127.0.0.1 port, and
+serves until SIGTERM or --ttl seconds. Stopped by its pid, never by name.
+"""
+import argparse
+import http.client
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+ARGS = None
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+       "proxy-connection"}
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *a):
+        sys.stderr.write("proxy: " + (fmt % a) + "\n")
+
+    def _upstream(self):
+        u = urlparse(ARGS.upstream)
+        return http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+
+    def _reply(self, status, body, ctype="application/json"):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _forward(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        is_upload = self.command == "PUT" and self.path.endswith("/file")
+        if self.command == "PATCH" and ARGS.deny_location_patch:
+            body = self.rfile.read(length)
+            if b"/locations" in body:
+                self._reply(403, '{"message": "It\'s not allowed to add locations if locations '
+                            'are invisible.<br /><br />\\n\\n\\n", "code": "403 Forbidden", '
+                            '"title": "Forbidden"}')
+                return
+            return self._send(body, len(body))
+        if is_upload and ARGS.cut_upload_after is not None:
+            return self._send_cut(length)
+        body = self.rfile.read(length) if length else b""
+        return self._send(body, len(body))
+
+    def _headers_out(self, conn, length):
+        for k, v in self.headers.items():
+            if k.lower() in HOP or k.lower() == "host" or k.lower() == "content-length":
+                continue
+            conn.putheader(k, v)
+        conn.putheader("Content-Length", str(length))
+        conn.endheaders()
+
+    def _send(self, body, length):
+        conn = self._upstream()
+        conn.putrequest(self.command, self.path, skip_accept_encoding=True)
+        self._headers_out(conn, length)
+        if body:
+            conn.send(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() in HOP or k.lower() == "content-length":
+                continue
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+        conn.close()
+
+    def _send_cut(self, length):
+        conn = self._upstream()
+        conn.putrequest(self.command, self.path, skip_accept_encoding=True)
+        self._headers_out(conn, length)
+        sent = 0
+        limit = ARGS.cut_upload_after
+        while sent < limit:
+            chunk = self.rfile.read(min(65536, limit - sent))
+            if not chunk:
+                break
+            conn.send(chunk)
+            sent += len(chunk)
+        sys.stderr.write("proxy: cutting the upload after %d bytes\n" % sent)
+        # Drop both sides: Glance sees its client vanish mid-body, the client
+        # sees its connection reset.
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.close_connection = True
+        self.connection.close()
+
+    do_GET = _forward
+    do_POST = _forward
+    do_PUT = _forward
+    do_PATCH = _forward
+    do_DELETE = _forward
+    do_HEAD = _forward
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--deny-location-patch", action="store_true")
+    ap.add_argument("--cut-upload-after", type=int)
+    ap.add_argument("--ttl", type=int, default=900)
+    ARGS = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    srv.daemon_threads = True
+    print("PORT %d" % srv.server_address[1], flush=True)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    threading.Thread(target=lambda: (time.sleep(ARGS.ttl), srv.shutdown()), daemon=True).start()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
