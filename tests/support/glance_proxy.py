@@ -10,6 +10,8 @@ except where a fault applies:
                           cluster's fsid can be learned)
   --cut-upload-after N    a PUT .../file is forwarded for N bytes, then both
                           connections are dropped (Glance's side dies midway)
+  --no-multistore         GET /v2/info/stores* answers 404, as a Glance
+                          without enabled_backends does
 
 Prints "PORT <n>" on stdout once it listens on a free 127.0.0.1 port, and
 serves until SIGTERM or --ttl seconds. Stopped by its pid, never by name.
@@ -50,6 +52,10 @@ class Proxy(BaseHTTPRequestHandler):
     def _forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         is_upload = self.command == "PUT" and self.path.endswith("/file")
+        if ARGS.no_multistore and self.path.startswith("/v2/info/stores"):
+            self.rfile.read(length)
+            return self._reply(404, "<html><body><h1>404 Not Found</h1>The resource could not "
+                               "be found.<br /><br />\n\n\n</body></html>", "text/html")
         if self.command == "PATCH" and ARGS.deny_location_patch:
             body = self.rfile.read(length)
             if b"/locations" in body:
@@ -125,6 +131,7 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--deny-location-patch", action="store_true")
     ap.add_argument("--cut-upload-after", type=int)
+    ap.add_argument("--no-multistore", action="store_true")
     ap.add_argument("--ttl", type=int, default=900)
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)

@@ -1,0 +1,214 @@
+/*
+ * tests/integration/test_snapshot_stream.c: the streamed path through the
+ * whole engine and CLI (issue 5's "done means"): an RBD disk with holes
+ * into `local`, a sparse raw file, a base image in `local`, and an upload
+ * killed by the Glance side midway.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "devenv.h"
+
+#define MiB (1ULL << 20)
+
+static rados_t admin;
+static rados_ioctx_t vms;
+
+static void setup(void)
+{
+	admin = fst_admin_rados();
+	vms = fst_ioctx(admin, "vms");
+}
+
+static void teardown(void)
+{
+	rados_ioctx_destroy(vms);
+	rados_shutdown(admin);
+}
+
+TestSuite(stream, .init = setup, .fini = teardown, .timeout = 600);
+
+/* Data in 3 of every 8 objects; the rest are holes. */
+static int three_of_eight(uint64_t obj) { return obj % 8 == 0 || obj % 8 == 3 || obj % 8 == 5; }
+
+static char *glance_hash(const char *id, const char *field)
+{
+	char path[128], *body = NULL;
+	snprintf(path, sizeof(path), "/v2/images/%s", id);
+	cr_assert_eq(fst_glance(&body, "GET", path, NULL), 200);
+	cJSON *j = cJSON_Parse(body);
+	const char *v = fst_jstr(j, field);
+	char *r = strdup(v ? v : "");
+	cJSON_Delete(j);
+	free(body);
+	return r;
+}
+
+/* Image active, Glance's sha512 (and md5) equal fastsnap's, download equals source. */
+static void check_stream_result(cJSON *j, const char *want_sha, const char *store)
+{
+	cr_assert_str_eq(fst_jstr(j, "path"), "stream", "reason: %s", fst_jstr(j, "reason"));
+	if (store)
+		cr_assert_str_eq(fst_jstr(j, "store"), store);
+	const char *id = fst_jstr(j, "image_id");
+	char *st = fst_glance_status(id);
+	cr_assert_str_eq(st, "active");
+	free(st);
+	char *h = glance_hash(id, "os_hash_value");
+	cr_assert_str_eq(h, fst_jstr(j, "sha512"), "Glance's sha512 differs from fastsnap's");
+	free(h);
+	if (fst_jstr(j, "md5")) {
+		h = glance_hash(id, "checksum");
+		cr_assert_str_eq(h, fst_jstr(j, "md5"));
+		free(h);
+	}
+	cr_assert_str_eq(fst_jstr(j, "sha512"), want_sha, "fastsnap's sha512 differs from the source");
+	char got[129];
+	fst_glance_download_sha512(id, got);
+	cr_assert_str_eq(got, want_sha, "downloaded data differs from the source");
+}
+
+Test(stream, rbd_disk_with_holes_into_local)
+{
+	char *disk = fst_unique("fst-sdisk");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 512 * MiB, 61, 21, three_of_eight, sha);
+	/* and a few small writes inside holes */
+	rbd_image_t img;
+	cr_assert_eq(rbd_open(vms, disk, &img, NULL), 0);
+	cr_assert_eq(rbd_write(img, 4 * MiB + 4096, 5, "hello"), 5);
+	cr_assert_eq(rbd_write(img, 512 * MiB - 3, 3, "end"), 3);
+	rbd_close(img);
+	fst_rbd_sha512(vms, disk, NULL, sha);
+	char *name = fst_unique("fst-sstream");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local --verify-md5",
+		disk, name);
+	cr_assert_eq(st, 0, "%s", err);
+	check_stream_result(j, sha, "local");
+	/* Holes are not read: 3/8 of the disk plus the two objects with small writes. */
+	double read = cJSON_GetObjectItem(j, "bytes_read")->valuedouble;
+	cr_assert_leq(read, (512.0 * 3 / 8 + 8) * MiB, "read %.0f bytes of a 512 MiB disk", read);
+	cr_assert_eq(cJSON_GetObjectItem(j, "bytes_sent")->valuedouble, 512.0 * MiB);
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0, "temporary snapshot left on the disk");
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err); free(name);
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+}
+
+Test(stream, sparse_raw_file)
+{
+	char path[] = "/tmp/fst-sparse-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 96 * MiB + 512), 0);
+	char buf[65536];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 7 + 3);
+	cr_assert_eq(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	cr_assert_eq(pwrite(fd, buf, sizeof(buf), 40 * MiB + 12345), (ssize_t)sizeof(buf));
+	cr_assert_eq(pwrite(fd, buf, 512, 96 * MiB), 512);
+	close(fd);
+	char *o = NULL;
+	cr_assert_eq(fst_sh(&o, NULL, "sha512sum %s | cut -d' ' -f1", path), 0);
+	o[128] = '\0';
+	char *name = fst_unique("fst-sfile");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk-file %s --name %s", path, name);
+	cr_assert_eq(st, 0, "%s", err);
+	check_stream_result(j, o, "local");
+	double read = cJSON_GetObjectItem(j, "bytes_read")->valuedouble;
+	cr_assert_lt(read, 8.0 * MiB, "read %.0f bytes of a file with 129 KiB of data", read);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	/* A qcow2 file is refused before anything is created. */
+	cr_assert_eq(fst_sh(NULL, NULL, "qemu-img create -f qcow2 %s.qcow2 16M >/dev/null", path), 0);
+	st = fst_cli_json(&j, &err, NULL, "snapshot --disk-file %s.qcow2 --name %s", path, name);
+	cr_assert_eq(st, 1);
+	cr_assert(strstr(err, "qcow2"), "%s", err);
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_str_eq(ids, "");
+	free(ids);
+	cJSON_Delete(j);
+	fst_sh(NULL, NULL, "rm -f %s %s.qcow2", path, path);
+	free(err); free(name); free(o);
+}
+
+Test(stream, base_image_in_local_streams_into_local)
+{
+	char *base = fst_base_image("local", 4 * MiB, 3);
+	char *disk = fst_unique("fst-sbase");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 24 * MiB, 61, 8, three_of_eight, sha);
+	char *name = fst_unique("fst-sbased");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --base-image-ref %s",
+		disk, name, base);
+	cr_assert_eq(st, 0, "%s", err);
+	check_stream_result(j, sha, "local");
+	cr_assert(strstr(fst_jstr(j, "reason"), "base image"), "%s", fst_jstr(j, "reason"));
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err); free(name);
+	fst_rbd_remove_all(vms, disk);
+	fst_glance_delete(base);
+	free(disk); free(base);
+}
+
+Test(stream, missing_base_image_falls_back_to_default)
+{
+	char *disk = fst_unique("fst-sgone");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 8 * MiB, 61, 2, NULL, sha);
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s "
+		"--base-image-ref 3f0e8a7e-0000-4000-8000-00000000dead", disk, disk);
+	cr_assert_eq(st, 0, "%s", err);
+	check_stream_result(j, sha, "local");
+	const char *reason = fst_jstr(j, "reason");
+	cr_assert(strstr(reason, "3f0e8a7e-0000-4000-8000-00000000dead") && strstr(reason, "default"),
+		"reason does not say the base image is gone: %s", reason);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err);
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+}
+
+Test(stream, upload_killed_midway_leaves_nothing)
+{
+	pid_t proxy;
+	char *url = fst_proxy_start(&proxy, "--cut-upload-after 20000000");
+	char *disk = fst_unique("fst-scut");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 64 * MiB, 61, 6, NULL, sha);
+	char *name = fst_unique("fst-scutimg");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, "FASTSNAP_NUM_RETRIES=0", "--glance-url %s snapshot --disk vms/%s "
+		"--name %s --store local", url, disk, name);
+	cr_assert_eq(st, 1, "exit %d: %s", st, err);
+	cr_assert(strstr(err, "PUT") && strstr(err, "/file"), "unclear error: %s", err);
+	cr_assert_null(strstr(err, "clean-up failed"), "%s", err);
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_str_eq(ids, "", "image left in Glance");
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0, "temporary snapshot left");
+	free(ids);
+	cJSON_Delete(j);
+	free(err); free(name);
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+	fst_proxy_stop(proxy);
+	free(url);
+}
