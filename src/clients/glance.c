@@ -181,6 +181,14 @@ out:
 	return rc;
 }
 
+/* Change the current error's code, appending `note` to its message. */
+static int recode(int code, const char *note)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", fastsnap_error_last());
+	return fs_err(code, "%s%s", msg, note ? note : "");
+}
+
 /* Run a call and require one of the ok statuses. */
 static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok1, long ok2)
 {
@@ -192,7 +200,7 @@ static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok
 		return 0;
 	if (resp->status >= 400)
 		return fs_http_status_error(g->h, resp, name);
-	return fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, resp->status);
+	return fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp->status, fs_auth_endpoint(g->a));
 }
 
 /* Percent-encode for a path segment or a query value. */
@@ -352,8 +360,7 @@ int fs_glance_image_patch(fs_glance *g, fs_image **out, const char *id, const cJ
 		if (resp.status >= 400)
 			rc = fs_http_status_error(g->h, &resp, name);
 		else
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name,
-				resp.status);
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
 	}
 	if (rc == 0 && out)
 		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
@@ -623,9 +630,9 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 	}
 	if (st != 404 && st != 405 && st != 501 && st != 403) {
 		rc = st >= 400 ? fs_http_status_error(g->h, &resp, name) :
-			fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, st);
+			fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
 		if (st == 400)
-			rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "%s", fastsnap_error_last());
+			rc = recode(FASTSNAP_ELOCATION_REJECTED, NULL);
 		fs_http_resp_free(&resp);
 		return rc;
 	}
@@ -654,13 +661,13 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 		} else if (st >= 400) {
 			rc = fs_http_status_error(g->h, &resp, name);
 			if (st == 403)
-				rc = fs_err(FASTSNAP_ELOCATION_DISALLOWED, "%s (Glance does not allow "
-					"locations: show_multiple_locations or policy)", fastsnap_error_last());
+				rc = recode(FASTSNAP_ELOCATION_DISALLOWED, " (Glance does not allow "
+					"locations: show_multiple_locations or policy)");
 			else if (st == 400 || st == 500)
-				rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "%s (Glance could not open the "
-					"location)", fastsnap_error_last());
+				rc = recode(FASTSNAP_ELOCATION_REJECTED, " (Glance could not open the "
+					"location)");
 		} else {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, st);
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
 		}
 	}
 	fs_http_resp_free(&resp);
@@ -683,7 +690,7 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 		else if (resp.status >= 400)
 			rc = fs_http_status_error(g->h, &resp, name);
 		else if (resp.status != 200)
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, resp.status);
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
 		else
 			rc = fs_parse_stores(out, resp.body.ptr, resp.body.len);
 	}
@@ -700,7 +707,7 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 		} else if (resp.status >= 400) {
 			rc = fs_http_status_error(g->h, &resp, name);
 		} else if (resp.status != 200) {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", name, resp.status);
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
 		} else {
 			rc = fs_parse_stores_detail(out, resp.body.ptr, resp.body.len);
 		}

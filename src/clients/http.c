@@ -585,8 +585,9 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 		*retryable = is_conn_error(rc);
 		const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
 		if (rc == CURLE_OPERATION_TIMEDOUT)
-			return herr(h, FASTSNAP_ETIMEOUT, "%s: timed out: %s", req->log_name, detail);
-		return herr(h, FASTSNAP_ETRANSPORT, "%s: %s", req->log_name, detail);
+			return herr(h, FASTSNAP_ETIMEOUT, "%s: timed out (%s): %s", req->log_name,
+				req->url, detail);
+		return herr(h, FASTSNAP_ETRANSPORT, "%s (%s): %s", req->log_name, req->url, detail);
 	}
 	resp->status = status;
 	hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %ld (%.3f s, %zu bytes)", m, req->url, status, dt,
@@ -630,9 +631,12 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 		if (!again || !can_retry || i >= h->num_retries)
 			break;
 		long ms = fs_http_backoff_ms(h->retry_base_ms, i, &h->seed);
-		hlog(h, FASTSNAP_LOG_WARN, "%s: %s; retry %d of %d in %ld ms", req->log_name,
-			rc < 0 ? fastsnap_error_last() : "503 Service Unavailable", i + 1,
-			h->num_retries, ms);
+		if (rc < 0)
+			hlog(h, FASTSNAP_LOG_INFO, "%s; retry %d of %d in %ld ms", fastsnap_error_last(),
+				i + 1, h->num_retries, ms);
+		else
+			hlog(h, FASTSNAP_LOG_INFO, "%s: 503 Service Unavailable; retry %d of %d in %ld ms",
+				req->log_name, i + 1, h->num_retries, ms);
 		if (req->read) {
 			int rr = req->rewind(req->read_ctx);
 			if (rr < 0) {

@@ -127,10 +127,10 @@ Test(cli, errors_name_what_is_wrong)
 	one_line_error(cmd, "/nonexistent/ceph.conf");
 	/* A refused connection: a loopback port nobody listens on. */
 	snprintf(cmd, sizeof(cmd), "FASTSNAP_NUM_RETRIES=0 %s --glance-url http://127.0.0.1:9 stores", fst_cli());
-	one_line_error(cmd, "127.0.0.1:9");
+	one_line_error(cmd, "http://127.0.0.1:9/v2/info/stores");
 	/* A wrong URL: something answers, but not Glance's API. */
 	snprintf(cmd, sizeof(cmd), "%s --glance-url $FASTSNAP_GLANCE_URL/nothing/here stores", fst_cli());
-	one_line_error(cmd, "404");
+	one_line_error(cmd, "/nothing/here");
 	snprintf(cmd, sizeof(cmd), "%s --glance-url 'not a url' stores", fst_cli());
 	one_line_error(cmd, "not a url");
 	snprintf(cmd, sizeof(cmd), "%s snapshot --disk vms/fst-does-not-exist --name x", fst_cli());

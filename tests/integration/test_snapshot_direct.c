@@ -302,12 +302,14 @@ Test(direct, dry_run_plans_without_changes)
 	cr_assert_str_eq(fst_jstr(j, "store"), "fast");
 	cr_assert(strstr(fst_jstr(j, "reason"), "base image"), "reason: %s", fst_jstr(j, "reason"));
 	cJSON_Delete(j);
+	free(err);
 	/* Volume-backed (no base image): Glance's default store, streamed. */
 	st = fst_cli_json(&j, &err, NULL, "snapshot --dry-run --disk vms/%s --name %s", s.disk, name);
 	cr_assert_eq(st, 0);
 	cr_assert_str_eq(fst_jstr(j, "store"), "local");
 	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
 	cJSON_Delete(j);
+	free(err);
 	/* A requested file store: streamed. */
 	st = fst_cli_json(&j, &err, NULL, "snapshot --dry-run --disk vms/%s --name %s --store local "
 		"--base-image-ref %s", s.disk, name, s.base);

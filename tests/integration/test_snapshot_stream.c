@@ -130,6 +130,7 @@ Test(stream, sparse_raw_file)
 	cr_assert_lt(read, 8.0 * MiB, "read %.0f bytes of a file with 129 KiB of data", read);
 	fst_glance_delete(fst_jstr(j, "image_id"));
 	cJSON_Delete(j);
+	free(err);
 	/* A qcow2 file is refused before anything is created. */
 	cr_assert_eq(fst_sh(NULL, NULL, "qemu-img create -f qcow2 %s.qcow2 16M >/dev/null", path), 0);
 	st = fst_cli_json(&j, &err, NULL, "snapshot --disk-file %s.qcow2 --name %s", path, name);

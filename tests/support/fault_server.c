@@ -54,7 +54,9 @@ int fs_test_fault_server_start(fs_fault_server *out)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execlp("python3", "python3", script, "--ttl", "900", (char *)NULL);
+		if (access("/usr/bin/python3", X_OK) == 0)
+			execl("/usr/bin/python3", "python3", script, "--ttl", "300", (char *)NULL);
+		execlp("python3", "python3", script, "--ttl", "300", (char *)NULL);
 		_exit(127);
 	}
 	free(script);
@@ -82,11 +84,20 @@ int fs_test_fault_server_start(fs_fault_server *out)
 
 void fs_test_fault_server_stop(fs_fault_server *s)
 {
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
 	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
 }
 
 char *fs_test_fault_url(const fs_fault_server *s, const char *scenario, const char *tag)

@@ -14,7 +14,7 @@ Scenarios:
   glance          a tiny fake Glance (images, upload, stores, echo)
   fail<C>x<N>     the first N requests answer status C, then "glance"
   resetx<N>       the first N requests get a connection reset mid-body
-  stall           headers and 10 bytes of a 1000-byte body, then silence
+  stall           headers of a 1000-byte body, then 8 s of silence
   garbage         200 with a body that is not JSON
   truncated       200 with JSON cut short
   wrongtype       200 with an image whose "id" is a number
@@ -28,6 +28,7 @@ Scenarios:
 import argparse
 import hashlib
 import json
+import os
 import re
 import signal
 import socket
@@ -161,9 +162,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", "1000")
             self.end_headers()
-            self.wfile.write(b'{"id": "abc"')
             self.wfile.flush()
-            time.sleep(5)
+            time.sleep(8)
             self.close_connection = True
             return
         if scen == "garbage":
@@ -339,6 +339,9 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up on purpose are expected here
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -346,15 +349,14 @@ def main():
                     help="exit by itself after this many seconds")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-    threading.Timer(args.ttl, lambda: srv.shutdown()).start()
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    ttl = threading.Timer(args.ttl, lambda: os._exit(0))
+    ttl.daemon = True
+    ttl.start()
     sys.stdout.write("PORT %d\n" % srv.server_address[1])
     sys.stdout.flush()
     sys.stdout.close()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except SystemExit:
-        pass
+    srv.serve_forever(poll_interval=0.2)
 
 
 if __name__ == "__main__":

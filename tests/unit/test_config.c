@@ -230,3 +230,54 @@ Test(config, load_file_and_missing_file)
 	cr_assert_eq(fs_config_load(&c, "/tmp"), FASTSNAP_ECONFIG, "%s", fastsnap_error_last());
 	cr_assert(strstr(fastsnap_error_last(), "/tmp"), "%s", fastsnap_error_last());
 }
+
+/* The example in docs/configuration.md, verbatim. */
+Test(config, documented_example)
+{
+	const char *text =
+		"[glance]\n"
+		"# only the first server is used\n"
+		"api_servers = http://glance-internal:9292, http://glance2:9292\n"
+		"# used when api_servers is unset:\n"
+		"# endpoint_override = http://glance-internal:9292\n"
+		"# the operator's snapshot store (see the policy below)\n"
+		"store = fast\n"
+		"num_retries = 3\n"
+		"cafile = /etc/ssl/certs/ca.pem\n"
+		"certfile = /etc/nova/client.pem\n"
+		"keyfile = /etc/nova/client.key\n"
+		"insecure = false\n"
+		"region_name = RegionOne\n"
+		"# the first item is the catalog interface\n"
+		"valid_interfaces = internal\n"
+		"\n"
+		"[libvirt]\n"
+		"images_type = rbd\n"
+		"images_rbd_pool = vms\n"
+		"images_rbd_ceph_conf = /etc/ceph/ceph.conf\n"
+		"rbd_user = nova\n"
+		"\n"
+		"[fastsnap]\n"
+		"keyring = /etc/ceph/ceph.client.nova.keyring\n"
+		"clone_depth_cap = 5\n"
+		"connect_timeout_ms = 10000\n"
+		"low_speed_time_s = 60\n";
+	fs_config c;
+	cr_assert_eq(parse(&c, text), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(c.glance_api_server, "http://glance-internal:9292");
+	cr_assert_null(c.glance_endpoint_override);
+	cr_assert_str_eq(c.glance_store, "fast");
+	cr_assert_eq(c.glance_num_retries, 3);
+	cr_assert_str_eq(c.glance_keyfile, "/etc/nova/client.key");
+	cr_assert_eq(c.glance_insecure, 0);
+	cr_assert_str_eq(c.glance_interface, "internal");
+	cr_assert_str_eq(c.rbd_user, "nova");
+	cr_assert_str_eq(c.keyring, "/etc/ceph/ceph.client.nova.keyring");
+	cr_assert_eq(c.clone_depth_cap, 5);
+	fs_config_free(&c);
+
+	/* '#' after a value is part of it, as in oslo.config */
+	cr_assert_eq(parse(&c, "[glance]\nstore = fast # comment\n"), 0);
+	cr_assert_str_eq(c.glance_store, "fast # comment");
+	fs_config_free(&c);
+}

@@ -6,6 +6,7 @@
  * garbage/truncated/oversized bodies, headers sent, location fallback,
  * and Keystone password / application credential with re-auth after 401.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,7 +158,7 @@ Test(http_fault, stall_times_out)
 	int rc = fs_glance_image_get(g, &img, "abc");
 	double dt = fs_now() - t0;
 	cr_assert_eq(rc, FASTSNAP_ETIMEOUT, "rc %d: %s", rc, fastsnap_error_last());
-	cr_assert(dt >= 1.0 && dt < 4.5, "took %.2f s", dt);
+	cr_assert(dt >= 1.0 && dt < 7.0, "took %.2f s", dt);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }

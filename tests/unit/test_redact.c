@@ -1,0 +1,175 @@
+/*
+ * tests/unit/test_redact.c: secrets (tokens, passwords, application
+ * credential secrets, sensitive header values) never reach a log line or
+ * an error message, at DEBUG verbosity too; header CR/LF is refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "fault_server.h"
+#include "glance.h"
+#include "http.h"
+
+Test(redact, header_values)
+{
+	char out[256];
+	fs_http_redact_header(out, sizeof(out), "X-Auth-Token: gAAAAAB-secret");
+	cr_assert_str_eq(out, "X-Auth-Token: ***");
+	fs_http_redact_header(out, sizeof(out), "X-Subject-Token: abc");
+	cr_assert_str_eq(out, "X-Subject-Token: ***");
+	fs_http_redact_header(out, sizeof(out), "Authorization: Basic Zm9v");
+	cr_assert_str_eq(out, "Authorization: ***");
+	fs_http_redact_header(out, sizeof(out), "X-Service-Password: pw");
+	cr_assert_str_eq(out, "X-Service-Password: ***");
+	fs_http_redact_header(out, sizeof(out), "X-App-Secret: s");
+	cr_assert_str_eq(out, "X-App-Secret: ***");
+	fs_http_redact_header(out, sizeof(out), "X-Roles: admin");
+	cr_assert_str_eq(out, "X-Roles: admin");
+	fs_http_redact_header(out, sizeof(out), "x-image-meta-store: fast");
+	cr_assert_str_eq(out, "x-image-meta-store: fast");
+}
+
+Test(redact, header_crlf_refused)
+{
+	cr_assert_eq(fs_http_header_check("X-Roles: admin"), 0);
+	cr_assert_eq(fs_http_header_check("X-Auth-Token: abc\r\nX-Evil: 1"), FASTSNAP_EINVAL);
+	cr_assert_null(strstr(fastsnap_error_last(), "abc"), "%s", fastsnap_error_last());
+	cr_assert(strstr(fastsnap_error_last(), "X-Auth-Token"), "%s", fastsnap_error_last());
+	cr_assert_eq(fs_http_header_check("X-A: b\nc"), FASTSNAP_EINVAL);
+	cr_assert_eq(fs_http_header_check("X-A: b\r"), FASTSNAP_EINVAL);
+	cr_assert_eq(fs_http_header_check("NoColon"), FASTSNAP_EINVAL);
+	cr_assert_eq(fs_http_header_check(": v"), FASTSNAP_EINVAL);
+	cr_assert_eq(fs_http_header_check("Bad Name: v"), FASTSNAP_EINVAL);
+
+	/* fs_glance_new refuses a bad header from the settings */
+	fs_settings s;
+	fs_test_settings(&s, "http://127.0.0.1:1", 0);
+	fs_strv_push(&s.glance_headers, "X-Roles: admin\r\nX-Injected: yes");
+	fs_glance *g;
+	cr_assert_eq(fs_glance_new(&g, &s, NULL), FASTSNAP_EINVAL);
+	fs_settings_free(&s);
+}
+
+/* ---- log capture ---- */
+
+typedef struct {
+	fs_buf all;
+	int lines;
+} capture;
+
+static void on_log(fastsnap_log_level lvl, const char *msg, void *payload)
+{
+	capture *c = payload;
+	fs_buf_printf(&c->all, "%d %s\n", (int)lvl, msg);
+	c->lines++;
+}
+
+static const char *const SECRETS[] = {
+	"tok-static-SECRET-4711", "s3cret-pw", "ac-s3cret", "hdr-secret-value-99",
+};
+
+static void assert_clean(const char *where, const char *text)
+{
+	for (size_t i = 0; i < sizeof(SECRETS) / sizeof(SECRETS[0]); i++)
+		cr_assert_null(strstr(text, SECRETS[i]), "%s contains secret '%s':\n%s", where,
+			SECRETS[i], text);
+}
+
+static fs_fault_server srv;
+static void start(void)
+{
+	setenv("FASTSNAP_RETRY_BASE_MS", "5", 1);
+	cr_assert_eq(fs_test_fault_server_start(&srv), 0);
+}
+static void stop(void) { fs_test_fault_server_stop(&srv); }
+
+Test(redact, static_token_and_header_never_logged, .init = start, .fini = stop, .timeout = 60)
+{
+	char tag[96];
+	fs_test_unique_tag(tag, sizeof(tag), "redact");
+	fs_settings s;
+	char *url = fs_test_fault_url(&srv, "echotoken", tag);
+	fs_test_settings(&s, url, 1);
+	free(url);
+	s.os_token = strdup(SECRETS[0]);
+	fs_strv_push(&s.glance_headers, "X-Api-Secret: hdr-secret-value-99");
+	fs_strv_push(&s.glance_headers, "X-Roles: admin");
+	capture c = { FS_BUF_INIT, 0 };
+	fs_logger lg = { on_log, &c };
+	fs_glance *g;
+	cr_assert_eq(fs_glance_new(&g, &s, &lg), 0);
+	fs_image *img;
+	/* the server echoes the token and the secret header into its error */
+	cr_assert_eq(fs_glance_image_get(g, &img, "abc"), FASTSNAP_EBADREQUEST);
+	const char *msg = fastsnap_error_last();
+	assert_clean("error message", msg);
+	cr_assert(strstr(msg, "bad token *** and header ***"), "%s", msg);
+	cr_assert(c.lines >= 3, "DEBUG logging produced %d lines", c.lines);
+	cr_assert(strstr(fs_buf_cstr(&c.all), "X-Auth-Token: ***"), "%s", fs_buf_cstr(&c.all));
+	cr_assert(strstr(fs_buf_cstr(&c.all), "X-Roles: admin"), "%s", fs_buf_cstr(&c.all));
+	cr_assert(strstr(fs_buf_cstr(&c.all), "-> 400"), "%s", fs_buf_cstr(&c.all));
+	assert_clean("log", fs_buf_cstr(&c.all));
+	fs_glance_free(g);
+	fs_settings_free(&s);
+	fs_buf_free(&c.all);
+}
+
+Test(redact, keystone_secrets_never_logged, .init = start, .fini = stop, .timeout = 60)
+{
+	capture c = { FS_BUF_INIT, 0 };
+	fs_logger lg = { on_log, &c };
+	const char *user_pw[][2] = { { "demo", "s3cret-pw" }, { "demo", "wrong" } };
+	for (int k = 0; k < 2; k++) {
+		char tag[96];
+		fs_test_unique_tag(tag, sizeof(tag), "redactks");
+		fs_settings s;
+		fs_test_settings(&s, NULL, 0);
+		s.os_auth_url = fs_test_fault_url(&srv, "keystone", tag);
+		s.os_username = strdup(user_pw[k][0]);
+		s.os_password = strdup(user_pw[k][1]);
+		fs_glance *g;
+		cr_assert_eq(fs_glance_new(&g, &s, &lg), 0);
+		fs_image *img;
+		int rc = fs_glance_image_get(g, &img, "abc");
+		if (k == 0) {
+			cr_assert_eq(rc, 0, "%s", fastsnap_error_last());
+			fs_image_free(img);
+		} else {
+			cr_assert_eq(rc, FASTSNAP_EUNAUTHORIZED);
+			cr_assert(strstr(fastsnap_error_last(), "Keystone POST /v3/auth/tokens: 401 The "
+				"request you have made requires authentication."), "%s",
+				fastsnap_error_last());
+			cr_assert_null(strstr(fastsnap_error_last(), "wrong"));
+		}
+		assert_clean("error message", fastsnap_error_last());
+		/* issued tokens are secrets too */
+		char tok[160];
+		snprintf(tok, sizeof(tok), "tok-%s-", tag);
+		cr_assert_null(strstr(fs_buf_cstr(&c.all), tok), "token in log:\n%s",
+			fs_buf_cstr(&c.all));
+		fs_glance_free(g);
+		fs_settings_free(&s);
+	}
+	/* application credential */
+	char tag[96];
+	fs_test_unique_tag(tag, sizeof(tag), "redactac");
+	fs_settings s;
+	fs_test_settings(&s, NULL, 0);
+	s.os_auth_url = fs_test_fault_url(&srv, "keystone", tag);
+	s.os_application_credential_id = strdup("acid");
+	s.os_application_credential_secret = strdup("ac-s3cret");
+	fs_glance *g;
+	cr_assert_eq(fs_glance_new(&g, &s, &lg), 0);
+	fs_image *img;
+	cr_assert_eq(fs_glance_image_get(g, &img, "abc"), 0, "%s", fastsnap_error_last());
+	fs_image_free(img);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+	cr_assert(c.lines > 5);
+	assert_clean("log", fs_buf_cstr(&c.all));
+	cr_assert(strstr(fs_buf_cstr(&c.all), "wrong") == NULL);
+	fs_buf_free(&c.all);
+}
