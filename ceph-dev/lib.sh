@@ -82,6 +82,15 @@ fsdev_stray_pids() {
   done
 }
 
+# fsdev_warn_strays STATE: list fsdev_stray_pids on stderr, if any.
+fsdev_warn_strays() {
+  local strays p
+  strays=$(fsdev_stray_pids "$1")
+  [[ -n $strays ]] || return 0
+  fsdev_log "warning: processes that use $1 but were not started by ceph-dev/up (no pid file) are running; left alone:"
+  for p in $strays; do ps -o pid=,cmd= -p "$p" >&2 || true; done
+}
+
 # fsdev_stop STATE COMPONENT [GRACE]: TERM the process of the pid file, wait up to
 # GRACE seconds (default 15), then KILL. Removes the pid file. Returns 1 if the
 # process is still there afterwards.

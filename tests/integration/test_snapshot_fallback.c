@@ -27,8 +27,17 @@ static void setup(void)
 	images = fst_ioctx(admin, "images");
 }
 
+/* Helpers a test started, stopped in teardown even when an assertion
+ * ended the test early. */
+static char extra_dir[64];
+static pid_t proxy_pid;
+
 static void teardown(void)
 {
+	if (extra_dir[0])
+		fst_sh(NULL, NULL, "%s/glance-extra stop %s; rm -rf %s", fst_env("FASTSNAP_TEST_SUPPORT"),
+			extra_dir, extra_dir);
+	fst_proxy_stop(proxy_pid);
 	rados_ioctx_destroy(vms);
 	rados_ioctx_destroy(images);
 	rados_shutdown(admin);
@@ -43,6 +52,7 @@ static char *glance_extra(char dir[64], const char *opts)
 	char *url = NULL, *err = NULL;
 	int st = fst_sh(&url, &err, "%s/glance-extra start %s %s", fst_env("FASTSNAP_TEST_SUPPORT"),
 		dir, opts);
+	strcpy(extra_dir, dir);
 	cr_assert_eq(st, 0, "glance-extra failed: %s", err);
 	url[strcspn(url, "\n")] = '\0';
 	free(err);
@@ -52,6 +62,7 @@ static char *glance_extra(char dir[64], const char *opts)
 static void glance_extra_stop(const char *dir)
 {
 	fst_sh(NULL, NULL, "%s/glance-extra stop %s; rm -rf %s", fst_env("FASTSNAP_TEST_SUPPORT"), dir, dir);
+	extra_dir[0] = '\0';
 }
 
 typedef struct {
@@ -112,6 +123,7 @@ Test(fallback, location_refused_streams_instead)
 	 * our cluster's fsid is known and the direct path is tried. */
 	pid_t proxy;
 	char *url = fst_proxy_start(&proxy, "--deny-location-patch");
+	proxy_pid = proxy;
 	scenario s;
 	scenario_make(&s);
 	char *name = fst_unique("fst-fb403");
@@ -130,6 +142,7 @@ Test(fallback, location_refused_streams_instead)
 	free(err); free(name); free(url);
 	scenario_free(&s);
 	fst_proxy_stop(proxy);
+	proxy_pid = 0;
 }
 
 Test(fallback, locations_hidden_streams_and_says_why)

@@ -132,7 +132,7 @@ def main():
     ap.add_argument("--deny-location-patch", action="store_true")
     ap.add_argument("--cut-upload-after", type=int)
     ap.add_argument("--no-multistore", action="store_true")
-    ap.add_argument("--ttl", type=int, default=900)
+    ap.add_argument("--ttl", type=int, default=300)
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     srv.daemon_threads = True
