@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -383,4 +384,62 @@ Test(direct, fail_after_each_step_none)
 	const char *steps[] = { "tmp-snap", "clone", "tmp-remove", "snap", "location", "final-check" };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		fail_after("none", steps[i]);
+}
+
+/* flatten=none deepens the clone chain on every snapshot-then-boot cycle;
+ * at the cap the clone is flattened instead, and the reason says so. */
+Test(direct, none_flattens_at_the_depth_cap)
+{
+	scenario s;
+	scenario_make(&s, 16 * MiB);          /* disk depth 1 (clone of the base) */
+	char cfg[] = "/tmp/fst-cfg-XXXXXX";
+	int fd = mkstemp(cfg);
+	cr_assert_geq(fd, 0);
+	const char *text = "[fastsnap]\nclone_depth_cap = 2\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	char *name = fst_unique("fst-depth");
+	cJSON *j = NULL;
+	char *err = NULL;
+	/* depth 2 <= cap: no flatten */
+	int st = fst_cli_json(&j, &err, NULL, "--config %s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s --flatten none", cfg, s.disk, name, s.base);
+	cr_assert_eq(st, 0, "%s", err);
+	char *id1 = strdup(fst_jstr(j, "image_id"));
+	cr_assert_null(strstr(fst_jstr(j, "reason"), "over the cap"), "%s", fst_jstr(j, "reason"));
+	cJSON_Delete(j);
+	free(err);
+	/* boot from it: vms/boot is at depth 3 */
+	char *boot = fst_unique("fst-depthboot");
+	rbd_image_options_t o;
+	rbd_image_options_create(&o);
+	rbd_image_options_set_uint64(o, RBD_IMAGE_OPTION_CLONE_FORMAT, 1);
+	cr_assert_eq(rbd_clone3(images, id1, "snap", vms, boot, o), 0);
+	rbd_image_options_destroy(o);
+	char sha[129];
+	fst_rbd_sha512(vms, boot, NULL, sha);
+	/* a snapshot of it would be at depth 4 > 2: flattened */
+	st = fst_cli_json(&j, &err, NULL, "--config %s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s --flatten none", cfg, boot, name, id1);
+	cr_assert_eq(st, 0, "%s", err);
+	const char *reason = fst_jstr(j, "reason");
+	cr_assert(strstr(reason, "depth 4") && strstr(reason, "cap of 2"), "reason: %s", reason);
+	const char *id2 = fst_jstr(j, "image_id");
+	rbd_image_t img;
+	cr_assert_eq(rbd_open_read_only(images, id2, &img, NULL), 0);
+	rbd_linked_image_spec_t pi;
+	rbd_snap_spec_t ps;
+	cr_assert_eq(rbd_get_parent(img, &pi, &ps), -ENOENT, "the clone at the cap was not flattened");
+	rbd_close(img);
+	char got[129];
+	fst_glance_download_sha512(id2, got);
+	cr_assert_str_eq(got, sha);
+	delete_and_check(id2);
+	cJSON_Delete(j);
+	free(err);
+	fst_rbd_remove_all(vms, boot);
+	delete_and_check(id1);
+	unlink(cfg);
+	free(id1); free(boot); free(name);
+	scenario_free(&s);
 }
