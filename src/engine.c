@@ -16,6 +16,7 @@
 
 #include "ceph.h"
 #include "glance.h"
+#include "heartbeat.h"
 #include "plan.h"
 #include "rbd_direct.h"
 #include "register.h"
@@ -196,7 +197,28 @@ typedef struct {
 	atomic_int cancel;
 	int flattened;
 	int image_undo_idx;    /* the undo entry that deletes the Glance image */
+	fs_heartbeat *hb;      /* refreshes fastsnap.heartbeat while the run lives */
+	int hb_remove;         /* remove the keys when it stops (source disk) */
 } fs_run;
+
+static void heartbeat_start(fs_run *r, const char *pool, const char *image, int remove)
+{
+	char *owner = remove ? fs_owner_format(&r->owner) : NULL;
+	r->hb = fs_heartbeat_start(r->e->ceph, pool, image, owner, 0, &r->e->log);
+	r->hb_remove = remove;
+	free(owner);
+	if (!r->hb) {
+		fs_log(&r->e->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", pool, image,
+			fastsnap_error_last());
+		fastsnap_error_clear();
+	}
+}
+
+static void heartbeat_stop(fs_run *r)
+{
+	fs_heartbeat_stop(r->hb, r->hb_remove);
+	r->hb = NULL;
+}
 
 static int run_progress(fs_run *r, fastsnap_step s, uint64_t done, uint64_t total)
 {
@@ -327,6 +349,7 @@ static int run_direct(fs_run *r)
 		return rc;
 	if (clone_idx < 0)
 		return clone_idx;
+	heartbeat_start(r, p->target_pool, id, 0);
 	if ((rc = step_end(r, FASTSNAP_STEP_CLONE)) < 0)
 		return rc;
 
@@ -421,6 +444,7 @@ static int run_stream(fs_run *r)
 			return rc;
 		if ((rc = fs_rbd_open_snap(&io, &img, r->e->ceph, p->pool, p->image, r->tmp_snap)) < 0)
 			return rc;
+		heartbeat_start(r, p->pool, p->image, 1);
 	} else {
 		if ((rc = fs_source_file_open(&fd, &size, &stamp, p->file)) < 0)
 			return rc;
@@ -456,6 +480,7 @@ static int run_stream(fs_run *r)
 		rc = step_end(r, FASTSNAP_STEP_STREAM);
 	}
 out:
+	heartbeat_stop(r);
 	fs_rbd_close(io, img);
 	if (fd >= 0)
 		close(fd);
@@ -583,6 +608,7 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 			char *why = fs_asprintf("%s; the direct path was refused (%s), so the disk was "
 				"streamed instead", r.res->reason, fastsnap_error_last());
 			fs_log(&e->log, FASTSNAP_LOG_WARN, "%s", why ? why : "direct path refused");
+			heartbeat_stop(&r);
 			if (fs_undo_run_from(&r.undo, mark) > 0) {
 				char *msg = fs_strdup(fastsnap_error_last());
 				rc = fs_err(rc, "%s; removing what the direct path made failed: %s",
@@ -612,9 +638,11 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 	goto done;
 
 fail:
+	heartbeat_stop(&r);
 	fs_undo_run(&r.undo);
 	rc = fastsnap_error_last_code() ? fastsnap_error_last_code() : rc;
 done:
+	heartbeat_stop(&r);
 	r.res->seconds = fs_now() - r.t0;
 	if (rc < 0) {
 		r.res->error_code = rc;

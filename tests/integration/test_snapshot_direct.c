@@ -101,6 +101,15 @@ static char *snapshot_ok(scenario *s, const char *flatten)
 	uint64_t feat = 0;
 	rbd_get_features(img, &feat);
 	cr_assert_eq(feat & 0x3d, 0x3d, "clone features 0x%llx", (unsigned long long)feat);
+	/* The clone is tagged as fastsnap's work (owner, image id, heartbeat). */
+	const char *keys[] = { "fastsnap.owner", "fastsnap.image_id", "fastsnap.heartbeat" };
+	for (size_t k = 0; k < 3; k++) {
+		char val[256];
+		size_t vl = sizeof(val);
+		cr_assert_eq(rbd_metadata_get(img, keys[k], val, &vl), 0, "clone lacks %s", keys[k]);
+		if (k == 1)
+			cr_assert_str_eq(val, id);
+	}
 	rbd_close(img);
 	cr_assert_eq(fst_rbd_snap_count(vms, s->disk, NULL), 0, "a snapshot was left on the disk");
 	/* Booting from it: clone images/<id>@snap. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -212,4 +213,61 @@ Test(stream, upload_killed_midway_leaves_nothing)
 	free(disk);
 	fst_proxy_stop(proxy);
 	free(url);
+}
+
+static char *meta_get(rados_ioctx_t io, const char *image, const char *key)
+{
+	rbd_image_t img;
+	if (rbd_open_read_only(io, image, &img, NULL) < 0)
+		return NULL;
+	char val[256];
+	size_t len = sizeof(val);
+	int r = rbd_metadata_get(img, key, val, &len);
+	rbd_close(img);
+	return r < 0 ? NULL : strdup(val);
+}
+
+/* While a run lives its work carries an owner and a heartbeat; a finished
+ * run takes them off the source disk; a killed one leaves them for gc. */
+Test(stream, heartbeat_marks_work_in_progress)
+{
+	char *disk = fst_unique("fst-shb");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 8 * MiB, 61, 2, NULL, sha);
+	char *name = fst_unique("fst-shbimg");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local", disk, name);
+	cr_assert_eq(st, 0, "%s", err);
+	char *v = meta_get(vms, disk, "fastsnap.heartbeat");
+	cr_assert_null(v, "a finished run left its heartbeat on the source disk");
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err);
+
+	/* Killed in the middle: owner and heartbeat are there for gc to find. */
+	st = fst_cli_json(&j, &err, "FASTSNAP_TEST_KILL_AFTER=stream", "snapshot --disk vms/%s --name %s "
+		"--store local", disk, name);
+	cr_assert_eq(st, 128 + 9, "expected a SIGKILL, got %d: %s", st, err);
+	v = meta_get(vms, disk, "fastsnap.heartbeat");
+	cr_assert_not_null(v, "no heartbeat on the disk of a killed run");
+	long long hb = atoll(v);
+	cr_assert(hb > 0 && llabs(hb - (long long)time(NULL)) < 120, "heartbeat %s", v);
+	free(v);
+	v = meta_get(vms, disk, "fastsnap.owner");
+	cr_assert_not_null(v);
+	cr_assert_not_null(strchr(v, ':'), "owner tag %s", v);
+	free(v);
+	char *snaps = NULL;
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, &snaps), 1);
+	cr_assert(strncmp(snaps, "fastsnap-", 9) == 0, "temporary snapshot name %s", snaps);
+	free(snaps);
+	/* what gc will do: */
+	char *ids = fst_glance_ids_named(name);
+	for (char *id = strtok(ids, "\n"); id; id = strtok(NULL, "\n"))
+		fst_glance_delete(id);
+	free(ids);
+	free(err);
+	fst_rbd_remove_all(vms, disk);
+	free(disk); free(name);
 }

@@ -1,0 +1,28 @@
+/*
+ * cleanup/heartbeat.h: proof of life for work in progress (design.md 10).
+ * While a run lives, a thread refreshes the RBD image metadata key
+ * `fastsnap.heartbeat` (unix seconds) every few seconds: on the clone for
+ * the direct path, on the source disk for the streamed path. `gc` treats
+ * work whose heartbeat is old (and whose owner is gone) as abandoned.
+ */
+#ifndef FS_HEARTBEAT_H
+#define FS_HEARTBEAT_H
+
+#include "ceph.h"
+
+#define FS_META_HEARTBEAT "fastsnap.heartbeat"
+#define FS_META_OWNER "fastsnap.owner"
+
+typedef struct fs_heartbeat fs_heartbeat;
+
+/* Write the key now, then every `period_s` seconds (0: 5 s, or
+ * FASTSNAP_HEARTBEAT_SECONDS). Returns NULL (with the error set) when the
+ * first write fails. */
+fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
+	const char *owner, unsigned int period_s, const fs_logger *lg);
+/* Stop the thread; with `remove`, delete the keys it wrote. NULL is ignored. */
+void fs_heartbeat_stop(fs_heartbeat *hb, int remove);
+/* How many times the key was written (for tests). */
+unsigned long fs_heartbeat_beats(const fs_heartbeat *hb);
+
+#endif
