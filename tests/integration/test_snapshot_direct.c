@@ -251,14 +251,16 @@ Test(direct, deferred_layering_only_parent)
 	fst_rbd_sha512(vms, disk, NULL, sha);
 
 	char *name = fst_unique("fst-l1snap");
+	/* A base image in `fast` names the target store and proves its cluster
+	 * (its rbd:// location); the disk's real parent is the layering-only one. */
+	char *base = fst_base_image("fast", 4 * MiB, 1);
 	cJSON *j = NULL;
 	char *err = NULL;
-	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store fast "
-		"--flatten deferred", disk, name);
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --base-image-ref %s "
+		"--flatten deferred", disk, name, base);
 	cr_assert_eq(st, 0, "snapshot failed: %s", err);
-	/* --store fast without a base image: the pool comes from stores/detail,
-	 * the fsid from ... nothing establishes it on Glance 25: it streams
-	 * unless a location proves the cluster. Either way the data is right. */
+	cr_assert_str_eq(fst_jstr(j, "path"), "direct", "reason: %s", fst_jstr(j, "reason"));
+	cr_assert_str_eq(fst_jstr(j, "flatten"), "deferred");
 	const char *id = fst_jstr(j, "image_id");
 	char got[129];
 	fst_glance_download_sha512(id, got);
@@ -271,6 +273,8 @@ Test(direct, deferred_layering_only_parent)
 	cJSON_Delete(j);
 	free(err);
 	fst_rbd_remove_all(vms, parent);
+	fst_glance_delete(base);
+	free(base);
 	free(parent);
 	free(disk);
 	free(name);
@@ -340,6 +344,11 @@ static void fail_after(const char *flatten, const char *step)
 	scenario s;
 	scenario_make(&s, 16 * MiB);
 	char *name = fst_unique("fst-fail");
+	/* Everything Glance and both pools hold (tests/run runs the
+	 * integration tests one at a time, so nothing else changes them). */
+	char *g_before = fst_glance_image_ids();
+	char *img_before = fst_rbd_list(images);
+	char *vms_before = fst_rbd_list(vms);
 	char env[128];
 	snprintf(env, sizeof(env), "FASTSNAP_TEST_FAIL_AFTER=%s", step);
 	char *err = NULL;
@@ -361,6 +370,14 @@ static void fail_after(const char *flatten, const char *step)
 		free(status);
 		cr_assert_not(fst_rbd_exists(images, id), "[%s/%s] images/%s left behind", flatten, step, id);
 	}
+	char *g_after = fst_glance_image_ids();
+	char *img_after = fst_rbd_list(images);
+	char *vms_after = fst_rbd_list(vms);
+	cr_assert_str_eq(g_before, g_after, "[%s/%s] Glance's images changed:\nbefore:\n%s\nafter:\n%s", flatten, step, g_before, g_after);
+	cr_assert_str_eq(img_before, img_after, "[%s/%s] pool images changed:\nbefore:\n%s\nafter:\n%s", flatten, step, img_before, img_after);
+	cr_assert_str_eq(vms_before, vms_after, "[%s/%s] pool vms changed:\nbefore:\n%s\nafter:\n%s", flatten, step, vms_before, vms_after);
+	free(g_before); free(g_after); free(img_before); free(img_after);
+	free(vms_before); free(vms_after);
 	char *snaps = NULL;
 	cr_assert_eq(fst_rbd_snap_count(vms, s.disk, &snaps), 0, "[%s/%s] snapshots left on the disk: %s",
 		flatten, step, snaps);
