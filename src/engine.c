@@ -520,15 +520,13 @@ static int result_new(fastsnap_result **out)
 	return *out ? 0 : fs_err(FASTSNAP_ENOMEM, "out of memory");
 }
 
-static void result_from_plan(fastsnap_result *res, const fs_plan *p, const fastsnap_snapshot_opts *o)
+static void result_from_plan(fastsnap_result *res, const fs_plan *p)
 {
 	res->path = p->path;
 	res->reason = fs_strdup(p->reason);
 	res->store = fs_strdup(p->policy.store);
 	res->size = p->size;
 	res->flatten = p->path == FASTSNAP_PATH_DIRECT ? fs_strdup(fs_flatten_name(p->flatten)) : NULL;
-	res->name = fs_strdup(o->name);
-	res->disk = p->kind == FS_SRC_RBD ? fs_asprintf("%s/%s", p->pool, p->image) : fs_strdup(p->file);
 }
 
 static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap_snapshot_opts *o,
@@ -550,6 +548,10 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 	if (rc < 0)
 		return rc;
 	r.res->planned_only = !run;
+	if (o && o->version == FASTSNAP_SNAPSHOT_OPTS_VERSION) {
+		r.res->name = fs_strdup(o->name);
+		r.res->disk = fs_strdup(o->disk ? o->disk : o->disk_file);
+	}
 
 	if ((rc = fs_glance_new(&r.g, &e->s, &e->log)) < 0)
 		goto done;
@@ -557,7 +559,7 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 		goto done;
 	if ((rc = fs_plan_make(&r.plan, e->ceph, r.g, &e->s, o)) < 0)
 		goto done;
-	result_from_plan(r.res, &r.plan, o);
+	result_from_plan(r.res, &r.plan);
 	if ((rc = step_end(&r, FASTSNAP_STEP_RESOLVE)) < 0 || !run)
 		goto done;
 
@@ -603,7 +605,9 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 	if (r.plan.path == FASTSNAP_PATH_DIRECT) {
 		size_t mark = r.undo.n;
 		rc = run_direct(&r);
-		if (rc == FASTSNAP_EFORBIDDEN || rc == FASTSNAP_ELOCATION_DISALLOWED) {
+		/* Fall back only while Glance does not yet use the clone. */
+		if ((rc == FASTSNAP_EFORBIDDEN || rc == FASTSNAP_ELOCATION_DISALLOWED) &&
+		    r.res->active_seconds == 0) {
 			/* The direct path is refused: remove what it made, stream instead. */
 			char *why = fs_asprintf("%s; the direct path was refused (%s), so the disk was "
 				"streamed instead", r.res->reason, fastsnap_error_last());

@@ -74,7 +74,9 @@ static void snapshot_usage(FILE *f)
 	fprintf(f,
 "usage: fastsnap [global options] snapshot (--disk POOL/IMAGE | --disk-file PATH) --name NAME\n"
 "                [--base-image-ref UUID] [--store ID] [--instance-uuid UUID]\n"
-"                [--flatten sync|deferred|none] [--property KEY=VALUE]... [--dry-run]\n"
+"                [--user-id ID] [--owner-id ID] [--flatten sync|deferred|none]\n"
+"                [--disk-format raw] [--property KEY=VALUE]... [--verify-md5]\n"
+"                [--read-depth N] [--json] [--dry-run]\n"
 "\n"
 "  --disk POOL/IMAGE       the instance disk in Ceph RBD\n"
 "  --disk-file PATH        a raw disk file or block device (streamed)\n"
@@ -117,6 +119,21 @@ static void log_cb(fastsnap_log_level level, const char *msg, void *payload)
 		fprintf(stderr, "%s: %s: %s\n", prog, names[level], msg);
 }
 
+/* With --json, a failure still gives scripts one object on stdout. */
+static void json_error(const global_opts *g, int code)
+{
+	if (!g->json)
+		return;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", fastsnap_error_last());
+	cJSON_AddStringToObject(o, "error_code", fastsnap_strerror(code));
+	char *txt = cJSON_PrintUnformatted(o);
+	if (txt)
+		printf("%s\n", txt);
+	free(txt);
+	cJSON_Delete(o);
+}
+
 static int open_engine(fastsnap_engine **e, global_opts *g)
 {
 	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
@@ -134,8 +151,10 @@ static int open_engine(fastsnap_engine **e, global_opts *g)
 	o.log_cb = log_cb;
 	o.log_payload = g;
 	int r = fastsnap_engine_open(e, &o);
-	if (r < 0)
+	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
+		json_error(g, r);
+	}
 	return r;
 }
 
@@ -161,6 +180,7 @@ static int cmd_stores(global_opts *g, int argc, char **argv)
 	int r = fastsnap_stores_list(&l, e);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
+		json_error(g, r);
 		fastsnap_engine_close(e);
 		return EXIT_FAIL;
 	}
@@ -222,7 +242,7 @@ static int progress_cb(fastsnap_step step, uint64_t done, uint64_t total, void *
 			fprintf(stderr, "\r%-12s [%.*s%*s] %3d%% %llu/%llu MiB", fastsnap_step_name(step), w,
 				"=========================", 25 - w, "", pct,
 				(unsigned long long)(done >> 20), (unsigned long long)(total >> 20));
-			ps->drawn = 1;
+			ps->drawn = done != total;
 			if (done == total)
 				fprintf(stderr, "\n");
 			fflush(stderr);
@@ -329,7 +349,9 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 		}
 		case O_JSON: g->json = 1; break;
 		case 'h': snapshot_usage(stdout); return 0;
-		default: snapshot_usage(stderr); return EXIT_USAGE;
+		default:
+			fprintf(stderr, "%s: try 'fastsnap snapshot --help'\n", prog);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -391,6 +413,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	argv[0] = (char *)prog; /* getopt's messages say "fastsnap:", not the path */
 	/* "+": stop at the command name; its options are parsed by the command. */
 	while ((c = getopt_long(argc, argv, "+vqh", lo, NULL)) != -1) {
 		switch (c) {
@@ -418,7 +441,9 @@ int main(int argc, char **argv)
 		case 'q': g.quiet = 1; break;
 		case O_VERSION: printf("fastsnap %s\n", fastsnap_version(NULL, NULL, NULL)); return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default:
+			fprintf(stderr, "%s: try 'fastsnap --help'\n", prog);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {

@@ -449,6 +449,12 @@ int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const
 int fs_glance_image_list(fs_glance *g, fs_image_list *out, const char *const *filters,
 	size_t n_filters, const char *sort, int page_size)
 {
+	return fs_glance_image_list_pages(g, out, filters, n_filters, sort, page_size, 0);
+}
+
+int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *const *filters,
+	size_t n_filters, const char *sort, int page_size, int max_pages)
+{
 	memset(out, 0, sizeof(*out));
 	fs_buf q = FS_BUF_INIT;
 	fs_buf_puts(&q, "/v2/images?limit=");
@@ -479,6 +485,8 @@ int fs_glance_image_list(fs_glance *g, fs_image_list *out, const char *const *fi
 	char *path = fs_buf_detach(&q);
 	int rc = 0;
 	for (int page = 0; path; page++) {
+		if (max_pages > 0 && page >= max_pages)
+			break;
 		if (page >= 100000) {
 			rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: more than 100000 pages");
 			break;

@@ -91,6 +91,9 @@ void fs_image_list_free(fs_image_list *l);
  * following `next` links until the end. sort e.g. "created_at:desc" or NULL. */
 int fs_glance_image_list(fs_glance *g, fs_image_list *out, const char *const *filters,
 	size_t n_filters, const char *sort, int page_size);
+/* The same, stopping after `max_pages` pages (0: all). */
+int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *const *filters,
+	size_t n_filters, const char *sort, int page_size, int max_pages);
 
 /* ---- upload ---- */
 

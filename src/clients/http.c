@@ -177,15 +177,7 @@ static int herr(const fs_http *h, int code, const char *fmt, ...)
 
 int fs_http_header_is_sensitive(const char *name, size_t len)
 {
-	static const char *const words[] = { "token", "secret", "password", "auth", "cookie",
-		"credential" };
-	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-		size_t wl = strlen(words[w]);
-		for (size_t i = 0; i + wl <= len; i++)
-			if (strncasecmp(name + i, words[w], wl) == 0)
-				return 1;
-	}
-	return 0;
+	return fs_name_is_secret(name, len);
 }
 
 int fs_http_header_check(const char *hdr)

@@ -38,6 +38,10 @@ char *fs_asprintf(const char *fmt, ...) FS_PRINTF(1, 2);
 int fs_streq(const char *a, const char *b);    /* NULL-safe equality */
 /* Trim spaces in place and return the start. */
 char *fs_trim(char *s);
+/* Does a name (a header name, an option) look like it carries a secret
+ * (token, auth, secret, password, passwd, cookie, credential, key)? Then
+ * its value is never logged or echoed. */
+int fs_name_is_secret(const char *name, size_t len);
 /* Monotonic seconds. */
 double fs_now(void);
 

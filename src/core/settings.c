@@ -52,25 +52,10 @@ static int fs_is_tchar(unsigned char c)
 	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* Does a header name (or text standing for one) look like it carries a
- * secret? Then it is never echoed. */
-static int fs_looks_secret(const char *s, size_t n)
-{
-	static const char *const words[] = { "token", "auth", "secret", "password", "passwd",
-		"cookie", "credential", "key" };
-	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-		size_t wl = strlen(words[w]);
-		for (size_t i = 0; i + wl <= n; i++)
-			if (!strncasecmp(s + i, words[w], wl))
-				return 1;
-	}
-	return 0;
-}
-
 /* Printable, bounded copy of a header name for messages. */
 static const char *fs_show_name(char out[72], const char *s, size_t n)
 {
-	if (fs_looks_secret(s, n))
+	if (fs_name_is_secret(s, n))
 		return "<redacted>";
 	size_t m = n < 64 ? n : 64;
 	for (size_t i = 0; i < m; i++) {

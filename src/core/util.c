@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common.h"
@@ -60,6 +61,19 @@ char *fs_trim(char *s)
 	while (n && isspace((unsigned char)s[n - 1]))
 		s[--n] = '\0';
 	return s;
+}
+
+int fs_name_is_secret(const char *name, size_t len)
+{
+	static const char *const words[] = { "token", "auth", "secret", "password", "passwd",
+		"cookie", "credential", "key" };
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t i = 0; i + wl <= len; i++)
+			if (strncasecmp(name + i, words[w], wl) == 0)
+				return 1;
+	}
+	return 0;
 }
 
 double fs_now(void)

@@ -3,11 +3,13 @@
  * stores, fetches the base image, asks the store policy for the target
  * store, and picks the path. Creates nothing.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "plan.h"
+#include "register.h"
 #include "rbd_url.h"
 #include "source_file.h"
 
@@ -42,6 +44,11 @@ static int check_request(const fastsnap_snapshot_opts *o)
 		const char *eq = p ? strchr(p, '=') : NULL;
 		if (!eq || eq == p)
 			return fs_err(FASTSNAP_EINVAL, "property '%s': expected KEY=VALUE", p ? p : "(null)");
+		char key[256];
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
+		if (fs_image_prop_reserved(key))
+			return fs_err(FASTSNAP_EINVAL, "property '%s' cannot be set: it is a core field of "
+				"the image, or reserved by fastsnap", key);
 	}
 	return 0;
 }
@@ -83,7 +90,7 @@ static int find_store_locations(fs_plan *p, fs_glance *g, fs_policy_in *in)
 {
 	fs_image_list l = { NULL, 0 };
 	const char *filters[] = { "status=active" };
-	int r = fs_glance_image_list(g, &l, filters, 1, "created_at:desc", 20);
+	int r = fs_glance_image_list_pages(g, &l, filters, 1, "created_at:desc", 20, 1);
 	if (r < 0) {
 		fs_image_list_free(&l);
 		fastsnap_error_clear(); /* an optimisation only: keep the first decision */

@@ -51,6 +51,11 @@ static int meta_set(fs_image_meta *m, const char *k, const char *v)
 	return 0;
 }
 
+int fs_image_prop_reserved(const char *key)
+{
+	return strncmp(key, "fastsnap_", 9) == 0 || in_list(core_fields, key, 0);
+}
+
 int fs_image_meta_build(fs_image_meta *m, const fastsnap_snapshot_opts *o, const fs_image *base,
 	const fs_image_schema *schema, const fs_owner *owner, uint64_t disk_size)
 {
@@ -104,8 +109,7 @@ int fs_image_meta_build(fs_image_meta *m, const fastsnap_snapshot_opts *o, const
 			oom = 1;
 			break;
 		}
-		if (strncmp(k, "fastsnap_", 9) == 0 || in_list(core_fields, k, 0) ||
-		    (schema && fs_image_schema_is_read_only(schema, k))) {
+		if (fs_image_prop_reserved(k) || (schema && fs_image_schema_is_read_only(schema, k))) {
 			int r = fs_err(FASTSNAP_EINVAL, "property '%s' cannot be set: it is a core or "
 				"read-only field of the image, or reserved by fastsnap", k);
 			free(k);

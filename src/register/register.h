@@ -22,6 +22,9 @@ typedef struct {
 int fs_image_meta_build(fs_image_meta *out, const fastsnap_snapshot_opts *o, const fs_image *base,
 	const fs_image_schema *schema, const fs_owner *owner, uint64_t disk_size);
 void fs_image_meta_free(fs_image_meta *m);
+/* Is `key` a core image field or reserved by fastsnap (not settable as a
+ * property)? Read-only schema fields are checked with the schema. */
+int fs_image_prop_reserved(const char *key);
 
 /* Register rbd://fsid/pool/image/snap as the image's location in `store`. */
 int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,

@@ -447,6 +447,11 @@ Test(glance_real, list_pages)
 		cr_assert(found, "image %s not listed", ids[i]);
 	}
 	fs_image_list_free(&l);
+	/* A capped listing reads only the first page. */
+	cr_assert_eq(fs_glance_image_list_pages(g, &l, filters, 1, "created_at:asc", 2, 1), 0);
+	cr_assert_eq(l.n, 2);
+	cr_assert_str_eq(l.v[0]->id, ids[0]);
+	fs_image_list_free(&l);
 	for (int i = 0; i < 5; i++) {
 		cr_assert_eq(fs_glance_image_delete(g, ids[i]), 0, "%s", fastsnap_error_last());
 		free(ids[i]);
