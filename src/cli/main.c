@@ -31,6 +31,8 @@ typedef struct {
 	int quiet;
 	int insecure;
 	const char *ca_file;
+	const char *client_cert;
+	const char *client_key;
 } global_opts;
 
 static const char *prog = "fastsnap";
@@ -55,6 +57,7 @@ static void usage(FILE *f)
 "                          env FASTSNAP_GLANCE_HEADERS='N: v|N: v')\n"
 "  --os-token TOKEN        Keystone token (env OS_AUTH_TOKEN); or OS_AUTH_URL, OS_USERNAME, ...\n"
 "  --os-cacert FILE        CA bundle for TLS (env OS_CACERT)\n"
+"  --os-cert FILE, --os-key FILE  TLS client certificate and key (env OS_CERT, OS_KEY)\n"
 "  --insecure              do not verify TLS certificates\n"
 "  --ceph-conf FILE        ceph.conf (env CEPH_CONF; else [libvirt] images_rbd_ceph_conf)\n"
 "  --ceph-user NAME        Ceph user without 'client.' (env FASTSNAP_CEPH_USER; else\n"
@@ -148,6 +151,8 @@ static int open_engine(fastsnap_engine **e, global_opts *g)
 	o.glance_headers_count = g->n_headers;
 	o.insecure = g->insecure;
 	o.ca_file = g->ca_file;
+	o.client_cert = g->client_cert;
+	o.client_key = g->client_key;
 	o.log_cb = log_cb;
 	o.log_payload = g;
 	int r = fastsnap_engine_open(e, &o);
@@ -394,13 +399,15 @@ int main(int argc, char **argv)
 	global_opts g;
 	memset(&g, 0, sizeof(g));
 	enum { O_CONFIG = 1000, O_URL, O_HDR, O_TOKEN, O_CONF, O_USER, O_KEYRING, O_JSON,
-		O_VERSION, O_INSECURE, O_CACERT };
+		O_VERSION, O_INSECURE, O_CACERT, O_CERT, O_KEY };
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "glance-url", required_argument, NULL, O_URL },
 		{ "glance-header", required_argument, NULL, O_HDR },
 		{ "os-token", required_argument, NULL, O_TOKEN },
 		{ "os-cacert", required_argument, NULL, O_CACERT },
+		{ "os-cert", required_argument, NULL, O_CERT },
+		{ "os-key", required_argument, NULL, O_KEY },
 		{ "insecure", no_argument, NULL, O_INSECURE },
 		{ "ceph-conf", required_argument, NULL, O_CONF },
 		{ "ceph-user", required_argument, NULL, O_USER },
@@ -432,6 +439,8 @@ int main(int argc, char **argv)
 			break;
 		case O_TOKEN: g.os_token = optarg; break;
 		case O_CACERT: g.ca_file = optarg; break;
+		case O_CERT: g.client_cert = optarg; break;
+		case O_KEY: g.client_key = optarg; break;
 		case O_INSECURE: g.insecure = 1; break;
 		case O_CONF: g.ceph_conf = optarg; break;
 		case O_USER: g.ceph_user = optarg; break;

@@ -67,6 +67,8 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 	h->num_retries = o->num_retries > 0 ? o->num_retries : 0;
 	h->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 1000;
 	h->insecure = o->insecure;
+	if (h->insecure)
+		fs_log(lg, FASTSNAP_LOG_WARN, "TLS certificate verification is off (insecure)");
 	h->ca_file = fs_strdup(o->ca_file);
 	h->client_cert = fs_strdup(o->client_cert);
 	h->client_key = fs_strdup(o->client_key);

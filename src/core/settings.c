@@ -161,10 +161,11 @@ static const char *fs_env(const fastsnap_engine_opts *o, const char *name)
 static int fs_pick(char **dst, const fastsnap_engine_opts *o, const char *opt, const char *env,
 	const char *cfg, const char *def)
 {
-	const char *v = opt;
+	/* An empty value counts as unset at every level. */
+	const char *v = opt && *opt ? opt : NULL;
 	if (!v && env)
 		v = fs_env(o, env);
-	if (!v)
+	if (!v && cfg && *cfg)
 		v = cfg;
 	if (!v)
 		v = def;

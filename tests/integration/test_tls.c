@@ -304,6 +304,21 @@ Test(tls, client_certificate_from_env)
 	cr_assert_geq(access_count("verify=SUCCESS", "client=\"CN=fastsnap-test-client\""), 2);
 }
 
+Test(tls, client_certificate_from_flags)
+{
+	char *out = NULL, *err = NULL;
+	int st = cli(&out, &err, NULL, "--os-cacert %s --os-cert %s --os-key %s --glance-url %s --json stores",
+		T.ca, T.cert, T.key, T.mtls_url);
+	assert_stores(st, out, err);
+	free(out); free(err);
+	cr_assert_geq(access_count("verify=SUCCESS", "client=\"CN=fastsnap-test-client\""), 1);
+	/* --insecure is never silent */
+	st = cli(&out, &err, NULL, "--insecure --glance-url %s --json stores", T.url);
+	cr_assert_eq(st, 0, "%s", err);
+	cr_assert(strstr(err, "verification is off"), "no warning for --insecure: %s", err);
+	free(out); free(err);
+}
+
 Test(tls, client_certificate_from_config)
 {
 	char cfg[2000];
