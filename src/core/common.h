@@ -42,6 +42,9 @@ char *fs_trim(char *s);
  * (token, auth, secret, password, passwd, cookie, credential, key)? Then
  * its value is never logged or echoed. */
 int fs_name_is_secret(const char *name, size_t len);
+/* A printable copy of buf[0..len) for messages: control characters become
+ * '?', and more than `max` bytes are cut with "...". `out` holds max + 4. */
+const char *fs_printable(char *out, size_t max, const char *buf, size_t len);
 /* Monotonic seconds. */
 double fs_now(void);
 

@@ -14,17 +14,7 @@
 /* A printable, bounded copy of untrusted input for messages. */
 static const char *fs_show(char out[FS_SHOW_MAX + 4], const char *buf, size_t len)
 {
-	size_t n = len < FS_SHOW_MAX ? len : FS_SHOW_MAX;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
-		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (len > n) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
+	return fs_printable(out, FS_SHOW_MAX, buf, len);
 }
 
 static int fs_hexval(char c)

@@ -57,17 +57,7 @@ static const char *fs_show_name(char out[72], const char *s, size_t n)
 {
 	if (fs_name_is_secret(s, n))
 		return "<redacted>";
-	size_t m = n < 64 ? n : 64;
-	for (size_t i = 0; i < m; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (n > m) {
-		memcpy(out + m, "...", 3);
-		m += 3;
-	}
-	out[m] = '\0';
-	return out;
+	return fs_printable(out, 64, s, n);
 }
 
 /* Validate hdr[0..len) and append it as "Name: value". `where` prefixes

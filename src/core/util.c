@@ -76,6 +76,21 @@ int fs_name_is_secret(const char *name, size_t len)
 	return 0;
 }
 
+const char *fs_printable(char *out, size_t max, const char *buf, size_t len)
+{
+	size_t n = len < max ? len : max;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (len > n) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 double fs_now(void)
 {
 	struct timespec ts;

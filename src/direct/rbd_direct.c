@@ -116,26 +116,27 @@ out:
 	return r;
 }
 
-int fs_rbd_snap_create(fs_ceph *c, const char *pool, const char *image, const char *snap)
+/* Open pool/image, run one snapshot call on it, close. */
+static int snap_op(fs_ceph *c, const char *pool, const char *image, const char *snap,
+	int (*op)(rbd_image_t, const char *), const char *what)
 {
 	fs_rbd_h h;
 	int r = h_open(&h, c, pool, image, NULL, 0, "open");
 	if (r < 0)
 		return r;
-	r = rbd_snap_create(h.img, snap);
+	r = op(h.img, snap);
 	h_close(&h);
-	return r < 0 ? rbd_fail(r, "create snapshot", pool, image, snap) : 0;
+	return r < 0 ? rbd_fail(r, what, pool, image, snap) : 0;
+}
+
+int fs_rbd_snap_create(fs_ceph *c, const char *pool, const char *image, const char *snap)
+{
+	return snap_op(c, pool, image, snap, rbd_snap_create, "create snapshot");
 }
 
 int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const char *snap)
 {
-	fs_rbd_h h;
-	int r = h_open(&h, c, pool, image, NULL, 0, "open");
-	if (r < 0)
-		return r;
-	r = rbd_snap_protect(h.img, snap);
-	h_close(&h);
-	return r < 0 ? rbd_fail(r, "protect snapshot", pool, image, snap) : 0;
+	return snap_op(c, pool, image, snap, rbd_snap_protect, "protect snapshot");
 }
 
 int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap,

@@ -20,19 +20,8 @@
 static rados_t admin;
 static rados_ioctx_t vms, images;
 
-static void setup(void)
-{
-	admin = fst_admin_rados();
-	vms = fst_ioctx(admin, "vms");
-	images = fst_ioctx(admin, "images");
-}
-
-static void teardown(void)
-{
-	rados_ioctx_destroy(vms);
-	rados_ioctx_destroy(images);
-	rados_shutdown(admin);
-}
+static void setup(void) { fst_pools_open(&admin, &vms, &images); }
+static void teardown(void) { fst_pools_close(admin, vms, images); }
 
 TestSuite(direct, .init = setup, .fini = teardown, .timeout = 300);
 
@@ -128,6 +117,16 @@ static char *snapshot_ok(scenario *s, const char *flatten)
 	return id;
 }
 
+/* The instance disk can be deleted, and the image still reads back. */
+static void disk_gone_image_reads(scenario *s, const char *id)
+{
+	fst_rbd_remove_all(vms, s->disk);
+	cr_assert_not(fst_rbd_exists(vms, s->disk));
+	char got[129];
+	fst_glance_download_sha512(id, got);
+	cr_assert_str_eq(got, s->sha);
+}
+
 static void delete_and_check(const char *id)
 {
 	fst_glance_delete(id);
@@ -158,12 +157,7 @@ Test(direct, sync_into_base_images_store)
 	cr_assert_eq(cJSON_GetObjectItem(j, "min_disk")->valueint, 1);
 	cJSON_Delete(j);
 	free(body);
-	/* The instance disk can be deleted, and the image still reads back. */
-	fst_rbd_remove_all(vms, s.disk);
-	cr_assert_not(fst_rbd_exists(vms, s.disk));
-	char got[129];
-	fst_glance_download_sha512(id, got);
-	cr_assert_str_eq(got, s.sha);
+	disk_gone_image_reads(&s, id);
 	delete_and_check(id);
 	free(id);
 	scenario_free(&s);
@@ -174,17 +168,8 @@ Test(direct, deferred_and_disk_delete)
 	scenario s;
 	scenario_make(&s, 40 * MiB);
 	char *id = snapshot_ok(&s, "deferred");
-	rbd_image_t img;
-	cr_assert_eq(rbd_open_read_only(images, id, &img, NULL), 0);
-	rbd_linked_image_spec_t pi;
-	rbd_snap_spec_t ps;
-	cr_assert_eq(rbd_get_parent(img, &pi, &ps), -ENOENT, "deferred clone was not flattened");
-	rbd_close(img);
-	fst_rbd_remove_all(vms, s.disk);
-	cr_assert_not(fst_rbd_exists(vms, s.disk));
-	char got[129];
-	fst_glance_download_sha512(id, got);
-	cr_assert_str_eq(got, s.sha);
+	cr_assert_not(fst_rbd_parent(images, id, NULL, NULL), "deferred clone was not flattened");
+	disk_gone_image_reads(&s, id);
 	delete_and_check(id);
 	free(id);
 	scenario_free(&s);
@@ -195,17 +180,13 @@ Test(direct, none_keeps_clone_chain)
 	scenario s;
 	scenario_make(&s, 40 * MiB);
 	char *id = snapshot_ok(&s, "none");
-	rbd_image_t img;
-	cr_assert_eq(rbd_open_read_only(images, id, &img, NULL), 0);
-	rbd_linked_image_spec_t pi;
-	rbd_snap_spec_t ps;
-	cr_assert_eq(rbd_get_parent(img, &pi, &ps), 0, "none mode flattened the clone");
-	cr_assert_str_eq(pi.image_name, s.disk);
-	cr_assert(ps.namespace_type == RBD_SNAP_NAMESPACE_TYPE_TRASH, "the parent snapshot is not in the trash namespace");
+	char *parent = NULL;
+	int trashed = 0;
+	cr_assert(fst_rbd_parent(images, id, &parent, &trashed), "none mode flattened the clone");
+	cr_assert_str_eq(parent, s.disk);
+	cr_assert(trashed, "the parent snapshot is not in the trash namespace");
 	cr_assert_eq(fst_rbd_trash_snap_count(vms, s.disk), 1);
-	rbd_linked_image_spec_cleanup(&pi);
-	rbd_snap_spec_cleanup(&ps);
-	rbd_close(img);
+	free(parent);
 	/* Deleting the image works and leaves nothing behind. */
 	delete_and_check(id);
 	/* And the disk's trashed snapshot went with its last child. */
@@ -451,12 +432,7 @@ Test(direct, none_flattens_at_the_depth_cap)
 	const char *reason = fst_jstr(j, "reason");
 	cr_assert(strstr(reason, "depth 4") && strstr(reason, "cap of 2"), "reason: %s", reason);
 	const char *id2 = fst_jstr(j, "image_id");
-	rbd_image_t img;
-	cr_assert_eq(rbd_open_read_only(images, id2, &img, NULL), 0);
-	rbd_linked_image_spec_t pi;
-	rbd_snap_spec_t ps;
-	cr_assert_eq(rbd_get_parent(img, &pi, &ps), -ENOENT, "the clone at the cap was not flattened");
-	rbd_close(img);
+	cr_assert_not(fst_rbd_parent(images, id2, NULL, NULL), "the clone at the cap was not flattened");
 	char got[129];
 	fst_glance_download_sha512(id2, got);
 	cr_assert_str_eq(got, sha);

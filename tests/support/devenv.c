@@ -383,3 +383,38 @@ char *fst_glance_image_ids(void)
 	cr_assert_eq(rc, 0, "listing Glance images failed");
 	return o;
 }
+
+void fst_pools_open(rados_t *c, rados_ioctx_t *vms, rados_ioctx_t *images)
+{
+	*c = fst_admin_rados();
+	*vms = fst_ioctx(*c, "vms");
+	*images = fst_ioctx(*c, "images");
+}
+
+void fst_pools_close(rados_t c, rados_ioctx_t vms, rados_ioctx_t images)
+{
+	rados_ioctx_destroy(vms);
+	rados_ioctx_destroy(images);
+	rados_shutdown(c);
+}
+
+int fst_rbd_parent(rados_ioctx_t io, const char *name, char **parent, int *in_trash)
+{
+	rbd_image_t img;
+	int r = rbd_open_read_only(io, name, &img, NULL);
+	cr_assert_eq(r, 0, "cannot open %s: %s", name, strerror(-r));
+	rbd_linked_image_spec_t pi;
+	rbd_snap_spec_t ps;
+	r = rbd_get_parent(img, &pi, &ps);
+	rbd_close(img);
+	if (r == -ENOENT)
+		return 0;
+	cr_assert_eq(r, 0, "rbd_get_parent(%s): %s", name, strerror(-r));
+	if (parent)
+		*parent = strdup(pi.image_name);
+	if (in_trash)
+		*in_trash = ps.namespace_type == RBD_SNAP_NAMESPACE_TYPE_TRASH;
+	rbd_linked_image_spec_cleanup(&pi);
+	rbd_snap_spec_cleanup(&ps);
+	return 1;
+}

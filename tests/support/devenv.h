@@ -91,3 +91,11 @@ char *fst_glance_ids_named(const char *name);
  * and pid. Stop it with fst_proxy_stop(pid). */
 char *fst_proxy_start(pid_t *pid, const char *args);
 void fst_proxy_stop(pid_t pid);
+
+/* Open an admin connection and the two dev pools (suite set-up), and close them. */
+void fst_pools_open(rados_t *c, rados_ioctx_t *vms, rados_ioctx_t *images);
+void fst_pools_close(rados_t c, rados_ioctx_t vms, rados_ioctx_t images);
+/* Does pool image `name` have a parent? With one, its image name and
+ * whether the parent snapshot is in the trash namespace (either pointer
+ * may be NULL; *parent is the caller's to free). cr_assert on errors. */
+int fst_rbd_parent(rados_ioctx_t io, const char *name, char **parent, int *in_trash);
