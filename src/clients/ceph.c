@@ -49,6 +49,11 @@ int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const cha
 		fs_err(FASTSNAP_EINVAL, "Ceph: cannot set keyring '%s': %s", keyring, strerror(-r));
 		goto fail;
 	}
+	/* The library prints nothing: librados would log its own errors to
+	 * stderr (e.g. "image watch failed"); they reach the caller as error
+	 * codes instead. */
+	rados_conf_set(c->rados, "log_to_stderr", "false");
+	rados_conf_set(c->rados, "err_to_stderr", "false");
 	/* Fail fast instead of hanging when the mon is unreachable. */
 	rados_conf_set(c->rados, "client_mount_timeout", "15");
 	rados_conf_set(c->rados, "rados_mon_op_timeout", "30");
