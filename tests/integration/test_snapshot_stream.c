@@ -271,3 +271,33 @@ Test(stream, heartbeat_marks_work_in_progress)
 	fst_rbd_remove_all(vms, disk);
 	free(disk); free(name);
 }
+
+/* Glance reports a hash that is not the one of the data sent: the run
+ * fails with a checksum error naming both, and deletes the image. */
+Test(stream, hash_mismatch_deletes_the_image)
+{
+	pid_t proxy;
+	char *url = fst_proxy_start(&proxy, "--corrupt-hash");
+	char *disk = fst_unique("fst-shash");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 8 * MiB, 61, 12, NULL, sha);
+	char *name = fst_unique("fst-shashimg");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
+		"--store local", url, disk, name);
+	cr_assert_eq(st, 1, "exit %d: %s", st, err);
+	cr_assert_str_eq(fst_jstr(j, "error_code"), "checksum mismatch", "%s", err);
+	cr_assert(strstr(err, sha), "the error does not name our sha512: %s", err);
+	cr_assert_null(strstr(err, "clean-up failed"), "%s", err);
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_str_eq(ids, "", "the image with a bad hash was not deleted");
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0);
+	free(ids);
+	cJSON_Delete(j);
+	free(err); free(name);
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+	fst_proxy_stop(proxy);
+	free(url);
+}

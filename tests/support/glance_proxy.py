@@ -12,12 +12,17 @@ except where a fault applies:
                           connections are dropped (Glance's side dies midway)
   --no-multistore         GET /v2/info/stores* answers 404, as a Glance
                           without enabled_backends does
+  --corrupt-hash          GET /v2/images/{id} reports a wrong os_hash_value
+                          (and checksum) for an active image, as if the
+                          stored data differed from what was sent
 
 Prints "PORT <n>" on stdout once it listens on a free 127.0.0.1 port, and
 serves until SIGTERM or --ttl seconds. Stopped by its pid, never by name.
 """
 import argparse
 import http.client
+import json
+import re
 import signal
 import socket
 import sys
@@ -85,6 +90,9 @@ class Proxy(BaseHTTPRequestHandler):
             conn.send(body)
         resp = conn.getresponse()
         data = resp.read()
+        if (ARGS.corrupt_hash and self.command == "GET" and resp.status == 200
+                and re.fullmatch(r"/v2/images/[0-9a-f-]+", self.path)):
+            data = corrupt(data)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() in HOP or k.lower() == "content-length":
@@ -125,6 +133,16 @@ class Proxy(BaseHTTPRequestHandler):
     do_HEAD = _forward
 
 
+def corrupt(data):
+    img = json.loads(data)
+    if img.get("status") == "active":
+        for k in ("os_hash_value", "checksum"):
+            if img.get(k):
+                v = img[k]
+                img[k] = ("0" if v[0] != "0" else "1") + v[1:]
+    return json.dumps(img).encode()
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -132,6 +150,7 @@ def main():
     ap.add_argument("--deny-location-patch", action="store_true")
     ap.add_argument("--cut-upload-after", type=int)
     ap.add_argument("--no-multistore", action="store_true")
+    ap.add_argument("--corrupt-hash", action="store_true")
     ap.add_argument("--ttl", type=int, default=300)
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
