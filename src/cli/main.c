@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -80,7 +84,7 @@ static void snapshot_usage(FILE *f)
 "                [--base-image-ref UUID] [--store ID] [--instance-uuid UUID]\n"
 "                [--user-id ID] [--owner-id ID] [--flatten sync|deferred|none]\n"
 "                [--disk-format raw] [--property KEY=VALUE]... [--verify-md5]\n"
-"                [--read-depth N] [--json] [--dry-run]\n"
+"                [--read-depth N] [--detach] [--json] [--dry-run]\n"
 "\n"
 "  --disk POOL/IMAGE       the instance disk in Ceph RBD\n"
 "  --disk-file PATH        a raw disk file or block device (streamed)\n"
@@ -96,6 +100,9 @@ static void snapshot_usage(FILE *f)
 "  --property KEY=VALUE    an extra image property (repeatable)\n"
 "  --verify-md5            also check Glance's md5 checksum (streamed path)\n"
 "  --read-depth N          streamed path: reads in flight (default 8)\n"
+"  --detach                return as soon as the image is active (with --flatten\n"
+"                          deferred: before the flatten) and let a background\n"
+"                          child finish; a child that dies is gc's to clean up\n"
 "  --dry-run               print the plan (store, path and why); change nothing\n"
 "\n"
 "Store policy: --store, else [glance] store, else the base image's store, else\n"
@@ -288,13 +295,84 @@ static void print_summary(fastsnap_result *r, int dry)
 		fastsnap_result_active_seconds(r));
 }
 
+/* --detach: the run happens in a child; the parent returns when the child
+ * reports the image active (or fails before that). */
+typedef struct {
+	int fd;           /* write end of the pipe to the parent, -1 once used */
+	double t0;
+} detach_state;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void detach_tell(detach_state *d, const char *line)
+{
+	if (d->fd < 0)
+		return;
+	size_t n = strlen(line);
+	ssize_t w = write(d->fd, line, n);
+	(void)w;
+	close(d->fd);
+	d->fd = -1;
+}
+
+static void detach_active(const char *image_id, void *payload)
+{
+	detach_state *d = payload;
+	char line[256];
+	snprintf(line, sizeof(line), "ACTIVE %s %.3f\n", image_id, now_s() - d->t0);
+	detach_tell(d, line);
+}
+
+/* Parent side: wait for the child's first line and report it. */
+static int detach_wait(global_opts *g, int fd, pid_t child)
+{
+	char line[2048] = "";
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(line) - 1 && (r = read(fd, line + n, sizeof(line) - 1 - n)) > 0)
+		n += (size_t)r;
+	line[n] = '\0';
+	close(fd);
+	char id[128];
+	double active = 0;
+	if (sscanf(line, "ACTIVE %127s %lf", id, &active) == 2) {
+		if (g->json)
+			printf("{\"image_id\":\"%s\",\"detached\":true,\"pid\":%ld,\"active_seconds\":%.3f}\n",
+				id, (long)child, active);
+		else if (!g->quiet)
+			printf("image    %s (active after %.2f s; pid %ld finishes in the background)\n", id,
+				active, (long)child);
+		return 0;
+	}
+	/* The child failed before the image was active: it is done, reap it. */
+	waitpid(child, NULL, 0);
+	line[strcspn(line, "\n")] = '\0';
+	const char *msg = strncmp(line, "ERROR ", 6) == 0 ? line + 6 :
+		"the background run ended before the image was active";
+	fprintf(stderr, "%s: %s\n", prog, msg);
+	if (g->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "error", msg);
+		char *txt = cJSON_PrintUnformatted(o);
+		printf("%s\n", txt);
+		free(txt);
+		cJSON_Delete(o);
+	}
+	return EXIT_FAIL;
+}
+
 static int cmd_snapshot(global_opts *g, int argc, char **argv)
 {
 	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
 	const char *props[128];
 	size_t n_props = 0;
-	int dry = 0;
-	enum { O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
+	int dry = 0, detach = 0;
+	enum { O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
 		O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON };
 	static const struct option lo[] = {
 		{ "disk", required_argument, NULL, O_DISK },
@@ -309,6 +387,7 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 		{ "disk-format", required_argument, NULL, O_FMT },
 		{ "property", required_argument, NULL, O_PROP },
 		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "detach", no_argument, NULL, O_DETACH },
 		{ "verify-md5", no_argument, NULL, O_MD5 },
 		{ "read-depth", required_argument, NULL, O_DEPTH },
 		{ "json", no_argument, NULL, O_JSON },
@@ -342,6 +421,7 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 			props[n_props++] = optarg;
 			break;
 		case O_DRY: dry = 1; break;
+		case O_DETACH: detach = 1; break;
 		case O_MD5: o.verify_md5 = 1; break;
 		case O_DEPTH: {
 			char *end;
@@ -378,11 +458,59 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 	o.progress_cb = progress_cb;
 	o.progress_payload = &ps;
 
+	detach_state ds = { -1, now_s() };
+	if (detach && !dry) {
+		/* Fork before the engine exists: no library threads yet. */
+		int p[2];
+		if (pipe(p) < 0) {
+			perror("fastsnap: pipe");
+			return EXIT_FAIL;
+		}
+		fflush(NULL);
+		pid_t child = fork();
+		if (child < 0) {
+			perror("fastsnap: fork");
+			return EXIT_FAIL;
+		}
+		if (child > 0) {
+			close(p[1]);
+			return detach_wait(g, p[0], child);
+		}
+		close(p[0]);
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		ds.fd = p[1];
+		o.active_cb = detach_active;
+		o.active_payload = &ds;
+		ps.tty = 0;
+		g->json = 0;
+		g->quiet = 1;
+	}
+
 	fastsnap_engine *e = NULL;
-	if (open_engine(&e, g) < 0)
+	if (open_engine(&e, g) < 0) {
+		char line[1100];
+		snprintf(line, sizeof(line), "ERROR %s\n", fastsnap_error_last());
+		detach_tell(&ds, line);
 		return EXIT_FAIL;
+	}
 	fastsnap_result *res = NULL;
 	int r = dry ? fastsnap_plan(&res, e, &o) : fastsnap_snapshot(&res, e, &o);
+	if (r < 0) {
+		char line[1100];
+		snprintf(line, sizeof(line), "ERROR %s\n", fastsnap_error_last());
+		detach_tell(&ds, line);
+	} else if (ds.fd >= 0) {
+		detach_active(fastsnap_result_image_id(res), &ds);
+	}
 	if (g->json && res)
 		printf("%s\n", fastsnap_result_json(res));
 	if (r < 0) {

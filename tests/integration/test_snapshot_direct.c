@@ -445,3 +445,50 @@ Test(direct, none_flattens_at_the_depth_cap)
 	free(id1); free(boot); free(name);
 	scenario_free(&s);
 }
+
+/* --detach returns as soon as the image is active; a background child
+ * finishes the deferred flatten and removes the temporary snapshot. */
+Test(direct, deferred_detach_returns_when_active)
+{
+	scenario s;
+	scenario_make(&s, 256 * MiB);
+	char *name = fst_unique("fst-detach");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --base-image-ref %s "
+		"--flatten deferred --detach", s.disk, name, s.base);
+	cr_assert_eq(st, 0, "%s", err);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "detached")), "not detached");
+	char *id = strdup(fst_jstr(j, "image_id"));
+	char *status = fst_glance_status(id);
+	cr_assert_str_eq(status, "active", "image not active when --detach returned");
+	free(status);
+	/* The child finishes: the clone becomes flat, the snapshot goes. */
+	int done = 0;
+	for (int i = 0; i < 240 && !done; i++) {
+		done = !fst_rbd_parent(images, id, NULL, NULL) && fst_rbd_snap_count(vms, s.disk, NULL) == 0;
+		if (!done)
+			usleep(250 * 1000);
+	}
+	cr_assert(done, "the background child did not finish the flatten within 60 s");
+	disk_gone_image_reads(&s, id);
+	delete_and_check(id);
+	cJSON_Delete(j);
+	free(err); free(id); free(name);
+	scenario_free(&s);
+}
+
+Test(direct, detach_reports_a_failure_before_active)
+{
+	scenario s;
+	scenario_make(&s, 8 * MiB);
+	char *err = NULL;
+	cJSON *j = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name x --store nope --detach", s.disk);
+	cr_assert_eq(st, 1, "exit %d", st);
+	cr_assert(strstr(err, "nope"), "%s", err);
+	cr_assert_not_null(fst_jstr(j, "error"));
+	cJSON_Delete(j);
+	free(err);
+	scenario_free(&s);
+}
