@@ -188,24 +188,30 @@ Test(stream, missing_base_image_falls_back_to_default)
 	free(disk);
 }
 
-Test(stream, upload_killed_midway_leaves_nothing)
+/* Stream a fresh disk through a faulty proxy: the run must fail with
+ * `want_code` (a fastsnap_strerror name) and a message containing
+ * `want_msg` (NULL: the disk's sha512), and leave no image in Glance and
+ * no snapshot on the disk. */
+static void failed_stream_leaves_nothing(const char *proxy_args, const char *env, uint64_t size,
+	const char *want_code, const char *want_msg)
 {
 	pid_t proxy;
-	char *url = fst_proxy_start(&proxy, "--cut-upload-after 20000000");
-	char *disk = fst_unique("fst-scut");
+	char *url = fst_proxy_start(&proxy, proxy_args);
+	char *disk = fst_unique("fst-sfail");
 	char sha[129];
-	fst_rbd_create_filled(vms, disk, 64 * MiB, 61, 6, NULL, sha);
-	char *name = fst_unique("fst-scutimg");
+	fst_rbd_create_filled(vms, disk, size, 61, 6, NULL, sha);
+	char *name = fst_unique("fst-sfailimg");
 	cJSON *j = NULL;
 	char *err = NULL;
-	int st = fst_cli_json(&j, &err, "FASTSNAP_NUM_RETRIES=0", "--glance-url %s snapshot --disk vms/%s "
-		"--name %s --store local", url, disk, name);
-	cr_assert_eq(st, 1, "exit %d: %s", st, err);
-	cr_assert(strstr(err, "PUT") && strstr(err, "/file"), "unclear error: %s", err);
+	int st = fst_cli_json(&j, &err, env, "--glance-url %s snapshot --disk vms/%s --name %s "
+		"--store local", url, disk, name);
+	cr_assert_eq(st, 1, "[%s] exit %d: %s", proxy_args, st, err);
+	cr_assert_str_eq(fst_jstr(j, "error_code"), want_code, "[%s] %s", proxy_args, err);
+	cr_assert(strstr(err, want_msg ? want_msg : sha), "[%s] unclear error: %s", proxy_args, err);
 	cr_assert_null(strstr(err, "clean-up failed"), "%s", err);
 	char *ids = fst_glance_ids_named(name);
-	cr_assert_str_eq(ids, "", "image left in Glance");
-	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0, "temporary snapshot left");
+	cr_assert_str_eq(ids, "", "[%s] image left in Glance", proxy_args);
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0, "[%s] temporary snapshot left", proxy_args);
 	free(ids);
 	cJSON_Delete(j);
 	free(err); free(name);
@@ -213,6 +219,12 @@ Test(stream, upload_killed_midway_leaves_nothing)
 	free(disk);
 	fst_proxy_stop(proxy);
 	free(url);
+}
+
+Test(stream, upload_killed_midway_leaves_nothing)
+{
+	failed_stream_leaves_nothing("--cut-upload-after 20000000", "FASTSNAP_NUM_RETRIES=0", 64 * MiB,
+		"transport error", "/file");
 }
 
 static char *meta_get(rados_ioctx_t io, const char *image, const char *key)
@@ -273,31 +285,8 @@ Test(stream, heartbeat_marks_work_in_progress)
 }
 
 /* Glance reports a hash that is not the one of the data sent: the run
- * fails with a checksum error naming both, and deletes the image. */
+ * fails with a checksum error naming ours, and deletes the image. */
 Test(stream, hash_mismatch_deletes_the_image)
 {
-	pid_t proxy;
-	char *url = fst_proxy_start(&proxy, "--corrupt-hash");
-	char *disk = fst_unique("fst-shash");
-	char sha[129];
-	fst_rbd_create_filled(vms, disk, 8 * MiB, 61, 12, NULL, sha);
-	char *name = fst_unique("fst-shashimg");
-	cJSON *j = NULL;
-	char *err = NULL;
-	int st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
-		"--store local", url, disk, name);
-	cr_assert_eq(st, 1, "exit %d: %s", st, err);
-	cr_assert_str_eq(fst_jstr(j, "error_code"), "checksum mismatch", "%s", err);
-	cr_assert(strstr(err, sha), "the error does not name our sha512: %s", err);
-	cr_assert_null(strstr(err, "clean-up failed"), "%s", err);
-	char *ids = fst_glance_ids_named(name);
-	cr_assert_str_eq(ids, "", "the image with a bad hash was not deleted");
-	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0);
-	free(ids);
-	cJSON_Delete(j);
-	free(err); free(name);
-	fst_rbd_remove_all(vms, disk);
-	free(disk);
-	fst_proxy_stop(proxy);
-	free(url);
+	failed_stream_leaves_nothing("--corrupt-hash", NULL, 8 * MiB, "checksum mismatch", NULL);
 }
