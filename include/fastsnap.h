@@ -20,8 +20,11 @@
  *    handle and are released by its free function.
  *  - The library prints nothing. Progress goes to callbacks.
  *
- * Thread safety: fastsnap_error_last() is thread-local. An engine may be
- * used by one thread at a time in this version (see docs/architecture.md).
+ * Thread safety: fastsnap_error_last() is thread-local. One engine may run
+ * snapshots from several threads at once: they share its Ceph connection
+ * and each run makes its own Glance client. Callbacks of a run are called
+ * from the thread that runs it (and, for progress, from its worker threads
+ * one at a time). A result or store list belongs to one thread at a time.
  */
 #ifndef FASTSNAP_H
 #define FASTSNAP_H
