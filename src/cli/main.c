@@ -84,7 +84,8 @@ static void snapshot_usage(FILE *f)
 "                [--base-image-ref UUID] [--store ID] [--instance-uuid UUID]\n"
 "                [--user-id ID] [--owner-id ID] [--flatten sync|deferred|none]\n"
 "                [--disk-format raw] [--property KEY=VALUE]... [--verify-md5]\n"
-"                [--read-depth N] [--detach] [--json] [--dry-run]\n"
+"                [--read-depth N] [--freeze-cmd CMD [--thaw-cmd CMD]] [--detach]\n"
+"                [--json] [--dry-run]\n"
 "\n"
 "  --disk POOL/IMAGE       the instance disk in Ceph RBD\n"
 "  --disk-file PATH        a raw disk file or block device (streamed)\n"
@@ -100,6 +101,10 @@ static void snapshot_usage(FILE *f)
 "  --property KEY=VALUE    an extra image property (repeatable)\n"
 "  --verify-md5            also check Glance's md5 checksum (streamed path)\n"
 "  --read-depth N          streamed path: reads in flight (default 8)\n"
+"  --freeze-cmd CMD        run CMD (sh -c) just before the source is captured (the\n"
+"                          temporary snapshot; for --disk-file, the whole read), and\n"
+"  --thaw-cmd CMD          CMD right after, also when the run fails; a failing\n"
+"                          freeze command stops the run before anything is captured\n"
 "  --detach                return as soon as the image is active (with --flatten\n"
 "                          deferred: before the flatten) and let a background\n"
 "                          child finish; a child that dies is gc's to clean up\n"
@@ -240,11 +245,59 @@ typedef struct {
 	int tty;
 	fastsnap_step last;
 	int drawn;
+	/* --freeze-cmd / --thaw-cmd around the moment the source is captured:
+	 * the temporary snapshot of an RBD disk, the whole read of a file. */
+	const char *freeze_cmd;
+	const char *thaw_cmd;
+	fastsnap_step window;
+	int frozen;
+	int freeze_failed;
 } progress_state;
+
+static int run_hook(const char *what, const char *cmd)
+{
+	fflush(NULL);
+	int st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "%s: %s '%s' failed (%s %d)\n", prog, what, cmd,
+			st != -1 && WIFEXITED(st) ? "exit status" : "status", st != -1 && WIFEXITED(st) ?
+			WEXITSTATUS(st) : st);
+		return -1;
+	}
+	return 0;
+}
+
+static void thaw(progress_state *ps)
+{
+	if (!ps->frozen)
+		return;
+	ps->frozen = 0;
+	if (ps->thaw_cmd)
+		run_hook("--thaw-cmd", ps->thaw_cmd);
+}
+
+/* Step boundaries arrive as (done, total) = (0, 1) and (1, 1). */
+static int hooks(progress_state *ps, fastsnap_step step, uint64_t done, uint64_t total)
+{
+	if (!ps->freeze_cmd || step != ps->window || total != 1)
+		return 0;
+	if (done == 0 && !ps->frozen) {
+		if (run_hook("--freeze-cmd", ps->freeze_cmd) < 0) {
+			ps->freeze_failed = 1;
+			return 1; /* cancel: nothing is captured unfrozen */
+		}
+		ps->frozen = 1;
+	} else if (done == 1) {
+		thaw(ps);
+	}
+	return 0;
+}
 
 static int progress_cb(fastsnap_step step, uint64_t done, uint64_t total, void *payload)
 {
 	progress_state *ps = payload;
+	if (hooks(ps, step, done, total))
+		return 1;
 	if (!ps->tty)
 		return 0;
 	/* Only long steps get a bar; the others a single line. */
@@ -372,7 +425,8 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 	const char *props[128];
 	size_t n_props = 0;
 	int dry = 0, detach = 0;
-	enum { O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
+	const char *freeze_cmd = NULL, *thaw_cmd = NULL;
+	enum { O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
 		O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON };
 	static const struct option lo[] = {
 		{ "disk", required_argument, NULL, O_DISK },
@@ -388,6 +442,8 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 		{ "property", required_argument, NULL, O_PROP },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "detach", no_argument, NULL, O_DETACH },
+		{ "freeze-cmd", required_argument, NULL, O_FREEZE },
+		{ "thaw-cmd", required_argument, NULL, O_THAW },
 		{ "verify-md5", no_argument, NULL, O_MD5 },
 		{ "read-depth", required_argument, NULL, O_DEPTH },
 		{ "json", no_argument, NULL, O_JSON },
@@ -422,6 +478,8 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 			break;
 		case O_DRY: dry = 1; break;
 		case O_DETACH: detach = 1; break;
+		case O_FREEZE: freeze_cmd = optarg; break;
+		case O_THAW: thaw_cmd = optarg; break;
 		case O_MD5: o.verify_md5 = 1; break;
 		case O_DEPTH: {
 			char *end;
@@ -454,7 +512,13 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 	}
 	o.properties = props;
 	o.properties_count = n_props;
-	progress_state ps = { isatty(2) && !g->quiet && !g->json, FASTSNAP_STEP__COUNT, 0 };
+	if (thaw_cmd && !freeze_cmd) {
+		fprintf(stderr, "%s: snapshot: --thaw-cmd needs --freeze-cmd\n", prog);
+		return EXIT_USAGE;
+	}
+	progress_state ps = { isatty(2) && !g->quiet && !g->json, FASTSNAP_STEP__COUNT, 0,
+		dry ? NULL : freeze_cmd, thaw_cmd,
+		o.disk ? FASTSNAP_STEP_TMP_SNAP : FASTSNAP_STEP_STREAM, 0, 0 };
 	o.progress_cb = progress_cb;
 	o.progress_payload = &ps;
 
@@ -504,6 +568,9 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 	}
 	fastsnap_result *res = NULL;
 	int r = dry ? fastsnap_plan(&res, e, &o) : fastsnap_snapshot(&res, e, &o);
+	thaw(&ps); /* a run that failed inside the window still thaws */
+	if (r < 0 && ps.freeze_failed)
+		fastsnap_error_clear();
 	if (r < 0) {
 		char line[1100];
 		snprintf(line, sizeof(line), "ERROR %s\n", fastsnap_error_last());
@@ -513,9 +580,9 @@ static int cmd_snapshot(global_opts *g, int argc, char **argv)
 	}
 	if (g->json && res)
 		printf("%s\n", fastsnap_result_json(res));
-	if (r < 0) {
+	if (r < 0 && !ps.freeze_failed) {
 		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
-	} else if (!g->json && !g->quiet) {
+	} else if (r == 0 && !g->json && !g->quiet) {
 		print_summary(res, dry);
 	}
 	fastsnap_result_free(res);

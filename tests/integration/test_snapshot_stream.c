@@ -290,3 +290,54 @@ Test(stream, hash_mismatch_deletes_the_image)
 {
 	failed_stream_leaves_nothing("--corrupt-hash", NULL, 8 * MiB, "checksum mismatch", NULL);
 }
+
+/* --freeze-cmd / --thaw-cmd bracket the moment the source is captured:
+ * for an RBD disk, the temporary snapshot (none yet at freeze, one at
+ * thaw); a failing freeze stops the run before anything is captured. */
+Test(stream, freeze_and_thaw_bracket_the_snapshot)
+{
+	char *disk = fst_unique("fst-sfreeze");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 8 * MiB, 61, 5, NULL, sha);
+	char log[] = "/tmp/fst-freeze-XXXXXX";
+	int fd = mkstemp(log);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char *name = fst_unique("fst-sfreezeimg");
+	char freeze[512], thaw[512], c1[256];
+	snprintf(c1, sizeof(c1), "rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"snap ls vms/%s | grep -c fastsnap-", disk);
+	snprintf(freeze, sizeof(freeze), "echo freeze $(%s) >> %s", c1, log);
+	snprintf(thaw, sizeof(thaw), "echo thaw $(%s) >> %s", c1, log);
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local "
+		"--freeze-cmd '%s' --thaw-cmd '%s'", disk, name, freeze, thaw);
+	cr_assert_eq(st, 0, "%s", err);
+	check_stream_result(j, sha, "local");
+	char *out = NULL;
+	fst_sh(&out, NULL, "cat %s", log);
+	cr_assert_str_eq(out, "freeze 0\nthaw 1\n", "hooks ran out of place: %s", out);
+	free(out);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err);
+
+	/* a failing freeze: exit 1, the hook named, nothing created, no thaw */
+	fst_sh(NULL, NULL, ": > %s", log);
+	st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local "
+		"--freeze-cmd 'exit 3' --thaw-cmd 'echo thawed >> %s'", disk, name, log);
+	cr_assert_eq(st, 1);
+	cr_assert(strstr(err, "--freeze-cmd") && strstr(err, "exit status 3"), "%s", err);
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_str_eq(ids, "");
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0);
+	fst_sh(&out, NULL, "cat %s", log);
+	cr_assert_str_eq(out, "", "thawed without a freeze");
+	free(out); free(ids); free(err);
+	cJSON_Delete(j);
+	unlink(log);
+	free(name);
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+}
