@@ -92,7 +92,8 @@ int fastsnap_engine_open(fastsnap_engine **out, const fastsnap_engine_opts *opts
 	e->log.payload = opts->log_payload;
 	int r = fs_settings_resolve(&e->s, opts);
 	if (r == 0)
-		r = fs_ceph_connect(&e->ceph, e->s.ceph_conf, e->s.ceph_user, e->s.keyring, &e->log);
+		r = fs_ceph_connect(&e->ceph, e->s.ceph_conf, e->s.ceph_user, e->s.keyring,
+			e->s.ceph_op_timeout_s, &e->log);
 	if (r < 0) {
 		fs_settings_free(&e->s);
 		pthread_mutex_destroy(&e->mu);

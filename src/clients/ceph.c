@@ -3,6 +3,7 @@
  * and keyring, read its fsid, and open per-pool I/O contexts.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ struct fs_ceph {
 };
 
 int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const char *keyring,
-	const fs_logger *lg)
+	long op_timeout_s, const fs_logger *lg)
 {
 	*out = NULL;
 	if (!user || !*user)
@@ -56,7 +57,12 @@ int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const cha
 	rados_conf_set(c->rados, "err_to_stderr", "false");
 	/* Fail fast instead of hanging when the mon is unreachable. */
 	rados_conf_set(c->rados, "client_mount_timeout", "15");
-	rados_conf_set(c->rados, "rados_mon_op_timeout", "30");
+	if (op_timeout_s > 0) {
+		char t[32];
+		snprintf(t, sizeof(t), "%ld", op_timeout_s);
+		rados_conf_set(c->rados, "rados_mon_op_timeout", t);
+		rados_conf_set(c->rados, "rados_osd_op_timeout", t);
+	}
 	r = rados_connect(c->rados);
 	if (r < 0) {
 		fs_err(r == -ETIMEDOUT || r == -EINTR ? FASTSNAP_ETIMEOUT : fs_errno_to_code(r),

@@ -24,6 +24,7 @@
 #define FS_DEFAULT_LOW_SPEED_TIME_S 60L
 #define FS_DEFAULT_NUM_RETRIES 3
 #define FS_DEFAULT_CLONE_DEPTH_CAP 5u
+#define FS_DEFAULT_CEPH_OP_TIMEOUT_S 120L
 
 void fs_settings_free(fs_settings *s)
 {
@@ -286,6 +287,14 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	} else
 		s->clone_depth_cap = c->clone_depth_cap > 0 ? (unsigned int)c->clone_depth_cap
 			: FS_DEFAULT_CLONE_DEPTH_CAP;
+
+	if ((rc = fs_env_long(&v, o, "FASTSNAP_CEPH_OP_TIMEOUT_S", 1, 86400)) != 0) {
+		if (rc < 0)
+			return rc;
+		s->ceph_op_timeout_s = v;
+	} else
+		s->ceph_op_timeout_s = c->ceph_op_timeout_s > 0 ? c->ceph_op_timeout_s
+			: FS_DEFAULT_CEPH_OP_TIMEOUT_S;
 
 	/* headers: the caller's, then the environment's */
 	for (size_t i = 0; i < o->glance_headers_count; i++) {

@@ -46,6 +46,9 @@ typedef struct {
 
 	/* Snapshot defaults from [libvirt]/[fastsnap] */
 	unsigned int clone_depth_cap;
+	/* librados: a mon or OSD op that takes longer fails (ETIMEDOUT)
+	 * instead of hanging on a dead OSD */
+	long ceph_op_timeout_s;
 } fs_settings;
 
 /* Resolve opts + env + config file into `s` (zeroed first). */

@@ -17,8 +17,10 @@ typedef struct {
 
 static int rbd_fail(int r, const char *what, const char *pool, const char *image, const char *snap)
 {
-	return fs_err(fs_errno_to_code(r), "Ceph: cannot %s %s/%s%s%s: %s", what, pool, image,
-		snap ? "@" : "", snap ? snap : "", strerror(-r));
+	return fs_err(fs_errno_to_code(r), "Ceph: cannot %s %s/%s%s%s: %s%s", what, pool, image,
+		snap ? "@" : "", snap ? snap : "", strerror(-r), r == -ETIMEDOUT ?
+		" (the cluster did not answer within the Ceph operation timeout, "
+		"[fastsnap] ceph_op_timeout_s / FASTSNAP_CEPH_OP_TIMEOUT_S)" : "");
 }
 
 static int h_open(fs_rbd_h *h, fs_ceph *c, const char *pool, const char *image, const char *snap,

@@ -50,6 +50,7 @@ void fs_config_init(fs_config *c)
 	c->glance_num_retries = -1;
 	c->glance_insecure = -1;
 	c->clone_depth_cap = -1;
+	c->ceph_op_timeout_s = -1;
 	c->connect_timeout_ms = -1;
 	c->low_speed_time_s = -1;
 }
@@ -312,6 +313,8 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 			return fs_cfg_set_int(p, &c->clone_depth_cap, section, name, v, 1, 1000);
 		if (!strcmp(name, "connect_timeout_ms"))
 			return fs_cfg_set_long(p, &c->connect_timeout_ms, section, name, v, 1, 3600000);
+		if (!strcmp(name, "ceph_op_timeout_s"))
+			return fs_cfg_set_long(p, &c->ceph_op_timeout_s, section, name, v, 1, 86400);
 		if (!strcmp(name, "low_speed_time_s"))
 			return fs_cfg_set_long(p, &c->low_speed_time_s, section, name, v, 1, 86400);
 	}

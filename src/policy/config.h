@@ -34,6 +34,7 @@ typedef struct {
 	/* [fastsnap] */
 	char *keyring;             /* keyring: path of the Ceph keyring */
 	int clone_depth_cap;       /* -1 unset; 1..1000 */
+	long ceph_op_timeout_s;    /* -1 unset; 1..86400: librados mon and OSD op timeout */
 	long connect_timeout_ms;   /* -1 unset; > 0 */
 	long low_speed_time_s;     /* -1 unset; > 0 */
 } fs_config;

@@ -7,7 +7,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -175,4 +177,62 @@ Test(cli, glance_without_multistore)
 	rados_shutdown(c);
 	fst_proxy_stop(proxy);
 	free(url);
+}
+
+/* A dead OSD: the command fails with a clear timeout error within the
+ * Ceph operation timeout instead of hanging, and creates nothing. The OSD
+ * is paused (SIGSTOP by its pid file: a memstore OSD that is killed loses
+ * its data) and always resumed in the suite's teardown. */
+static pid_t paused_osd;
+
+static void resume_osd(void)
+{
+	if (paused_osd > 0)
+		kill(paused_osd, SIGCONT);
+	paused_osd = 0;
+}
+
+Test(cli_osd, dead_osd_gives_a_timeout_not_a_hang, .fini = resume_osd, .timeout = 120)
+{
+	char *disk = fst_unique("fst-osd");
+	rados_t c = fst_admin_rados();
+	rados_ioctx_t vms = fst_ioctx(c, "vms");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 4 << 20, 61, 1, NULL, sha);
+	char pidfile[512];
+	snprintf(pidfile, sizeof(pidfile), "%s/run/ceph-osd.0.pid", fst_env("FASTSNAP_DEV_DIR"));
+	FILE *f = fopen(pidfile, "r");
+	cr_assert_not_null(f, "no OSD pid file %s", pidfile);
+	long pid = 0;
+	cr_assert_eq(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	char *name = fst_unique("fst-osdimg");
+	paused_osd = (pid_t)pid;
+	/* a watchdog resumes it even if this test process dies */
+	fst_sh(NULL, NULL, "(sleep 45; kill -CONT %ld) >/dev/null 2>&1 &", pid);
+	cr_assert_eq(kill(paused_osd, SIGSTOP), 0);
+	char *out = NULL, *err = NULL;
+	double t0 = (double)time(NULL);
+	int st = fst_sh(&out, &err, "FASTSNAP_CEPH_OP_TIMEOUT_S=5 %s snapshot --disk vms/%s --name %s "
+		"--store local", fst_cli(), disk, name);
+	double took = (double)time(NULL) - t0;
+	resume_osd();
+	cr_assert_eq(st, 1, "exit %d: %s", st, err);
+	cr_assert(strstr(err, "timed out") && strstr(err, disk), "unclear error: %s", err);
+	cr_assert_lt(took, 30, "took %.0f s with a 5 s operation timeout", took);
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_str_eq(ids, "", "an image was created");
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0);
+	/* and once the OSD is back, the same snapshot works */
+	free(out); free(err);
+	st = fst_sh(&out, &err, "%s snapshot --disk vms/%s --name %s --store local --json", fst_cli(), disk, name);
+	cr_assert_eq(st, 0, "%s", err);
+	cJSON *j = cJSON_Parse(out);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(out); free(err); free(ids); free(name);
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+	rados_ioctx_destroy(vms);
+	rados_shutdown(c);
 }

@@ -281,3 +281,15 @@ Test(config, documented_example)
 	cr_assert_str_eq(c.glance_store, "fast # comment");
 	fs_config_free(&c);
 }
+
+Test(config, ceph_op_timeout)
+{
+	fs_config c;
+	const char *t = "[fastsnap]\nceph_op_timeout_s = 30\n";
+	cr_assert_eq(fs_config_parse(&c, t, strlen(t)), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(c.ceph_op_timeout_s, 30);
+	fs_config_free(&c);
+	const char *bad = "[fastsnap]\nceph_op_timeout_s = 0\n";
+	cr_assert_eq(fs_config_parse(&c, bad, strlen(bad)), FASTSNAP_ECONFIG);
+	cr_assert(strstr(fastsnap_error_last(), ":2:"), "%s", fastsnap_error_last());
+}
