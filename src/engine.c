@@ -252,6 +252,12 @@ static int glance_undo_delete(void *ctx, const char *id, const char *b, const ch
 	return r == FASTSNAP_ENOTFOUND ? 0 : r;
 }
 
+static int push_image_delete(fs_run *r, const char *id)
+{
+	return fs_undo_push(&r->undo, glance_undo_delete, r->g, id, NULL, NULL, 0,
+		"delete Glance image %s", id);
+}
+
 static int flatten_cb(uint64_t done, uint64_t total, void *ctx)
 {
 	fs_run *r = ctx;
@@ -300,10 +306,8 @@ static int do_tmp_snap(fs_run *r, int *undo_idx)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	if ((rc = fs_rbd_snap_create(r->e->ceph, r->plan.pool, r->plan.image, r->tmp_snap)) < 0)
 		return rc;
-	char *what = fs_asprintf("remove snapshot %s/%s@%s", r->plan.pool, r->plan.image, r->tmp_snap);
-	*undo_idx = fs_undo_push(&r->undo, what ? what : "remove snapshot", fs_rbd_undo_snap,
-		r->e->ceph, r->plan.pool, r->plan.image, r->tmp_snap, 0);
-	free(what);
+	*undo_idx = fs_undo_push(&r->undo, fs_rbd_undo_snap, r->e->ceph, r->plan.pool, r->plan.image,
+		r->tmp_snap, 0, "remove snapshot %s/%s@%s", r->plan.pool, r->plan.image, r->tmp_snap);
 	if (*undo_idx < 0)
 		return *undo_idx;
 	return step_end(r, FASTSNAP_STEP_TMP_SNAP);
@@ -341,11 +345,9 @@ static int run_direct(fs_run *r)
 	rc = fs_rbd_clone(r->e->ceph, p->pool, p->image, r->tmp_snap, p->target_pool, id,
 		p->clone_format, mk, mv, 4);
 	free(owner);
-	char *what = fs_asprintf("remove image %s/%s", p->target_pool, id);
 	/* Push the undo even on failure: a clone may half exist. */
-	int clone_idx = fs_undo_push(&r->undo, what ? what : "remove clone", fs_rbd_undo_image,
-		r->e->ceph, p->target_pool, id, NULL, 0);
-	free(what);
+	int clone_idx = fs_undo_push(&r->undo, fs_rbd_undo_image, r->e->ceph, p->target_pool, id, NULL,
+		0, "remove image %s/%s", p->target_pool, id);
 	if (rc < 0)
 		return rc;
 	if (clone_idx < 0)
@@ -366,10 +368,8 @@ static int run_direct(fs_run *r)
 	if ((rc = step_begin(r, FASTSNAP_STEP_SNAP)) < 0 ||
 	    (rc = fs_rbd_snap_create(r->e->ceph, p->target_pool, id, "snap")) < 0)
 		return rc;
-	what = fs_asprintf("remove snapshot %s/%s@snap", p->target_pool, id);
-	int snap_idx = fs_undo_push(&r->undo, what ? what : "remove snap", fs_rbd_undo_snap,
-		r->e->ceph, p->target_pool, id, "snap", 1);
-	free(what);
+	int snap_idx = fs_undo_push(&r->undo, fs_rbd_undo_snap, r->e->ceph, p->target_pool, id, "snap",
+		1, "remove snapshot %s/%s@snap", p->target_pool, id);
 	if (snap_idx < 0)
 		return snap_idx;
 	if ((rc = fs_rbd_snap_protect(r->e->ceph, p->target_pool, id, "snap")) < 0 ||
@@ -403,10 +403,7 @@ static int run_direct(fs_run *r)
 	/* From now on Glance owns the RBD image: on a later failure delete the
 	 * Glance image first (its store removes images/<id> and its snap);
 	 * the RBD undo entries below then find nothing left to do. */
-	char *gwhat = fs_asprintf("delete Glance image %s", id);
-	int gix = fs_undo_push(&r->undo, gwhat ? gwhat : "delete image", glance_undo_delete, r->g,
-		id, NULL, NULL, 0);
-	free(gwhat);
+	int gix = push_image_delete(r, id);
 	if (gix < 0)
 		return gix;
 	fs_undo_forget(&r->undo, r->image_undo_idx);
@@ -589,10 +586,7 @@ static int plan_or_run(fastsnap_result **out, fastsnap_engine *e, const fastsnap
 		rc = fs_glance_image_create(r.g, &img, &cr);
 		if (rc == 0) {
 			r.res->image_id = fs_strdup(img->id);
-			char *what = fs_asprintf("delete Glance image %s", img->id);
-			int ix = fs_undo_push(&r.undo, what ? what : "delete image", glance_undo_delete,
-				r.g, img->id, NULL, NULL, 0);
-			free(what);
+			int ix = push_image_delete(&r, img->id);
 			if (ix < 0)
 				rc = ix;
 			r.image_undo_idx = ix;

@@ -7,8 +7,8 @@
 
 #include "undo.h"
 
-int fs_undo_push(fs_undo *u, const char *what, fs_undo_fn fn, void *ctx,
-	const char *a, const char *b, const char *c, int flag)
+int fs_undo_push(fs_undo *u, fs_undo_fn fn, void *ctx, const char *a, const char *b,
+	const char *c, int flag, const char *what_fmt, ...)
 {
 	if (u->n == u->cap) {
 		size_t cap = u->cap ? u->cap * 2 : 8;
@@ -23,7 +23,10 @@ int fs_undo_push(fs_undo *u, const char *what, fs_undo_fn fn, void *ctx,
 	e->fn = fn;
 	e->ctx = ctx;
 	e->flag = flag;
-	e->what = fs_strdup(what);
+	va_list ap;
+	va_start(ap, what_fmt);
+	e->what = fs_vasprintf(what_fmt, ap);
+	va_end(ap);
 	e->a = fs_strdup(a);
 	e->b = fs_strdup(b);
 	e->c = fs_strdup(c);

@@ -28,9 +28,10 @@ typedef struct {
 
 #define FS_UNDO_INIT { NULL, 0, 0 }
 
-/* Push an action; returns its index (>= 0) or FASTSNAP_ENOMEM. */
-int fs_undo_push(fs_undo *u, const char *what, fs_undo_fn fn, void *ctx,
-	const char *a, const char *b, const char *c, int flag);
+/* Push an action, described by the printf-style `what_fmt` (for clean-up
+ * messages); returns its index (>= 0) or FASTSNAP_ENOMEM. */
+int fs_undo_push(fs_undo *u, fs_undo_fn fn, void *ctx, const char *a, const char *b,
+	const char *c, int flag, const char *what_fmt, ...) FS_PRINTF(8, 9);
 /* Mark an entry as no longer needed (the step was reversed normally). */
 void fs_undo_forget(fs_undo *u, int idx);
 /* Change an entry's flag (e.g. a snapshot became protected). */

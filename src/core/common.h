@@ -35,6 +35,7 @@ int fs_http_status_to_code(long status);
 char *fs_strdup(const char *s);               /* NULL-safe; NULL on OOM */
 char *fs_strndup(const char *s, size_t n);
 char *fs_asprintf(const char *fmt, ...) FS_PRINTF(1, 2);
+char *fs_vasprintf(const char *fmt, va_list ap) FS_PRINTF(1, 0);
 int fs_streq(const char *a, const char *b);    /* NULL-safe equality */
 /* Trim spaces in place and return the start. */
 char *fs_trim(char *s);

@@ -127,10 +127,10 @@ Test(undo, runs_in_reverse_and_keeps_first_error)
 {
 	trace[0] = '\0';
 	fs_undo u = FS_UNDO_INIT;
-	cr_assert_eq(fs_undo_push(&u, "delete image", undo_ok, NULL, "1", NULL, NULL, 0), 0);
-	int ix = fs_undo_push(&u, "remove snapshot", undo_fail, NULL, "2", NULL, NULL, 0);
-	cr_assert_eq(fs_undo_push(&u, "remove clone", undo_ok, NULL, "3", NULL, NULL, 0), 2);
-	cr_assert_eq(fs_undo_push(&u, "forgotten", undo_ok, NULL, "4", NULL, NULL, 0), 3);
+	cr_assert_eq(fs_undo_push(&u, undo_ok, NULL, "1", NULL, NULL, 0, "delete image"), 0);
+	int ix = fs_undo_push(&u, undo_fail, NULL, "2", NULL, NULL, 0, "remove snapshot");
+	cr_assert_eq(fs_undo_push(&u, undo_ok, NULL, "3", NULL, NULL, 0, "remove clone"), 2);
+	cr_assert_eq(fs_undo_push(&u, undo_ok, NULL, "4", NULL, NULL, 0, "forgotten"), 3);
 	fs_undo_forget(&u, 3);
 	cr_assert_eq(ix, 1);
 	fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance rejected the location");
@@ -150,10 +150,10 @@ Test(undo, partial_run_from_mark)
 {
 	trace[0] = '\0';
 	fs_undo u = FS_UNDO_INIT;
-	fs_undo_push(&u, "a", undo_ok, NULL, "a", NULL, NULL, 0);
+	fs_undo_push(&u, undo_ok, NULL, "a", NULL, NULL, 0, "a");
 	size_t mark = u.n;
-	fs_undo_push(&u, "b", undo_ok, NULL, "b", NULL, NULL, 0);
-	fs_undo_push(&u, "c", undo_ok, NULL, "c", NULL, NULL, 0);
+	fs_undo_push(&u, undo_ok, NULL, "b", NULL, NULL, 0, "b");
+	fs_undo_push(&u, undo_ok, NULL, "c", NULL, NULL, 0, "c");
 	cr_assert_eq(fs_undo_run_from(&u, mark), 0);
 	cr_assert_str_eq(trace, "cb");
 	fs_undo_run(&u);
