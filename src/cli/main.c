@@ -135,14 +135,16 @@ static void log_cb(fastsnap_log_level level, const char *msg, void *payload)
 		fprintf(stderr, "%s: %s: %s\n", prog, names[level], msg);
 }
 
-/* With --json, a failure still gives scripts one object on stdout. */
-static void json_error(const global_opts *g, int code)
+/* With --json, a failure still gives scripts one object on stdout.
+ * `code` 0: no error_code field. */
+static void json_error(const global_opts *g, const char *msg, int code)
 {
 	if (!g->json)
 		return;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "error", fastsnap_error_last());
-	cJSON_AddStringToObject(o, "error_code", fastsnap_strerror(code));
+	cJSON_AddStringToObject(o, "error", msg);
+	if (code)
+		cJSON_AddStringToObject(o, "error_code", fastsnap_strerror(code));
 	char *txt = cJSON_PrintUnformatted(o);
 	if (txt)
 		printf("%s\n", txt);
@@ -171,7 +173,7 @@ static int open_engine(fastsnap_engine **e, global_opts *g)
 	int r = fastsnap_engine_open(e, &o);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
-		json_error(g, r);
+		json_error(g, fastsnap_error_last(), r);
 	}
 	return r;
 }
@@ -198,7 +200,7 @@ static int cmd_stores(global_opts *g, int argc, char **argv)
 	int r = fastsnap_stores_list(&l, e);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
-		json_error(g, r);
+		json_error(g, fastsnap_error_last(), r);
 		fastsnap_engine_close(e);
 		return EXIT_FAIL;
 	}
@@ -408,14 +410,7 @@ static int detach_wait(global_opts *g, int fd, pid_t child)
 	const char *msg = strncmp(line, "ERROR ", 6) == 0 ? line + 6 :
 		"the background run ended before the image was active";
 	fprintf(stderr, "%s: %s\n", prog, msg);
-	if (g->json) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "error", msg);
-		char *txt = cJSON_PrintUnformatted(o);
-		printf("%s\n", txt);
-		free(txt);
-		cJSON_Delete(o);
-	}
+	json_error(g, msg, 0);
 	return EXIT_FAIL;
 }
 
