@@ -99,18 +99,42 @@ static void check_streamed_image(const scenario *s, cJSON *j)
 		cr_assert_not(fst_rbd_parent(images, id, NULL, NULL), "images/%s is still fastsnap's clone", id);
 }
 
-/* Snapshot a Nova-style disk through Glance at `url`: it must stream into
- * `fast`, say why (every needle in the reason), and leave nothing of the
- * direct attempt. */
-static void streams_instead(const char *url, const char *why1, const char *why2)
+/* A Ceph user with `osd_caps` and its keyring (path in `keyring`, or
+ * under the dev state dir as $cluster.$name.keyring when NULL). */
+static char *ceph_user(const char *prefix, const char *osd_caps, const char *keyring)
+{
+	char *user = fst_unique(prefix);
+	char path[256];
+	if (keyring)
+		snprintf(path, sizeof(path), "%s", keyring);
+	else
+		snprintf(path, sizeof(path), "%s/ceph.client.%s.keyring", fst_env("FASTSNAP_DEV_DIR"), user);
+	int st = fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"auth get-or-create client.%s mon 'profile rbd' osd '%s' -o %s", user, osd_caps, path);
+	cr_assert_eq(st, 0, "cannot create client.%s", user);
+	return user;
+}
+
+static void ceph_user_remove(char *user, const char *keyring)
+{
+	fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"auth rm client.%s; rm -f %s $FASTSNAP_DEV_DIR/ceph.client.%s.keyring", user,
+		keyring ? keyring : "", user);
+	free(user);
+}
+
+/* Snapshot a Nova-style disk with the global options `opts` (another
+ * Glance, another Ceph user): it must stream into `fast`, say why (every
+ * needle in the reason), and leave nothing of the direct attempt. */
+static void streams_instead(const char *opts, const char *why1, const char *why2)
 {
 	scenario s;
 	scenario_make(&s);
 	char *name = fst_unique("fst-fbstream");
 	cJSON *j = NULL;
 	char *err = NULL;
-	int st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
-		"--base-image-ref %s", url, s.disk, name, s.base);
+	int st = fst_cli_json(&j, &err, NULL, "%s snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s", opts, s.disk, name, s.base);
 	cr_assert_eq(st, 0, "snapshot failed: %s", err);
 	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
 	cr_assert_str_eq(fst_jstr(j, "store"), "fast");
@@ -129,7 +153,9 @@ Test(fallback, location_refused_streams_instead)
 	 * = False does), through a proxy that still shows locations so that
 	 * our cluster's fsid is known and the direct path is tried. */
 	char *url = fst_proxy_start(&proxy_pid, "--deny-location-patch");
-	streams_instead(url, "refused", "locations");
+	char opts[128];
+	snprintf(opts, sizeof(opts), "--glance-url %s", url);
+	streams_instead(opts, "refused", "locations");
 	free(url);
 	fst_proxy_stop(proxy_pid);
 	proxy_pid = 0;
@@ -141,7 +167,9 @@ Test(fallback, locations_hidden_streams_and_says_why)
 	 * rbd:// location, so nothing establishes the store's cluster: stream. */
 	char dir[64];
 	char *url = glance_extra(dir, "--no-locations");
-	streams_instead(url, "fsid is unknown", NULL);
+	char opts[128];
+	snprintf(opts, sizeof(opts), "--glance-url %s", url);
+	streams_instead(opts, "fsid is unknown", NULL);
 	free(url);
 	glance_extra_stop(dir);
 }
@@ -149,45 +177,22 @@ Test(fallback, locations_hidden_streams_and_says_why)
 Test(fallback, clone_not_permitted_streams_instead)
 {
 	/* A compute-node user that may read `images` but not write it. */
-	char *user = fst_unique("fst-ro");
-	char keyring[256];
-	snprintf(keyring, sizeof(keyring), "/tmp/%s.keyring", user);
-	int st = fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
-		"auth get-or-create client.%s mon 'profile rbd' osd 'profile rbd pool=vms, "
-		"profile rbd-read-only pool=images' -o %s", user, keyring);
-	cr_assert_eq(st, 0);
-	scenario s;
-	scenario_make(&s);
-	char *name = fst_unique("fst-fbperm");
-	cJSON *j = NULL;
-	char *err = NULL;
-	st = fst_cli_json(&j, &err, NULL, "--ceph-user %s --keyring %s snapshot --disk vms/%s --name %s "
-		"--base-image-ref %s", user, keyring, s.disk, name, s.base);
-	cr_assert_eq(st, 0, "snapshot failed: %s", err);
-	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
-	const char *reason = fst_jstr(j, "reason");
-	cr_assert(strstr(reason, "refused") && strstr(reason, "clone"), "reason: %s", reason);
-	check_streamed_image(&s, j);
-	fst_glance_delete(fst_jstr(j, "image_id"));
-	cJSON_Delete(j);
-	free(err); free(name);
-	scenario_free(&s);
-	fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
-		"auth rm client.%s; rm -f %s", user, keyring);
-	free(user);
+	char keyring[] = "/tmp/fst-ro-XXXXXX";
+	int fd = mkstemp(keyring);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char *user = ceph_user("fst-ro", "profile rbd pool=vms, profile rbd-read-only pool=images", keyring);
+	char opts[512];
+	snprintf(opts, sizeof(opts), "--ceph-user %s --keyring %s", user, keyring);
+	streams_instead(opts, "refused", "clone");
+	ceph_user_remove(user, keyring);
 }
 
 static void unflattened_rejected(const char *mode)
 {
 	/* Glance's Ceph user may read `images` only: it cannot open a clone
 	 * whose parent is in `vms` until that clone is flat. */
-	char *user = fst_unique("fst-gimg");
-	char *o = NULL;
-	int st = fst_sh(&o, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
-		"auth get-or-create client.%s mon 'profile rbd' osd 'profile rbd pool=images' "
-		"-o $FASTSNAP_DEV_DIR/ceph.client.%s.keyring", user, user);
-	cr_assert_eq(st, 0);
-	free(o);
+	char *user = ceph_user("fst-gimg", "profile rbd pool=images", NULL);
 	char dir[64], opts[128];
 	snprintf(opts, sizeof(opts), "--ceph-user %s", user);
 	char *url = glance_extra(dir, opts);
@@ -196,7 +201,7 @@ static void unflattened_rejected(const char *mode)
 	char *name = fst_unique("fst-fbflat");
 	cJSON *j = NULL;
 	char *err = NULL;
-	st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
+	int st = fst_cli_json(&j, &err, NULL, "--glance-url %s snapshot --disk vms/%s --name %s "
 		"--base-image-ref %s --flatten %s", url, s.disk, name, s.base, mode);
 	cr_assert_eq(st, 0, "[%s] snapshot failed: %s", mode, err);
 	cr_assert_str_eq(fst_jstr(j, "path"), "direct");
@@ -215,9 +220,7 @@ static void unflattened_rejected(const char *mode)
 	free(err); free(name); free(url);
 	scenario_free(&s);
 	glance_extra_stop(dir);
-	fst_sh(NULL, NULL, "ceph -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
-		"auth rm client.%s; rm -f $FASTSNAP_DEV_DIR/ceph.client.%s.keyring", user, user);
-	free(user);
+	ceph_user_remove(user, NULL);
 }
 
 Test(fallback, unflattened_clone_rejected_deferred) { unflattened_rejected("deferred"); }
