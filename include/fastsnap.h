@@ -288,6 +288,28 @@ FASTSNAP_EXTERN const char *fastsnap_step_name(fastsnap_step step);
  */
 typedef int (*fastsnap_progress_cb)(fastsnap_step step, uint64_t done, uint64_t total, void *payload);
 
+/**
+ * A cancel token: a caller requests cancellation of the runs given it,
+ * from any thread. A run sees the request within about a second wherever
+ * it is (a Ceph step's progress, an HTTP transfer, a retry's back-off, a
+ * status poll), takes the failure path with its full clean-up (or, once
+ * its image is active, keeps the image: see
+ * fastsnap_result_needs_attention) and returns FASTSNAP_ECANCELED.
+ */
+typedef struct fastsnap_cancel fastsnap_cancel;
+
+/** A new token, not requested. Free with fastsnap_cancel_free(). */
+FASTSNAP_EXTERN int fastsnap_cancel_new(fastsnap_cancel **out);
+/**
+ * Request cancellation. Thread-safe and lock-free (one atomic store), so
+ * it may be called from a signal handler. A request cannot be taken back.
+ */
+FASTSNAP_EXTERN void fastsnap_cancel_request(fastsnap_cancel *token);
+/** Non-zero once cancellation was requested. */
+FASTSNAP_EXTERN int fastsnap_cancel_requested(const fastsnap_cancel *token);
+/** Free the token (no run may still use it). NULL is ignored. */
+FASTSNAP_EXTERN void fastsnap_cancel_free(fastsnap_cancel *token);
+
 /** Capture signals: see fastsnap_snapshot_opts.capture_cb. */
 typedef enum {
 	FASTSNAP_CAPTURE_BEGIN = 0,  /**< the source is about to be captured */
@@ -337,13 +359,16 @@ typedef struct {
 	/* Version 2 */
 	fastsnap_capture_cb capture_cb;  /**< freeze/thaw signals, or NULL */
 	void *capture_payload;
+
+	/* Version 3 */
+	fastsnap_cancel *cancel;   /**< cancel token, or NULL (owned by the caller) */
 } fastsnap_snapshot_opts;
 
 /** As FASTSNAP_ENGINE_OPTS_VERSION: versions 1 to this one are accepted. */
-#define FASTSNAP_SNAPSHOT_OPTS_VERSION 2
+#define FASTSNAP_SNAPSHOT_OPTS_VERSION 3
 #define FASTSNAP_SNAPSHOT_OPTS_INIT { FASTSNAP_SNAPSHOT_OPTS_VERSION, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FASTSNAP_FLATTEN_SYNC, FASTSNAP_IMAGE_SNAPSHOT, \
-	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL }
+	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /** A plan or the result of a run. Free with fastsnap_result_free(). */
 typedef struct fastsnap_result fastsnap_result;
@@ -356,9 +381,11 @@ FASTSNAP_EXTERN int fastsnap_plan(fastsnap_result **out, fastsnap_engine *engine
 	const fastsnap_snapshot_opts *opts);
 
 /**
- * Run a snapshot. On success *out holds the result. On failure, everything
- * the run created is removed, the first error is returned, and *out (if
- * not NULL) still holds a result with the error message and the plan.
+ * Run a snapshot. On success *out holds the result. On failure before the
+ * image is active, everything the run created is removed; after it (see
+ * fastsnap_result_needs_attention) the image is kept. Either way the first
+ * error is returned, and *out (if not NULL) still holds a result with the
+ * error message and the plan.
  */
 FASTSNAP_EXTERN int fastsnap_snapshot(fastsnap_result **out, fastsnap_engine *engine,
 	const fastsnap_snapshot_opts *opts);
@@ -385,9 +412,103 @@ FASTSNAP_EXTERN uint64_t fastsnap_result_bytes_read(const fastsnap_result *r);
 /** The run's error message ("" on success). */
 FASTSNAP_EXTERN const char *fastsnap_result_error(const fastsnap_result *r);
 FASTSNAP_EXTERN int fastsnap_result_error_code(const fastsnap_result *r);
+/**
+ * Non-zero when the run failed after the image had become active (and
+ * active_cb had been called): the image is kept, never destroyed, and
+ * marked fastsnap_state=needs-attention with the error in fastsnap_error;
+ * what is left (a deferred flatten, the temporary snapshot) is for
+ * `fastsnap gc`. The error code and message are still the run's.
+ */
+FASTSNAP_EXTERN int fastsnap_result_needs_attention(const fastsnap_result *r);
+/** How many things the failure path removed, and the i-th as a sentence
+ * ("remove snapshot vms/disk@fastsnap-..."), or NULL when out of range. */
+FASTSNAP_EXTERN size_t fastsnap_result_cleanup_count(const fastsnap_result *r);
+FASTSNAP_EXTERN const char *fastsnap_result_cleanup_get(const fastsnap_result *r, size_t i);
 /** The result as one JSON object (owned by the result). */
 FASTSNAP_EXTERN const char *fastsnap_result_json(fastsnap_result *r);
 FASTSNAP_EXTERN void fastsnap_result_free(fastsnap_result *r);
+
+/* ------------------------------------------------------------------ */
+/* Backups                                                             */
+/* ------------------------------------------------------------------ */
+
+/** What a backup rotation did. Free with fastsnap_rotation_free(). */
+typedef struct fastsnap_rotation fastsnap_rotation;
+
+/**
+ * Rotate backups as Nova's createBackup does: among the images with
+ * image_type=backup and this backup_type and instance_uuid, newest first,
+ * keep the first `rotation` and delete the rest (0 deletes them all). An
+ * image that cannot be deleted (in use, gone, forbidden) is skipped with
+ * its reason and the others still go; images of other instances or types,
+ * and images that are not backups, are never touched. Run it after a
+ * backup that completed (fastsnap_snapshot with image_type BACKUP).
+ * Thread-safe on one engine. Returns 0 (even with skipped images) or an
+ * error when the list could not be read.
+ */
+FASTSNAP_EXTERN int fastsnap_rotate_backups(fastsnap_rotation **out, fastsnap_engine *engine,
+	const char *instance_uuid, const char *backup_type, unsigned int rotation);
+FASTSNAP_EXTERN size_t fastsnap_rotation_deleted_count(const fastsnap_rotation *r);
+/** The i-th deleted image id, or NULL. Owned by the rotation. */
+FASTSNAP_EXTERN const char *fastsnap_rotation_deleted_get(const fastsnap_rotation *r, size_t i);
+FASTSNAP_EXTERN size_t fastsnap_rotation_skipped_count(const fastsnap_rotation *r);
+/** The i-th skipped image id (and in *reason why), or NULL. */
+FASTSNAP_EXTERN const char *fastsnap_rotation_skipped_get(const fastsnap_rotation *r, size_t i,
+	const char **reason);
+/** {"deleted": [ids], "skipped": [{"image_id", "reason"}], "kept": n}. */
+FASTSNAP_EXTERN const char *fastsnap_rotation_json(fastsnap_rotation *r);
+FASTSNAP_EXTERN void fastsnap_rotation_free(fastsnap_rotation *r);
+
+/* ------------------------------------------------------------------ */
+/* Garbage collection of interrupted runs                              */
+/* ------------------------------------------------------------------ */
+
+/** Options for fastsnap_gc(). */
+typedef struct {
+	unsigned int version;
+	int dry_run;              /**< list what would be done; change nothing */
+	/** Another host's run is dead when its heartbeat did not move between
+	 * two gc runs this many seconds apart (0: 600). */
+	long older_than_s;
+	/** Where the heartbeat readings are kept between gc runs (written with
+	 * mode 0600), or NULL: then other hosts' runs are never judged dead. */
+	const char *state_file;
+	/** Pools to scan besides [libvirt] images_rbd_pool and the pools of
+	 * Glance's rbd stores. */
+	const char *const *pools;
+	size_t pools_count;
+} fastsnap_gc_opts;
+
+#define FASTSNAP_GC_OPTS_VERSION 1
+#define FASTSNAP_GC_OPTS_INIT { FASTSNAP_GC_OPTS_VERSION, 0, 0, NULL, NULL, 0 }
+
+/** What fastsnap_gc() found and did. Free with fastsnap_gc_report_free(). */
+typedef struct fastsnap_gc_report fastsnap_gc_report;
+
+/**
+ * Find what interrupted runs left (temporary snapshots, tagged clones,
+ * per-run tags on disks, Glance images marked in-progress or
+ * needs-attention) and, for runs whose owner is dead, finish them (the
+ * image is active: an interrupted flatten is finished, the temporary
+ * snapshot removed, the marks cleared) or roll them back (clone, snapshot,
+ * Glance image). A live run is never touched; neither is anything
+ * fastsnap did not create. Listing other projects' images needs an admin
+ * or service identity. Returns 0 when the scan ran (see
+ * fastsnap_gc_report_failed for actions that failed), or an error.
+ */
+FASTSNAP_EXTERN int fastsnap_gc(fastsnap_gc_report **out, fastsnap_engine *engine,
+	const fastsnap_gc_opts *opts);
+/** Rows: one per thing found or acted on. */
+FASTSNAP_EXTERN size_t fastsnap_gc_report_count(const fastsnap_gc_report *r);
+/** The i-th row's subject; *action is "found", "removed", "flattened",
+ * "finished", "skipped", "failed" or "would" (dry run); *detail why. */
+FASTSNAP_EXTERN const char *fastsnap_gc_report_get(const fastsnap_gc_report *r, size_t i,
+	const char **action, const char **detail);
+/** How many actions failed (0: everything found was handled). */
+FASTSNAP_EXTERN int fastsnap_gc_report_failed(const fastsnap_gc_report *r);
+/** The report as one JSON object (owned by the report). */
+FASTSNAP_EXTERN const char *fastsnap_gc_report_json(fastsnap_gc_report *r);
+FASTSNAP_EXTERN void fastsnap_gc_report_free(fastsnap_gc_report *r);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,8 @@
 /*
  * engine.c: the only module that knows the whole flow. Opens and closes
  * the engine, and runs a snapshot as four stages, each with its own undo
- * entries so that a failure anywhere leaves Ceph and Glance as they were:
- *
+ * entries so that a failure before the image is active leaves Ceph and
+ * Glance as they were (after it, the image is kept and marked for gc):
  *   plan          store, path and why (plan/)
  *   create image  the queued Glance image with its properties (register/)
  *   path          capture, then direct (direct/) or stream (stream/), with
@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "cleanup/heartbeat.h"
 #include "direct/direct.h"
 #include "engine.h"
 #include "core/opts.h"
@@ -96,10 +95,12 @@ typedef struct {
 	fs_capture cap;
 	double t0;
 	int image_undo;             /* the undo entry that deletes the Glance image */
+	int active;                 /* the image was reported active: never destroyed */
 } fs_run;
 
 static void mark_active(fs_run *r)
 {
+	r->active = 1;
 	r->res->active_seconds = fs_now() - r->t0;
 	if (r->o.active_cb)
 		r->o.active_cb(r->res->image_id, r->o.active_payload);
@@ -108,6 +109,8 @@ static void mark_active(fs_run *r)
 static int stage_plan(fs_run *r)
 {
 	int rc = fs_glance_new(&r->g, &r->e->s, &r->e->log);
+	if (rc == 0)
+		fs_glance_set_cancel(r->g, fs_steps_cancel_fn, &r->st);
 	if (rc < 0 || (rc = fs_step_begin(&r->st, FASTSNAP_STEP_RESOLVE)) < 0 ||
 	    (rc = fs_plan_make(&r->plan, r->e->ceph, r->g, &r->e->s, &r->o)) < 0)
 		return rc;
@@ -115,12 +118,20 @@ static int stage_plan(fs_run *r)
 	return fs_step_end(&r->st, FASTSNAP_STEP_RESOLVE);
 }
 
+/* The image id is chosen here (a random UUID): the temporary snapshot
+ * and the clone are named by it, and a retried create cannot duplicate. */
 static int stage_create_image(fs_run *r)
 {
+	char id[37];
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
-	if (rc == 0)
-		rc = fs_register_image_create(r->g, &r->res->image_id, &r->image_undo, &r->undo, &r->o,
-			r->plan.base, &r->owner, r->plan.size);
+	if (rc < 0 || (rc = fs_uuid4(id)) < 0)
+		return rc;
+	char *hb = fs_plan_heartbeat_at(&r->plan, id);
+	rc = fs_register_image_create(r->g, id, &r->image_undo, &r->undo, &r->o, r->plan.base,
+		&r->owner, r->plan.size, hb);
+	free(hb);
+	if (rc == 0 && !(r->res->image_id = fs_strdup(id)))
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 	return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 }
 
@@ -133,23 +144,9 @@ static int take_capture(fs_run *r)
 	return rc;
 }
 
-static int stream_progress(fastsnap_step s, uint64_t done, uint64_t total, void *payload)
+static void on_stream_active(void *ctx)
 {
-	fs_run *r = payload;
-	return fs_step_progress(&r->st, s, done, total) < 0;
-}
-
-/* Proof of life on the source disk while the stream reads it; its keys
- * go when the read is over (a killed run leaves them for gc). */
-static fs_heartbeat *heartbeat_start(fs_run *r, const char *pool, const char *image)
-{
-	char *owner = fs_owner_format(&r->owner);
-	fs_heartbeat *hb = fs_heartbeat_start(r->e->ceph, pool, image, owner,
-		(unsigned int)r->e->s.heartbeat_s, &r->e->log);
-	free(owner);
-	if (!hb)
-		fastsnap_error_clear();
-	return hb;
+	mark_active(ctx);
 }
 
 /* Upload what the capture holds (a new capture if none is live). */
@@ -163,28 +160,20 @@ static int run_stream(fs_run *r)
 		rc = fs_capture_file(&r->cap, p->file);
 	if (rc < 0)
 		return fs_capture_finish_read(&r->cap, rc);
-	fs_stream_req req = {
-		.image_id = r->res->image_id,
-		.store = p->policy.store,
-		.base_image_ref = r->o.base_image_ref,
-		.depth = r->o.read_depth,
-		.read_size = r->o.read_size,
-		.verify_md5 = r->o.verify_md5,
-		.progress_cb = stream_progress,
-		.progress_payload = r,
-		.cancel = &r->st.cancel,
-		.log = &r->e->log,
+	char *owner = fs_owner_format(&r->owner);
+	fs_stream_path_req q = {
+		.c = r->e->ceph, .g = r->g, .st = &r->st, .u = &r->undo, .cap = &r->cap,
+		.owner = owner, .heartbeat_s = r->e->s.heartbeat_s,
+		.req = { .image_id = r->res->image_id, .store = p->policy.store,
+			.base_image_ref = r->o.base_image_ref, .depth = r->o.read_depth,
+			.read_size = r->o.read_size, .verify_md5 = r->o.verify_md5, .log = &r->e->log, .fd = -1 },
+		.active = on_stream_active, .ctx = r,
 	};
-	fs_heartbeat *hb = p->kind == FS_SRC_RBD ? heartbeat_start(r, p->pool, p->image) : NULL;
 	fs_stream_res sres;
-	rc = fs_stream_from_capture(r->g, &r->cap, &r->st, &req, &sres);
+	rc = fs_stream_from_capture(&q, &sres);
 	fs_result_set_stream(r->res, &sres);
-	if (rc == 0) {
-		mark_active(r);
-		rc = fs_step_end(&r->st, FASTSNAP_STEP_STREAM);
-	}
-	fs_heartbeat_stop(hb, 1);
-	return rc == 0 ? fs_capture_release(&r->cap, &r->st, &r->undo) : rc;
+	free(owner);
+	return rc;
 }
 
 /* Glance holds the clone: its delete goes to the top of the undo stack
@@ -278,6 +267,19 @@ static int stage_finish(fs_run *r)
 	return fs_step_end(&r->st, FASTSNAP_STEP_FINAL_CHECK);
 }
 
+/* A failure after the image went active: the caller may already use it,
+ * so it stays. It is marked (state and error) for gc, which finishes what
+ * is left (a flatten, the temporary snapshot); nothing is undone. */
+static void keep_active_image(fs_run *r)
+{
+	int marked = fs_register_needs_attention(r->g, r->res->image_id) == 0;
+	fs_err_prefix("image %s is active and was kept%s; what is left is gc's (fastsnap gc)",
+		r->res->image_id, marked ? " (marked fastsnap_state=needs-attention)" : "");
+	r->res->needs_attention = 1;
+	for (size_t i = 0; i < r->undo.n; i++)
+		fs_undo_forget(&r->undo, (int)i);
+}
+
 /* Free the run; the result keeps the outcome and the first error. */
 static int run_end(fs_run *r, fastsnap_result **out, int rc)
 {
@@ -285,6 +287,7 @@ static int run_end(fs_run *r, fastsnap_result **out, int rc)
 	fs_error_state err;
 	fs_error_state_capture(&err);
 	fs_result_finish(res, rc, err.msg, fs_now() - r->t0, r->st.seconds);
+	fs_result_take_cleanup(res, &r->undo.undone);
 	fs_capture_free(&r->cap);
 	fs_undo_free(&r->undo);
 	fs_plan_free(&r->plan);
@@ -327,8 +330,10 @@ static int run_snapshot(fastsnap_result **out, fastsnap_engine *e,
 	if (rc == 0 && run) {
 		if ((rc = stage_create_image(&r)) == 0 && (rc = stage_path(&r)) == 0)
 			rc = stage_finish(&r);
+		if (rc < 0)   /* clean-up runs to its end, canceled or not */
+			fs_glance_set_cancel(r.g, NULL, NULL);
 		if (rc < 0)
-			fs_undo_run(&r.undo);
+			r.active ? keep_active_image(&r) : (void)fs_undo_run(&r.undo);
 	}
 	return run_end(&r, out, rc);
 }

@@ -41,6 +41,13 @@ void fs_result_add_reason(fastsnap_result *res, const char *text)
 	}
 }
 
+void fs_result_take_cleanup(fastsnap_result *res, fs_strv *done)
+{
+	fs_strv_free(&res->cleaned_up);
+	res->cleaned_up = *done;
+	memset(done, 0, sizeof(*done));
+}
+
 void fs_result_finish(fastsnap_result *res, int rc, const char *msg, double seconds,
 	const double *step_s)
 {
@@ -73,6 +80,13 @@ double fastsnap_result_active_seconds(const fastsnap_result *r) { return r ? r->
 uint64_t fastsnap_result_bytes_read(const fastsnap_result *r) { return r ? r->bytes_read : 0; }
 const char *fastsnap_result_error(const fastsnap_result *r) { return r && r->error ? r->error : ""; }
 int fastsnap_result_error_code(const fastsnap_result *r) { return r ? r->error_code : 0; }
+int fastsnap_result_needs_attention(const fastsnap_result *r) { return r ? r->needs_attention : 0; }
+size_t fastsnap_result_cleanup_count(const fastsnap_result *r) { return r ? r->cleaned_up.n : 0; }
+
+const char *fastsnap_result_cleanup_get(const fastsnap_result *r, size_t i)
+{
+	return r && i < r->cleaned_up.n ? r->cleaned_up.v[i] : NULL;
+}
 
 double fastsnap_result_step_seconds(const fastsnap_result *r, fastsnap_step s)
 {
@@ -134,6 +148,13 @@ const char *fastsnap_result_json(fastsnap_result *r)
 			if (r->step_s[i] > 0)
 				cJSON_AddNumberToObject(steps, fastsnap_step_name((fastsnap_step)i), r->step_s[i]);
 	}
+	if (r->needs_attention)
+		cJSON_AddStringToObject(o, "state", "needs-attention");
+	if (r->cleaned_up.n) {
+		cJSON *a = cJSON_AddArrayToObject(o, "cleaned_up");
+		for (size_t i = 0; a && i < r->cleaned_up.n; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(r->cleaned_up.v[i]));
+	}
 	if (r->error_code) {
 		cJSON_AddStringToObject(o, "error", r->error ? r->error : "");
 		cJSON_AddStringToObject(o, "error_code", fastsnap_strerror(r->error_code));
@@ -156,5 +177,6 @@ void fastsnap_result_free(fastsnap_result *r)
 	free(r->disk);
 	free(r->error);
 	free(r->json);
+	fs_strv_free(&r->cleaned_up);
 	free(r);
 }

@@ -30,6 +30,8 @@ struct fastsnap_result {
 	double active_seconds;
 	int error_code;
 	int planned_only;
+	int needs_attention;        /* failed after the image went active: kept */
+	fs_strv cleaned_up;         /* what the failure path removed */
 };
 
 int fs_result_new(fastsnap_result **out);
@@ -39,6 +41,8 @@ void fs_result_set_plan(fastsnap_result *res, const fs_plan *p);
 void fs_result_set_stream(fastsnap_result *res, const fs_stream_res *s);
 /* Append "; <text>" to the reason (NULL: nothing). */
 void fs_result_add_reason(fastsnap_result *res, const char *text);
+/* Take over the list of what the clean-up removed (leaves *done empty). */
+void fs_result_take_cleanup(fastsnap_result *res, fs_strv *done);
 /* The run's end: its error (rc < 0), total and per-step seconds. */
 void fs_result_finish(fastsnap_result *res, int rc, const char *msg, double seconds,
 	const double *step_s);

@@ -1,7 +1,10 @@
 /*
- * cleanup/heartbeat.c: a thread that refreshes `fastsnap.heartbeat` in an
- * RBD image's metadata while a run lives. A failed refresh is logged, not
- * fatal: the run's own steps report real Ceph trouble.
+ * cleanup/heartbeat.c: a thread that refreshes a heartbeat key in an RBD
+ * image's metadata while a run lives: `fastsnap.heartbeat` on a clone
+ * (one run per clone), or `fastsnap.heartbeat.<owner>` with
+ * `fastsnap.run.<owner>` = the image id on a source disk that several
+ * runs may read at once. A failed refresh is logged, not fatal: the run's
+ * own steps report real Ceph trouble.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,7 +19,8 @@
 struct fs_heartbeat {
 	rados_ioctx_t io;
 	char *image;
-	char *owner;
+	char *hb_key;               /* the heartbeat key */
+	char *run_key, *run_value;  /* per-run tag, or NULL */
 	unsigned int period_s;
 	const fs_logger *lg;
 	pthread_t thread;
@@ -44,10 +48,10 @@ static int set_keys(fs_heartbeat *hb, rbd_image_t img)
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	int r = 0;
-	if (hb->owner && atomic_load(&hb->beats) == 0)
-		r = rbd_metadata_set(img, FS_META_OWNER, hb->owner);
+	if (hb->run_key && atomic_load(&hb->beats) == 0)
+		r = rbd_metadata_set(img, hb->run_key, hb->run_value);
 	if (r == 0)
-		r = rbd_metadata_set(img, FS_META_HEARTBEAT, now);
+		r = rbd_metadata_set(img, hb->hb_key, now);
 	if (r == 0)
 		atomic_fetch_add(&hb->beats, 1);
 	return r;
@@ -55,9 +59,9 @@ static int set_keys(fs_heartbeat *hb, rbd_image_t img)
 
 static int remove_keys(fs_heartbeat *hb, rbd_image_t img)
 {
-	rbd_metadata_remove(img, FS_META_HEARTBEAT);
-	if (hb->owner)
-		rbd_metadata_remove(img, FS_META_OWNER);
+	rbd_metadata_remove(img, hb->hb_key);
+	if (hb->run_key)
+		rbd_metadata_remove(img, hb->run_key);
 	return 0;
 }
 
@@ -88,8 +92,19 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static void hb_free(fs_heartbeat *hb)
+{
+	if (hb->io)
+		rados_ioctx_destroy(hb->io);
+	free(hb->image);
+	free(hb->hb_key);
+	free(hb->run_key);
+	free(hb->run_value);
+	free(hb);
+}
+
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
-	const char *owner, unsigned int period_s, const fs_logger *lg)
+	const char *owner, const char *run_value, unsigned int period_s, const fs_logger *lg)
 {
 	if (!period_s)
 		period_s = 5;
@@ -101,19 +116,26 @@ fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image
 	hb->period_s = period_s;
 	hb->lg = lg;
 	if (fs_ceph_ioctx(&hb->io, c, pool) < 0) {
-		free(hb);
+		hb->io = NULL;
+		hb_free(hb);
 		return NULL;
 	}
 	hb->image = fs_strdup(image);
-	hb->owner = fs_strdup(owner);
-	int r = hb->image ? beat(hb) : -ENOMEM;
+	int oom = !hb->image;
+	if (owner) {
+		hb->hb_key = fs_asprintf("%s.%s", FS_META_HEARTBEAT, owner);
+		hb->run_key = fs_asprintf("%s%s", FS_META_RUN_PREFIX, owner);
+		hb->run_value = fs_strdup(run_value ? run_value : "");
+		oom |= !hb->run_key || !hb->run_value;
+	} else {
+		hb->hb_key = fs_strdup(FS_META_HEARTBEAT);
+	}
+	int r = oom || !hb->hb_key ? -ENOMEM : beat(hb);
 	if (r < 0) {
 		fs_err(fs_errno_to_code(r), "Ceph: cannot write the heartbeat of %s/%s: %s", pool, image,
 			strerror(-r));
 		rados_ioctx_destroy(hb->io);
-		free(hb->image);
-		free(hb->owner);
-		free(hb);
+		hb_free(hb);
 		return NULL;
 	}
 	pthread_mutex_init(&hb->mu, NULL);
@@ -143,12 +165,9 @@ void fs_heartbeat_stop(fs_heartbeat *hb, int remove)
 		pthread_join(hb->thread, NULL);
 	if (remove)
 		with_image(hb, remove_keys);
-	rados_ioctx_destroy(hb->io);
-	free(hb->image);
 	pthread_cond_destroy(&hb->cv);
 	pthread_mutex_destroy(&hb->mu);
-	free(hb->owner);
-	free(hb);
+	hb_free(hb);
 }
 
 unsigned long fs_heartbeat_beats(const fs_heartbeat *hb)

@@ -52,6 +52,8 @@ static int run_range(fs_undo *u, size_t mark, fs_buf *notes)
 		if (e->fn(e->arg) < 0) {
 			failed++;
 			fs_buf_printf(notes, "; clean-up failed: %s: %s", e->what, fastsnap_error_last());
+		} else {
+			fs_strv_push(&u->undone, e->what);
 		}
 	}
 	return failed;
@@ -83,6 +85,7 @@ void fs_undo_free(fs_undo *u)
 		free(u->v[i].what);
 	}
 	free(u->v);
+	fs_strv_free(&u->undone);
 	u->v = NULL;
 	u->n = u->cap = 0;
 }

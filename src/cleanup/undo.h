@@ -27,9 +27,10 @@ typedef struct {
 	fs_undo_entry *v;
 	size_t n;
 	size_t cap;
+	fs_strv undone;  /* what the runs removed, in order ("remove image vms/x") */
 } fs_undo;
 
-#define FS_UNDO_INIT { NULL, 0, 0 }
+#define FS_UNDO_INIT { NULL, 0, 0, FS_STRV_INIT }
 
 /* Push an action that owns `arg` (freed with `free_arg`, which may be NULL,
  * also when the push fails), described by the printf-style `what_fmt`;

@@ -14,6 +14,7 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define EXIT_THAW_FAILED 3   /* the image was made, but the thaw command failed */
+#define EXIT_KEPT 4          /* failed after the image went active: kept, needs attention */
 
 typedef struct {
 	const char *config;
@@ -47,5 +48,7 @@ double cli_now(void);
 
 int cmd_stores(global_opts *g, int argc, char **argv);
 int cmd_snapshot(global_opts *g, int argc, char **argv);
+int cmd_backup(global_opts *g, int argc, char **argv);
+int cmd_gc(global_opts *g, int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@ static void usage(FILE *f)
 "Commands:\n"
 "  stores      list Glance's stores (id, default, read-only, type, pool)\n"
 "  snapshot    snapshot a disk into a Glance image (see fastsnap snapshot --help)\n"
+"  backup      a snapshot with image_type=backup, then rotation (fastsnap backup --help)\n"
+"  gc          find and clean up what interrupted runs left (fastsnap gc --help)\n"
 "\n"
 "Global options:\n"
 "  --config FILE           nova.conf-style config ([glance], [libvirt]; env FASTSNAP_CONFIG)\n"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
 "  -h, --help              this help\n"
 "\n"
 "Exit status: 0 success, 1 the operation failed, 2 usage error, 3 the image\n"
-"was made but the --thaw-cmd failed.\n");
+"was made but the --thaw-cmd failed, 4 the run failed after the image went\n"
+"active (the image is kept and marked; see fastsnap gc).\n");
 }
 
 /* Global options (getopt_long). */
@@ -137,6 +140,10 @@ int main(int argc, char **argv)
 		return cmd_stores(&g, sub_argc, sub_argv);
 	if (strcmp(cmd, "snapshot") == 0)
 		return cmd_snapshot(&g, sub_argc, sub_argv);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(&g, sub_argc, sub_argv);
+	if (strcmp(cmd, "gc") == 0)
+		return cmd_gc(&g, sub_argc, sub_argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

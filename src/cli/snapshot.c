@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/detach.h"
 #include "cli/progress.h"
+#include "cli/signals.h"
 
 typedef struct {
 	fastsnap_snapshot_opts o;
@@ -20,6 +21,8 @@ typedef struct {
 	size_t n_props;
 	int dry, detach;
 	const char *freeze_cmd, *thaw_cmd;
+	int backup;               /* `fastsnap backup` */
+	long rotation;            /* -1: not given */
 } snapshot_args;
 
 static void snapshot_usage(FILE *f)
@@ -55,8 +58,12 @@ static void snapshot_usage(FILE *f)
 "                          child finish; a child that dies is gc's to clean up\n"
 "  --dry-run               print the plan (store, path and why); change nothing\n"
 "\n"
-"Exit status: 0 success, 1 the operation failed, 2 usage error, 3 the image\n"
-"was made but the --thaw-cmd failed (the guest may still be frozen).\n"
+"Exit status: 0 success, 1 the operation failed (nothing is left), 2 usage\n"
+"error, 3 the image was made but the --thaw-cmd failed (the guest may still be\n"
+"frozen), 4 the run failed after the image went active: the image is kept,\n"
+"marked fastsnap_state=needs-attention, and fastsnap gc finishes the rest;\n"
+"129, 130, 143: stopped by SIGHUP, SIGINT or SIGTERM after cleaning up (a\n"
+"second signal exits at once and leaves the work for fastsnap gc).\n"
 "\n"
 "Store policy: --store, else [glance] store, else the base image's store, else\n"
 "Glance's default store.\n");
@@ -100,7 +107,7 @@ static void print_summary(fastsnap_result *r, int dry)
 
 /* Options of `snapshot` (getopt_long). */
 enum { O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
-	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON };
+	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON, O_BTYPE, O_ROT };
 static const struct option snapshot_lo[] = {
 	{ "disk", required_argument, NULL, O_DISK },
 	{ "disk-file", required_argument, NULL, O_FILE },
@@ -120,16 +127,58 @@ static const struct option snapshot_lo[] = {
 	{ "verify-md5", no_argument, NULL, O_MD5 },
 	{ "read-depth", required_argument, NULL, O_DEPTH },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "backup-type", required_argument, NULL, O_BTYPE },
+	{ "rotation", required_argument, NULL, O_ROT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Parse; returns -1 to go on, else the exit status (help, usage error). */
-static int parse_args(snapshot_args *a, global_opts *g, int argc, char **argv)
+static void backup_usage(FILE *f)
 {
+	fprintf(f,
+"usage: fastsnap [global options] backup (--disk POOL/IMAGE | --disk-file PATH) --name NAME\n"
+"                --instance-uuid UUID --backup-type TYPE --rotation N\n"
+"                [every other option of fastsnap snapshot]\n"
+"\n"
+"A snapshot with image_type=backup and backup_type=TYPE (Nova's createBackup).\n"
+"After it completes, rotation keeps the newest N backups of this instance and\n"
+"type and deletes the others (--rotation 0 deletes all of them, the new one\n"
+"included); an image that cannot be deleted is reported and skipped.\n"
+"  --backup-type TYPE      e.g. daily or weekly (required)\n"
+"  --rotation N            backups of this instance and type to keep (required, >= 0)\n"
+"  --instance-uuid UUID    required: rotation is per instance\n"
+"\n"
+"See fastsnap snapshot --help for the other options and the exit status.\n");
+}
+
+/* `backup` needs its three options; `snapshot` takes none of them. */
+static int check_backup_args(snapshot_args *a)
+{
+	if (!a->backup) {
+		if (!a->o.backup_type && a->rotation < 0)
+			return -1;
+		fprintf(stderr, "%s: snapshot: --backup-type and --rotation belong to 'fastsnap backup'\n",
+			prog);
+		return EXIT_USAGE;
+	}
+	if (!a->o.backup_type || a->rotation < 0 || !a->o.instance_uuid) {
+		fprintf(stderr, "%s: backup: --backup-type, --rotation and --instance-uuid are required\n",
+			prog);
+		return EXIT_USAGE;
+	}
+	a->o.image_type = FASTSNAP_IMAGE_BACKUP;
+	return -1;
+}
+
+/* Parse; returns -1 to go on, else the exit status (help, usage error). */
+static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, char **argv)
+{
+	int rc_usage;
 	fastsnap_snapshot_opts init = FASTSNAP_SNAPSHOT_OPTS_INIT;
 	memset(a, 0, sizeof(*a));
 	a->o = init;
+	a->backup = backup;
+	a->rotation = -1;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", snapshot_lo, NULL)) != -1) {
@@ -172,7 +221,18 @@ static int parse_args(snapshot_args *a, global_opts *g, int argc, char **argv)
 			break;
 		}
 		case O_JSON: g->json = 1; break;
-		case 'h': snapshot_usage(stdout); return 0;
+		case O_BTYPE: a->o.backup_type = optarg; break;
+		case O_ROT: {
+			char *end;
+			a->rotation = strtol(optarg, &end, 10);
+			if (*end || end == optarg || a->rotation < 0 || a->rotation > 100000) {
+				fprintf(stderr, "%s: --rotation: expected a whole number >= 0, not '%s'\n", prog,
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h': a->backup ? backup_usage(stdout) : snapshot_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "%s: try 'fastsnap snapshot --help'\n", prog);
 			return EXIT_USAGE;
@@ -192,6 +252,8 @@ static int parse_args(snapshot_args *a, global_opts *g, int argc, char **argv)
 	}
 	a->o.properties = a->props;
 	a->o.properties_count = a->n_props;
+	if ((rc_usage = check_backup_args(a)) >= 0)
+		return rc_usage;
 	if (a->thaw_cmd && !a->freeze_cmd) {
 		fprintf(stderr, "%s: snapshot: --thaw-cmd needs --freeze-cmd\n", prog);
 		return EXIT_USAGE;
@@ -200,29 +262,46 @@ static int parse_args(snapshot_args *a, global_opts *g, int argc, char **argv)
 }
 
 /* The result as JSON, with what only the command knows (thaw_error). */
-static void print_json(fastsnap_result *res, const cli_progress *p)
+static void print_json(fastsnap_result *res, const cli_progress *p, const cJSON *rot)
 {
 	const char *txt = fastsnap_result_json(res);
 	cJSON *o = txt ? cJSON_Parse(txt) : NULL;
 	if (o && p->thaw_error)
 		cJSON_AddStringToObject(o, "thaw_error", p->thaw_error);
+	const cJSON *ritem = rot ? cJSON_GetObjectItemCaseSensitive(rot, "rotation") : NULL;
+	if (o && ritem)
+		cJSON_AddItemToObject(o, "rotation", cJSON_Duplicate(ritem, 1));
 	char *out = o ? cJSON_PrintUnformatted(o) : NULL;
 	printf("%s\n", out ? out : txt ? txt : "{}");
 	free(out);
 	cJSON_Delete(o);
 }
 
+/* After a signal: what the clean-up removed (or that the image was kept). */
+static void report_signal(fastsnap_result *res, int sig)
+{
+	fprintf(stderr, "%s: stopped by %s\n", prog, strsignal(sig));
+	for (size_t i = 0; i < fastsnap_result_cleanup_count(res); i++)
+		fprintf(stderr, "%s: removed: %s\n", prog, fastsnap_result_cleanup_get(res, i));
+}
+
 static int report(global_opts *g, const snapshot_args *a, const cli_progress *p,
-	fastsnap_result *res, int r)
+	fastsnap_result *res, int r, const cJSON *rot)
 {
 	if (g->json && res)
-		print_json(res, p);
+		print_json(res, p, rot);
+	int sig = cli_signals_caught();
+	if (r < 0 && sig) {
+		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
+		report_signal(res, sig);
+		return 128 + sig;
+	}
 	if (r < 0 && !p->freeze_failed)
 		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
 	else if (r == 0 && !g->json && !g->quiet)
 		print_summary(res, a->dry);
 	if (r < 0)
-		return EXIT_FAIL;
+		return fastsnap_result_needs_attention(res) ? EXIT_KEPT : EXIT_FAIL;
 	if (p->thaw_error) {
 		fprintf(stderr, "%s: the image was made, but %s: the guest may still be frozen\n", prog,
 			p->thaw_error);
@@ -231,10 +310,34 @@ static int report(global_opts *g, const snapshot_args *a, const cli_progress *p,
 	return 0;
 }
 
-int cmd_snapshot(global_opts *g, int argc, char **argv)
+/* After a backup that completed: rotate, and add what it did to the JSON. */
+static int rotate(global_opts *g, fastsnap_engine *e, const snapshot_args *a, cJSON *out)
+{
+	fastsnap_rotation *rot = NULL;
+	int r = fastsnap_rotate_backups(&rot, e, a->o.instance_uuid, a->o.backup_type,
+		(unsigned int)a->rotation);
+	if (r < 0) {
+		fprintf(stderr, "%s: backup rotation: %s\n", prog, fastsnap_error_last());
+	} else {
+		for (size_t i = 0; i < fastsnap_rotation_skipped_count(rot); i++) {
+			const char *why = NULL;
+			const char *id = fastsnap_rotation_skipped_get(rot, i, &why);
+			fprintf(stderr, "%s: rotation skipped %s: %s\n", prog, id, why);
+		}
+		if (!g->json && !g->quiet)
+			printf("rotation deleted %zu, skipped %zu\n", fastsnap_rotation_deleted_count(rot),
+				fastsnap_rotation_skipped_count(rot));
+		if (out)
+			cJSON_AddItemToObject(out, "rotation", cJSON_Parse(fastsnap_rotation_json(rot)));
+	}
+	fastsnap_rotation_free(rot);
+	return r < 0 ? EXIT_FAIL : 0;
+}
+
+static int snapshot_or_backup(global_opts *g, int argc, char **argv, int backup)
 {
 	snapshot_args a;
-	int st = parse_args(&a, g, argc, argv);
+	int st = parse_args(&a, backup, g, argc, argv);
 	if (st >= 0)
 		return st;
 	cli_detach d = { -1, 0 };
@@ -244,6 +347,15 @@ int cmd_snapshot(global_opts *g, int argc, char **argv)
 		a.o.active_cb = cli_detach_active;
 		a.o.active_payload = &d;
 	}
+	/* Lives as long as the process: the signal thread may still use it. */
+	static fastsnap_cancel *token;
+	if (!token && fastsnap_cancel_new(&token) < 0)
+		return EXIT_FAIL;
+	if (cli_signals_start(token, !a.detach) < 0) {
+		perror("fastsnap: signal handling");
+		return EXIT_FAIL;
+	}
+	a.o.cancel = token;
 	cli_progress p;
 	cli_progress_init(&p, isatty(2) && !g->quiet && !g->json, a.dry ? NULL : a.freeze_cmd,
 		a.thaw_cmd);
@@ -266,9 +378,24 @@ int cmd_snapshot(global_opts *g, int argc, char **argv)
 		cli_detach_error(&d, fastsnap_error_last());
 	else if (d.fd >= 0)
 		cli_detach_active(fastsnap_result_image_id(res), &d);
-	st = report(g, &a, &p, res, r);
+	cJSON *rot = NULL;
+	if (r == 0 && a.backup && !a.dry && (rot = cJSON_CreateObject()) &&
+	    rotate(g, e, &a, rot) != 0)
+		r = FASTSNAP_ERROR;
+	st = report(g, &a, &p, res, r, rot);
+	cJSON_Delete(rot);
 	fastsnap_result_free(res);
 	fastsnap_engine_close(e);
 	cli_progress_free(&p);
 	return st;
+}
+
+int cmd_snapshot(global_opts *g, int argc, char **argv)
+{
+	return snapshot_or_backup(g, argc, argv, 0);
+}
+
+int cmd_backup(global_opts *g, int argc, char **argv)
+{
+	return snapshot_or_backup(g, argc, argv, 1);
 }

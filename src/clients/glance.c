@@ -561,10 +561,9 @@ static cJSON *validation_json(const fs_validation *vd)
 	return o;
 }
 
-static void sleep_ms(long ms)
+void fs_glance_set_cancel(fs_glance *g, fs_cancel_fn fn, void *ctx)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	fs_http_set_cancel(g->h, fn, ctx);
 }
 
 /* Poll until the image is active (after a 202 from POST /locations). */
@@ -588,7 +587,8 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 		if (fs_now() - t0 >= timeout_s)
 			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
 				"POST /locations", id, st, timeout_s);
-		sleep_ms(250);
+		if ((rc = fs_http_sleep(g->h, 250)) < 0)
+			return rc;
 	}
 }
 

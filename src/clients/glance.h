@@ -19,6 +19,9 @@
 typedef struct fs_glance fs_glance;
 
 int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg);
+/* Stop calls, retries and polls (FASTSNAP_ECANCELED) once fn(ctx) is
+ * non-zero (clients/http.h). */
+void fs_glance_set_cancel(fs_glance *g, fs_cancel_fn fn, void *ctx);
 void fs_glance_free(fs_glance *g);
 /* HTTP status of the last response (0 if none: transport error). */
 long fs_glance_last_status(const fs_glance *g);

@@ -34,7 +34,42 @@ struct fs_http {
 	fs_strv secrets;
 	unsigned int seed;
 	char errbuf[CURL_ERROR_SIZE];
+	fs_cancel_fn cancel;        /* checked in transfers, back-offs and polls */
+	void *cancel_ctx;
 };
+
+void fs_http_set_cancel(fs_http *h, fs_cancel_fn fn, void *ctx)
+{
+	h->cancel = fn;
+	h->cancel_ctx = ctx;
+}
+
+static int canceled(const fs_http *h)
+{
+	return h->cancel && h->cancel(h->cancel_ctx);
+}
+
+int fs_http_sleep(fs_http *h, long ms)
+{
+	double until = fs_now() + (double)ms / 1000.0;
+	for (;;) {
+		if (canceled(h))
+			return fs_err(FASTSNAP_ECANCELED, "canceled while waiting");
+		double left = until - fs_now();
+		if (left <= 0)
+			return 0;
+		long slice = left > 0.1 ? 100 : (long)(left * 1000.0) + 1;
+		struct timespec ts = { 0, slice * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* curl calls this about once a second at least, and on every chunk. */
+static int on_xferinfo(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt; (void)dn; (void)ut; (void)un;
+	return canceled(p);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -528,6 +563,11 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	if (h->client_key)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, h->client_key);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (h->cancel) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	const char *m = req->method;
 	if (req->read) {
@@ -559,6 +599,8 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	resp->attempts++;
 
+	if (rc == CURLE_ABORTED_BY_CALLBACK && canceled(h))
+		return herr(h, FASTSNAP_ECANCELED, "%s: canceled", req->log_name);
 	if (x.reader_code < 0) {
 		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s: aborted by the body reader (%d)", m, req->url,
 			x.reader_code);
@@ -638,9 +680,8 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 				break;
 			}
 		}
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		if ((rc = fs_http_sleep(h, ms)) < 0)
+			break;
 	}
 	curl_slist_free_all(hdrs);
 	return rc;

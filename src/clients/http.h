@@ -103,4 +103,11 @@ char *fs_http_error_message(const char *buf, size_t len);
  * [base*2^attempt, 1.5*base*2^attempt), capped at 30 s. */
 long fs_http_backoff_ms(long base_ms, int attempt, unsigned int *seed);
 
+/* Cancellation: `fn(ctx)` non-zero stops a transfer (within about a
+ * second: curl's progress callback), a retry's back-off and a poll's wait,
+ * with FASTSNAP_ECANCELED. */
+void fs_http_set_cancel(fs_http *h, fs_cancel_fn fn, void *ctx);
+/* Sleep `ms` in slices of at most 100 ms; FASTSNAP_ECANCELED if canceled. */
+int fs_http_sleep(fs_http *h, long ms);
+
 #endif

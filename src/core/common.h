@@ -42,6 +42,9 @@ int fs_errno_to_code(int neg_errno);
 /* Map an HTTP status (>= 400) to a FASTSNAP_E* code. */
 int fs_http_status_to_code(long status);
 
+/* Asks whether a run was canceled (non-zero: yes). */
+typedef int (*fs_cancel_fn)(void *ctx);
+
 /* ---- memory and strings (core/util.c) ---- */
 
 char *fs_strdup(const char *s);               /* NULL-safe; NULL on OOM */
@@ -58,6 +61,8 @@ int fs_name_is_secret(const char *name, size_t len);
 /* A printable copy of buf[0..len) for messages: control characters become
  * '?', and more than `max` bytes are cut with "...". `out` holds max + 4. */
 const char *fs_printable(char *out, size_t max, const char *buf, size_t len);
+/* A random (version 4) UUID, lower-case with dashes, into out[37]. */
+int fs_uuid4(char out[37]);
 /* Monotonic seconds. */
 double fs_now(void);
 

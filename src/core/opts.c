@@ -16,9 +16,16 @@ static const size_t engine_sizes[] = {
 
 static const size_t snapshot_sizes[] = {
 	[1] = offsetof(fastsnap_snapshot_opts, capture_cb),
-	[2] = sizeof(fastsnap_snapshot_opts),
+	[2] = offsetof(fastsnap_snapshot_opts, cancel),
+	[3] = sizeof(fastsnap_snapshot_opts),
 };
 
+static const size_t gc_sizes[] = {
+	[1] = sizeof(fastsnap_gc_opts),
+};
+
+_Static_assert(sizeof(gc_sizes) / sizeof(gc_sizes[0]) == FASTSNAP_GC_OPTS_VERSION + 1,
+	"gc_sizes needs an entry for every version");
 _Static_assert(sizeof(engine_sizes) / sizeof(engine_sizes[0]) == FASTSNAP_ENGINE_OPTS_VERSION + 1,
 	"engine_sizes needs an entry for every version");
 _Static_assert(sizeof(snapshot_sizes) / sizeof(snapshot_sizes[0]) == FASTSNAP_SNAPSHOT_OPTS_VERSION + 1,
@@ -51,4 +58,11 @@ int fs_snapshot_opts_upgrade(fastsnap_snapshot_opts *out, const fastsnap_snapsho
 	static const fastsnap_snapshot_opts def = FASTSNAP_SNAPSHOT_OPTS_INIT;
 	return upgrade(out, in, &def, snapshot_sizes, FASTSNAP_SNAPSHOT_OPTS_VERSION, "snapshot options",
 		"FASTSNAP_SNAPSHOT_OPTS_INIT");
+}
+
+int fs_gc_opts_upgrade(fastsnap_gc_opts *out, const fastsnap_gc_opts *in)
+{
+	static const fastsnap_gc_opts def = FASTSNAP_GC_OPTS_INIT;
+	return upgrade(out, in, &def, gc_sizes, FASTSNAP_GC_OPTS_VERSION, "gc options",
+		"FASTSNAP_GC_OPTS_INIT");
 }

@@ -40,12 +40,20 @@ void fs_steps_init(fs_steps *st, const fastsnap_snapshot_opts *o, const fs_logge
 	st->payload = o ? o->progress_payload : NULL;
 	st->log = log;
 	st->s = s;
+	st->token = o ? o->cancel : NULL;
 	atomic_init(&st->cancel, 0);
 }
 
 int fs_steps_canceled(fs_steps *st)
 {
+	if (!atomic_load(&st->cancel) && st->token && fastsnap_cancel_requested(st->token))
+		atomic_store(&st->cancel, 1);
 	return atomic_load(&st->cancel);
+}
+
+int fs_steps_cancel_fn(void *st)
+{
+	return fs_steps_canceled(st);
 }
 
 /* Tell the caller; a non-zero answer cancels the run. */
@@ -54,7 +62,8 @@ static int report(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t tota
 	if (!fs_steps_canceled(st) && st->cb && st->cb(step, done, total, st->payload))
 		atomic_store(&st->cancel, 1);
 	if (fs_steps_canceled(st))
-		return fs_err(FASTSNAP_ECANCELED, "canceled by the caller during step '%s'", fastsnap_step_name(step));
+		return fs_err(FASTSNAP_ECANCELED, "canceled by the caller during step '%s'",
+			fastsnap_step_name(step));
 	return 0;
 }
 
@@ -119,4 +128,37 @@ char *fs_owner_format(const fs_owner *o)
 char *fs_owner_tmp_snap_name(const fs_owner *o, const char *image_id)
 {
 	return fs_asprintf("fastsnap-%s-%s-%ld-%llu", image_id, o->host, o->pid, o->start);
+}
+
+/* ---- the public cancel token ---- */
+
+struct fastsnap_cancel {
+	atomic_int requested;
+};
+
+int fastsnap_cancel_new(fastsnap_cancel **out)
+{
+	if (!out)
+		return fs_err(FASTSNAP_EINVAL, "fastsnap_cancel_new: out is NULL");
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	atomic_init(&(*out)->requested, 0);
+	return 0;
+}
+
+void fastsnap_cancel_request(fastsnap_cancel *t)
+{
+	if (t)
+		atomic_store(&t->requested, 1);
+}
+
+int fastsnap_cancel_requested(const fastsnap_cancel *t)
+{
+	return t ? atomic_load(&((fastsnap_cancel *)t)->requested) : 0;
+}
+
+void fastsnap_cancel_free(fastsnap_cancel *t)
+{
+	free(t);
 }

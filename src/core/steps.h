@@ -19,6 +19,7 @@ typedef struct {
 	const fs_logger *log;
 	const fs_settings *s;       /* test hooks (test builds only) */
 	atomic_int cancel;          /* set once: the run takes its failure path */
+	const fastsnap_cancel *token;  /* the caller's cancel token, or NULL */
 	double t0[FASTSNAP_STEP__COUNT];
 	double seconds[FASTSNAP_STEP__COUNT];
 } fs_steps;
@@ -32,8 +33,10 @@ int fs_step_end(fs_steps *st, fastsnap_step step);
 /* Progress inside a long step (flatten, stream): bytes done and total.
  * Returns FASTSNAP_ECANCELED (message set) once the caller canceled. */
 int fs_step_progress(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t total);
-/* Non-zero once the run is canceled. */
+/* Non-zero once the run is canceled (by its progress callback or its
+ * token); also an fs_cancel_fn with `st` as its context. */
 int fs_steps_canceled(fs_steps *st);
+int fs_steps_cancel_fn(void *st);
 
 #ifdef FASTSNAP_TEST_HOOKS
 /* Test builds only (core/testhook.c): fail after a step, SIGKILL the

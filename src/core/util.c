@@ -3,12 +3,15 @@
  * a growable buffer, a string vector, monotonic time, and log dispatch.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <errno.h>
+#include <sys/random.h>
 #include "core/common.h"
 
 const char *fastsnap_version(int *major, int *minor, int *patch)
@@ -196,6 +199,25 @@ void fs_strv_free(fs_strv *sv)
 	free(sv->v);
 	sv->v = NULL;
 	sv->n = sv->cap = 0;
+}
+
+int fs_uuid4(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno != EINTR)
+			return fs_err(FASTSNAP_EIO, "getrandom: %s", strerror(errno));
+		if (n > 0)
+			got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		b[14], b[15]);
+	return 0;
 }
 
 void fs_log(const fs_logger *lg, fastsnap_log_level lvl, const char *fmt, ...)

@@ -38,8 +38,11 @@ static int clone(direct_run *d)
 	char *owner = fs_owner_format(q->owner);
 	char created[32];
 	snprintf(created, sizeof(created), "%lld", (long long)time(NULL));
-	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_CREATED, FS_META_HEARTBEAT };
-	const char *mv[] = { owner ? owner : "", q->image_id, created, created };
+	/* A depth-capped none is flattened like sync: the tag says what it is. */
+	const char *mode = fs_flatten_name(p->flatten_for_depth ? FASTSNAP_FLATTEN_SYNC : p->flatten);
+	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_CREATED, FS_META_HEARTBEAT,
+		FS_META_FLATTEN };
+	const char *mv[] = { owner ? owner : "", q->image_id, created, created, mode };
 	rc = fs_rbd_clone(q->c, q->cap->pool, q->cap->image, q->cap->snap, p->target_pool, q->image_id,
 		p->clone_format, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
@@ -47,7 +50,7 @@ static int clone(direct_run *d)
 	int ix = fs_undo_push_rbd_image(q->u, q->c, p->target_pool, q->image_id);
 	if (rc < 0 || ix < 0)
 		return rc < 0 ? rc : ix;
-	d->hb = fs_heartbeat_start(q->c, p->target_pool, q->image_id, NULL,
+	d->hb = fs_heartbeat_start(q->c, p->target_pool, q->image_id, NULL, NULL,
 		(unsigned int)q->heartbeat_s, q->log);
 	if (!d->hb) {
 		fs_log(q->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", p->target_pool,

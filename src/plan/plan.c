@@ -230,3 +230,10 @@ void fs_plan_free(fs_plan *p)
 	free(p->reason);
 	memset(p, 0, sizeof(*p));
 }
+
+char *fs_plan_heartbeat_at(const fs_plan *p, const char *id)
+{
+	if (p->path == FASTSNAP_PATH_DIRECT)
+		return fs_asprintf("%s/%s", p->target_pool, id);
+	return p->kind == FS_SRC_RBD ? fs_asprintf("%s/%s", p->pool, p->image) : NULL;
+}

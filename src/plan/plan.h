@@ -37,6 +37,10 @@ typedef struct {
 int fs_plan_make(fs_plan *out, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	const fastsnap_snapshot_opts *o);
 void fs_plan_free(fs_plan *p);
+/* Where a run of this plan keeps its heartbeat ("pool/image": the clone
+ * `id` on the direct path, the disk on the streamed path), or NULL for a
+ * file. Caller frees. */
+char *fs_plan_heartbeat_at(const fs_plan *p, const char *id);
 const char *fs_flatten_name(fastsnap_flatten_mode m);
 
 #endif

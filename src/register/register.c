@@ -97,7 +97,7 @@ int fs_image_meta_build(fs_image_meta *m, const fastsnap_snapshot_opts *o, const
 	char *tag = fs_owner_format(owner);
 	oom |= !tag || meta_set(m, FS_PROP_OWNER, tag);
 	free(tag);
-	oom |= meta_set(m, FS_PROP_STATE, "in-progress");
+	oom |= meta_set(m, FS_PROP_STATE, FS_STATE_IN_PROGRESS);
 	/* The caller's own properties win, except over fastsnap's tags. */
 	for (size_t i = 0; i < o->properties_count; i++) {
 		const char *p = o->properties[i];
@@ -132,20 +132,24 @@ void fs_image_meta_free(fs_image_meta *m)
 	fs_strv_free(&m->values);
 }
 
-int fs_register_image_create(fs_glance *g, char **id_out, int *undo_idx, fs_undo *u,
+int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_undo *u,
 	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
-	uint64_t disk_size)
+	uint64_t disk_size, const char *heartbeat_at)
 {
-	*id_out = NULL;
 	fs_image_schema schema;
 	memset(&schema, 0, sizeof(schema));
 	int have_schema = fs_glance_image_schema(g, &schema) == 0;
 	fs_image_meta meta;
 	int rc = fs_image_meta_build(&meta, o, base, have_schema ? &schema : NULL, owner, disk_size);
 	fs_image_schema_free(&schema);
-	if (rc < 0)
+	if (rc == 0 && heartbeat_at && meta_set(&meta, FS_PROP_HEARTBEAT, heartbeat_at) < 0)
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+	if (rc < 0) {
+		fs_image_meta_free(&meta);
 		return rc;
+	}
 	fs_image_create_req cr = {
+		.id = id,
 		.name = o->name,
 		.disk_format = "raw",
 		.container_format = "bare",
@@ -156,15 +160,30 @@ int fs_register_image_create(fs_glance *g, char **id_out, int *undo_idx, fs_undo
 		.n_props = meta.keys.n,
 	};
 	fs_image *img = NULL;
-	if ((rc = fs_glance_image_create(g, &img, &cr)) == 0) {
-		if (!(*id_out = fs_strdup(img->id)))
-			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-		else
-			rc = *undo_idx = fs_undo_push_glance_delete(u, g, img->id);
-	}
+	if ((rc = fs_glance_image_create(g, &img, &cr)) == 0)
+		rc = *undo_idx = fs_undo_push_glance_delete(u, g, id);
 	fs_image_free(img);
 	fs_image_meta_free(&meta);
 	return rc < 0 ? rc : 0;
+}
+
+int fs_register_needs_attention(fs_glance *g, const char *image_id)
+{
+	fs_error_state err;
+	fs_error_state_capture(&err);
+	size_t n = strlen(err.msg);
+	if (n > 255) {                        /* Glance's property limit; whole UTF-8 */
+		n = 255;
+		while (n > 0 && ((unsigned char)err.msg[n] & 0xc0) == 0x80)
+			n--;
+	}
+	char *msg = fs_strndup(err.msg, n);
+	const char *k[] = { FS_PROP_STATE, FS_PROP_ERROR };
+	const char *v[] = { FS_STATE_NEEDS_ATTENTION, msg ? msg : "" };
+	int rc = fs_glance_image_set_props(g, image_id, k, v, 2);
+	free(msg);
+	fs_error_state_restore(&err);
+	return rc;
 }
 
 int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,

@@ -27,12 +27,20 @@ void fs_image_meta_free(fs_image_meta *m);
  * property)? Read-only schema fields are checked with the schema. */
 int fs_image_prop_reserved(const char *key);
 
-/* Create the queued image: Nova's properties plus what the base image
- * passes on (the schema, fetched here, tells core fields apart), with its
- * delete pushed on `u` (*undo_idx). *id_out is the new id (caller frees). */
-int fs_register_image_create(fs_glance *g, char **id_out, int *undo_idx, fs_undo *u,
+/* Create the queued image with id `id` (chosen by the caller): Nova's
+ * properties plus what the base image passes on (the schema, fetched here,
+ * tells core fields apart), and `heartbeat_at` ("pool/image" whose
+ * metadata holds the run's heartbeat, or NULL) as FS_PROP_HEARTBEAT. Its
+ * delete is pushed on `u` (*undo_idx). */
+int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_undo *u,
 	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
-	uint64_t disk_size);
+	uint64_t disk_size, const char *heartbeat_at);
+
+/* Mark an image whose run failed after it went active: FS_PROP_STATE =
+ * needs-attention and FS_PROP_ERROR = the thread's current error (cut to
+ * Glance's 255 characters). The thread's error is left as it was; returns
+ * 0 when the image was marked. */
+int fs_register_needs_attention(fs_glance *g, const char *image_id);
 
 /* Register rbd://fsid/pool/image/snap as the image's location in `store`. */
 int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,
@@ -41,5 +49,11 @@ int fs_register_location(fs_glance *g, char **url_out, const char *image_id, con
 /* Property names fastsnap uses to tag its images. */
 #define FS_PROP_OWNER "fastsnap_owner"
 #define FS_PROP_STATE "fastsnap_state"
+/* Where the run's heartbeat lives ("pool/image"), for gc. */
+#define FS_PROP_HEARTBEAT "fastsnap_heartbeat"
+/* A run that failed after the image went active: its error (<= 255). */
+#define FS_PROP_ERROR "fastsnap_error"
+#define FS_STATE_IN_PROGRESS "in-progress"
+#define FS_STATE_NEEDS_ATTENTION "needs-attention"
 
 #endif

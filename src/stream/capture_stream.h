@@ -1,8 +1,9 @@
 /*
- * stream/capture_stream.h: the streamed path from a capture (capture/):
- * open what it holds, begin the "stream" step, run fs_stream_run, and
- * close the read window (a file's change check, the END signal). The
- * caller ends the step once it has recorded the image as active.
+ * stream/capture_stream.h: the streamed path from a capture (capture/),
+ * the peer of fs_direct_run: open what the capture holds, keep the run's
+ * heartbeat on an RBD disk while it is read, run fs_stream_run inside the
+ * "stream" step, close the read window (a file's change check, the END
+ * signal), report the image active, and release the temporary snapshot.
  */
 #ifndef FS_CAPTURE_STREAM_H
 #define FS_CAPTURE_STREAM_H
@@ -10,9 +11,20 @@
 #include "capture/capture.h"
 #include "stream/stream.h"
 
-/* `req` has the target, tuning and progress fields set; the source
- * fields are filled from the capture. */
-int fs_stream_from_capture(fs_glance *g, fs_capture *cap, fs_steps *st, fs_stream_req *req,
-	fs_stream_res *res);
+typedef struct {
+	fs_ceph *c;
+	fs_glance *g;
+	fs_steps *st;
+	fs_undo *u;
+	fs_capture *cap;          /* taken (RBD) or opened (file) */
+	const char *owner;        /* "host:pid:start": the heartbeat's key */
+	long heartbeat_s;
+	fs_stream_req req;        /* target, tuning and log set; source filled here */
+	void (*active)(void *ctx);   /* the upload is verified: the image is active */
+	void *ctx;
+} fs_stream_path_req;
+
+/* `res` is filled also on failure (what was read and sent). */
+int fs_stream_from_capture(fs_stream_path_req *q, fs_stream_res *res);
 
 #endif

@@ -90,16 +90,27 @@ static char *snapshot_ok(scenario *s, const char *flatten)
 	uint64_t feat = 0;
 	rbd_get_features(img, &feat);
 	cr_assert_eq(feat & 0x3d, 0x3d, "clone features 0x%llx", (unsigned long long)feat);
-	/* The clone is tagged as fastsnap's work (owner, image id, heartbeat). */
-	const char *keys[] = { "fastsnap.owner", "fastsnap.image_id", "fastsnap.heartbeat" };
-	for (size_t k = 0; k < 3; k++) {
+	/* The clone is tagged as fastsnap's work (owner, image id, heartbeat,
+	 * and its flatten mode, so that gc never flattens a `none` clone). */
+	const char *keys[] = { "fastsnap.owner", "fastsnap.image_id", "fastsnap.heartbeat",
+		"fastsnap.flatten" };
+	for (size_t k = 0; k < 4; k++) {
 		char val[256];
 		size_t vl = sizeof(val);
 		cr_assert_eq(rbd_metadata_get(img, keys[k], val, &vl), 0, "clone lacks %s", keys[k]);
 		if (k == 1)
 			cr_assert_str_eq(val, id);
+		if (k == 3)
+			cr_assert_str_eq(val, flatten);
 	}
 	rbd_close(img);
+	/* The image says where its run's heartbeat lived; the in-progress mark is gone. */
+	char *at = fst_glance_prop(id, "fastsnap_heartbeat");
+	snprintf(want, sizeof(want), "images/%s", id);
+	cr_assert(at && !strcmp(at, want), "fastsnap_heartbeat %s, want %s", at, want);
+	free(at);
+	char *state = fst_glance_prop(id, "fastsnap_state");
+	cr_assert_null(state, "fastsnap_state %s left on a finished image", state);
 	cr_assert_eq(fst_rbd_snap_count(vms, s->disk, NULL), 0, "a snapshot was left on the disk");
 	/* Booting from it: clone images/<id>@snap. */
 	char *boot = fst_unique("fst-boot");
@@ -319,7 +330,40 @@ Test(direct, dry_run_plans_without_changes)
 	scenario_free(&s);
 }
 
-/* A forced failure after each step leaves Ceph and Glance as they were. */
+/* A failure after the image went active keeps it, marked for gc: the
+ * run exits 4, the image is active and readable, the error names the step. */
+static void check_kept(const char *flatten, const char *step, const cJSON *j, const char *err,
+	const char *sha)
+{
+	const char *id = fst_jstr(j, "image_id");
+	cr_assert_not_null(id, "[%s/%s] no image_id", flatten, step);
+	cr_assert_str_eq(fst_jstr(j, "state"), "needs-attention", "[%s/%s]", flatten, step);
+	cr_assert(strstr(err, id) && strstr(err, "kept"), "[%s/%s] %s", flatten, step, err);
+	char *status = fst_glance_status(id);
+	cr_assert_str_eq(status, "active", "[%s/%s] a kept image must stay active", flatten, step);
+	free(status);
+	char *state = fst_glance_prop(id, "fastsnap_state");
+	char *why = fst_glance_prop(id, "fastsnap_error");
+	cr_assert(state && !strcmp(state, "needs-attention"), "[%s/%s] state %s", flatten, step, state);
+	cr_assert(why && strstr(why, step) && strlen(why) <= 255, "[%s/%s] error %s", flatten, step, why);
+	free(state);
+	free(why);
+	char got[129];
+	fst_glance_download_sha512(id, got);
+	cr_assert_str_eq(got, sha, "[%s/%s] kept image's data differs from the disk", flatten, step);
+}
+
+/* Steps after which the image is active (the location is registered). */
+static int after_active(const char *flatten, const char *step)
+{
+	if (!strcmp(step, "location") || !strcmp(step, "final-check"))
+		return 1;
+	return !strcmp(flatten, "deferred") && (!strcmp(step, "flatten") || !strcmp(step, "tmp-remove"));
+}
+
+/* A forced failure after each step before the image is active leaves Ceph
+ * and Glance as they were; after it, the image is kept (check_kept) and
+ * removing it and the temporary snapshot by hand leaves them as they were. */
 static void fail_after(const char *flatten, const char *step)
 {
 	scenario s;
@@ -334,11 +378,21 @@ static void fail_after(const char *flatten, const char *step)
 	snprintf(env, sizeof(env), "FASTSNAP_TEST_FAIL_AFTER=%s", step);
 	char *err = NULL;
 	cJSON *j = NULL;
+	int kept = after_active(flatten, step);
 	int st = fst_cli_json(&j, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s "
 		"--flatten %s", s.disk, name, s.base, flatten);
-	cr_assert_eq(st, 1, "[%s/%s] exit %d", flatten, step, st);
+	cr_assert_eq(st, kept ? 4 : 1, "[%s/%s] exit %d", flatten, step, st);
 	cr_assert(strstr(err, step), "[%s/%s] first error not reported: %s", flatten, step, err);
 	cr_assert_null(strstr(err, "clean-up failed"), "[%s/%s] %s", flatten, step, err);
+	if (kept) {
+		check_kept(flatten, step, j, err, s.sha);
+		fst_glance_delete(fst_jstr(j, "image_id"));
+		fst_sh(NULL, NULL, "for s in $(rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+			"snap ls vms/%s --format json | python3 -c 'import json,sys; [print(x[\"name\"]) for x in "
+			"json.load(sys.stdin)]'); do rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+			"snap unprotect vms/%s@$s 2>/dev/null; rbd -c $CEPH_CONF --id admin --keyring "
+			"$FASTSNAP_DEV_ADMIN_KEYRING snap rm vms/%s@$s; done", s.disk, s.disk, s.disk);
+	}
 	char *ids = fst_glance_ids_named(name);
 	cr_assert_str_eq(ids, "", "[%s/%s] image left in Glance", flatten, step);
 	/* The failed run's JSON names the image it created (from image-create

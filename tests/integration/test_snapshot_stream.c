@@ -227,20 +227,34 @@ Test(stream, upload_killed_midway_leaves_nothing)
 		"transport error", "/file");
 }
 
-static char *meta_get(rados_ioctx_t io, const char *image, const char *key)
+/* The first metadata key of `image` that starts with `prefix` (its value
+ * in *val), or NULL; caller frees both. */
+static char *meta_find(rados_ioctx_t io, const char *image, const char *prefix, char **val)
 {
 	rbd_image_t img;
+	*val = NULL;
 	if (rbd_open_read_only(io, image, &img, NULL) < 0)
 		return NULL;
-	char val[256];
-	size_t len = sizeof(val);
-	int r = rbd_metadata_get(img, key, val, &len);
+	char keys[4096], vals[4096];
+	size_t kl = sizeof(keys), vl = sizeof(vals);
+	char *found = NULL;
+	if (rbd_metadata_list(img, "", 0, keys, &kl, vals, &vl) >= 0) {
+		const char *k = keys, *v = vals;
+		for (; k < keys + kl && *k; k += strlen(k) + 1, v += strlen(v) + 1) {
+			if (!strncmp(k, prefix, strlen(prefix))) {
+				found = strdup(k);
+				*val = strdup(v);
+				break;
+			}
+		}
+	}
 	rbd_close(img);
-	return r < 0 ? NULL : strdup(val);
+	return found;
 }
 
-/* While a run lives its work carries an owner and a heartbeat; a finished
- * run takes them off the source disk; a killed one leaves them for gc. */
+/* While a run lives its work carries its own heartbeat and run tag on the
+ * source disk (keys named by the owner, so runs do not overwrite each
+ * other); a finished run takes them off; a killed one leaves them for gc. */
 Test(stream, heartbeat_marks_work_in_progress)
 {
 	char *disk = fst_unique("fst-shb");
@@ -251,25 +265,36 @@ Test(stream, heartbeat_marks_work_in_progress)
 	char *err = NULL;
 	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local", disk, name);
 	cr_assert_eq(st, 0, "%s", err);
-	char *v = meta_get(vms, disk, "fastsnap.heartbeat");
-	cr_assert_null(v, "a finished run left its heartbeat on the source disk");
+	char *v = NULL;
+	char *k = meta_find(vms, disk, "fastsnap.", &v);
+	cr_assert_null(k, "a finished run left %s on the source disk", k);
 	fst_glance_delete(fst_jstr(j, "image_id"));
 	cJSON_Delete(j);
 	free(err);
 
-	/* Killed in the middle: owner and heartbeat are there for gc to find. */
+	/* Killed in the middle: its run tag and heartbeat are there for gc. */
 	st = fst_cli_json(&j, &err, "FASTSNAP_TEST_KILL_AFTER=stream", "snapshot --disk vms/%s --name %s "
 		"--store local", disk, name);
 	cr_assert_eq(st, 128 + 9, "expected a SIGKILL, got %d: %s", st, err);
-	v = meta_get(vms, disk, "fastsnap.heartbeat");
-	cr_assert_not_null(v, "no heartbeat on the disk of a killed run");
+	k = meta_find(vms, disk, "fastsnap.heartbeat.", &v);
+	cr_assert_not_null(k, "no heartbeat on the disk of a killed run");
+	cr_assert_not_null(strchr(k + strlen("fastsnap.heartbeat."), ':'), "heartbeat key %s", k);
 	long long hb = atoll(v);
 	cr_assert(hb > 0 && llabs(hb - (long long)time(NULL)) < 120, "heartbeat %s", v);
+	char *owner = strdup(k + strlen("fastsnap.heartbeat."));
+	free(k);
 	free(v);
-	v = meta_get(vms, disk, "fastsnap.owner");
-	cr_assert_not_null(v);
-	cr_assert_not_null(strchr(v, ':'), "owner tag %s", v);
-	free(v);
+	k = meta_find(vms, disk, "fastsnap.run.", &v);
+	cr_assert_not_null(k);
+	cr_assert_str_eq(k + strlen("fastsnap.run."), owner, "run tag and heartbeat of different runs");
+	cr_assert(v && strlen(v) == 36, "run tag value %s is not the image id", v);
+	char *state = fst_glance_prop(v, "fastsnap_state");
+	char *at = fst_glance_prop(v, "fastsnap_heartbeat");
+	cr_assert(state && !strcmp(state, "in-progress"), "image %s state %s", v, state);
+	char want[256];
+	snprintf(want, sizeof(want), "vms/%s", disk);
+	cr_assert(at && !strcmp(at, want), "fastsnap_heartbeat %s, want %s", at, want);
+	free(state); free(at); free(owner); free(k); free(v);
 	char *snaps = NULL;
 	cr_assert_eq(fst_rbd_snap_count(vms, disk, &snaps), 1);
 	cr_assert(strncmp(snaps, "fastsnap-", 9) == 0, "temporary snapshot name %s", snaps);

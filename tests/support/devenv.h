@@ -85,6 +85,8 @@ const char *fst_jstr(const cJSON *o, const char *key);
 char *fst_glance_status(const char *id);
 /* Ids of Glance images named `name` (newline-joined, caller frees). */
 char *fst_glance_ids_named(const char *name);
+/* A string field or property of an image, or NULL (caller frees). */
+char *fst_glance_prop(const char *id, const char *key);
 
 /* Start tests/support/glance_proxy.py in front of the dev Glance with
  * `args` (e.g. "--deny-location-patch"); returns its URL (caller frees)

@@ -125,6 +125,22 @@ char *fst_glance_status(const char *id)
 	return res;
 }
 
+char *fst_glance_prop(const char *id, const char *key)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/v2/images/%s", id);
+	char *body = NULL;
+	char *res = NULL;
+	if (fst_glance(&body, "GET", path, NULL) == 200) {
+		cJSON *j = cJSON_Parse(body);
+		const char *v = fst_jstr(j, key);
+		res = v ? strdup(v) : NULL;
+		cJSON_Delete(j);
+	}
+	free(body);
+	return res;
+}
+
 char *fst_glance_ids_named(const char *name)
 {
 	char path[512];
