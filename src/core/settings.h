@@ -56,7 +56,9 @@ typedef struct {
 
 	/* Test builds only (FASTSNAP_TEST_HOOKS; else always NULL): a step
 	 * name after which the run fails or the process SIGKILLs itself, and
-	 * "step:fraction" to SIGKILL it once that share of a step is done. */
+	 * "step:fraction" to SIGKILL it once that share of a step is done; a
+	 * kill hook may end in ":INT", ":TERM" or ":HUP" to send that signal
+	 * (once) instead. */
 	char *test_fail_after;
 	char *test_kill_after;
 	char *test_kill_during;

@@ -161,10 +161,19 @@ static int owner_alive(gc_ctx *x, const gc_run *r, char **why)
 
 /* ---- actions ---- */
 
+/* `done` is the past tense of the action ("removed"); a dry run names
+ * the action it would take ("remove"). */
 static void act(gc_ctx *x, int rc, const char *done, const char *what)
 {
+	static const char *const verbs[][2] = {
+		{ "removed", "remove" }, { "flattened", "flatten" }, { "finished", "finish" },
+	};
+	const char *verb = done;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(done, verbs[i][0]))
+			verb = verbs[i][1];
 	if (x->o.dry_run) {
-		row(x, "would", done, "%s", what);
+		row(x, "would", NULL, "%s %s", verb, what);
 	} else if (rc < 0) {
 		row(x, "failed", fastsnap_error_last(), "%s", what);
 		fastsnap_error_clear();
@@ -284,8 +293,19 @@ static void roll_back(gc_ctx *x, const gc_run *r)
 	remove_disk_tags(x, r);
 }
 
+/* A run that finished: its image is active and unmarked, and nothing of
+ * it is left but the clone's tags (which stay on a finished image). */
+static int complete(const gc_run *r)
+{
+	int unflat = r->clone_pool && r->clone_has_parent && !fs_streq(r->clone_flatten, "none");
+	return r->img && fs_streq(r->img->status, "active") && !fs_image_prop(r->img, FS_PROP_STATE) &&
+		!unflat && r->snaps.n == 0 && !r->tag_pool;
+}
+
 static void handle(gc_ctx *x, const gc_run *r)
 {
+	if (complete(r))
+		return;
 	/* Only what a fastsnap image vouches for: its Glance image carries the
 	 * same owner, or a clone or disk tag written by fastsnap says so. */
 	const char *img_owner = r->img ? fs_image_prop(r->img, FS_PROP_OWNER) : NULL;
