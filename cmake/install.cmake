@@ -20,7 +20,8 @@ install(TARGETS fastsnap_static
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(TARGETS fastsnap_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT bin)
 
-# pkg-config: paths relative to ${prefix} when they are under it.
+# pkg-config: written at install time, so that `cmake --install --prefix P`
+# gives a .pc naming P; paths relative to ${prefix} when they are under it.
 foreach(d LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${d}}")
     set(FS_PC_${d} "${CMAKE_INSTALL_${d}}")
@@ -28,7 +29,11 @@ foreach(d LIBDIR INCLUDEDIR)
     set(FS_PC_${d} "\${prefix}/${CMAKE_INSTALL_${d}}")
   endif()
 endforeach()
-configure_file(${PROJECT_SOURCE_DIR}/cmake/fastsnap.pc.in ${PROJECT_BINARY_DIR}/fastsnap.pc @ONLY)
+set(FS_PC_PREFIX "@FS_PC_PREFIX@")   # filled in by the install step below
+configure_file(${PROJECT_SOURCE_DIR}/cmake/fastsnap.pc.in ${PROJECT_BINARY_DIR}/fastsnap.pc.in @ONLY)
+install(CODE "set(FS_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  configure_file(\"${PROJECT_BINARY_DIR}/fastsnap.pc.in\" \"${PROJECT_BINARY_DIR}/fastsnap.pc\" @ONLY)"
+  COMPONENT dev)
 install(FILES ${PROJECT_BINARY_DIR}/fastsnap.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
