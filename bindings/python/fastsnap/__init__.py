@@ -19,15 +19,18 @@ import ctypes
 import json
 import logging
 
-from . import _lib
-from .errors import (FastsnapError, InvalidArgument, OutOfMemory, NotFound, Conflict,  # noqa: F401
+from . import _lib, errors
+from .errors import (FastsnapError, InvalidArgument, OutOfMemory, NotFound, Conflict,
                      Forbidden, Unauthorized, BadRequest, TooLarge, Unavailable,
                      TransportError, Timeout, ProtocolError, CephError, LocalIOError,
                      LocationDisallowed, LocationRejected, Unsupported, ChecksumError,
                      Canceled, ConfigError, FormatError, error_for)
 
-__all__ = ["Engine", "Result", "Store", "load", "version", "STEPS", "FastsnapError",
-           "NotFound", "Forbidden", "InvalidArgument", "Unsupported", "Canceled"]
+__all__ = ["Engine", "Result", "Store", "StoreList", "load", "version", "STEPS", "errors",
+           "FastsnapError", "InvalidArgument", "OutOfMemory", "NotFound", "Conflict", "Forbidden",
+           "Unauthorized", "BadRequest", "TooLarge", "Unavailable", "TransportError", "Timeout",
+           "ProtocolError", "CephError", "LocalIOError", "LocationDisallowed", "LocationRejected",
+           "Unsupported", "ChecksumError", "Canceled", "ConfigError", "FormatError"]
 
 load = _lib.load
 LOG = logging.getLogger("fastsnap")
