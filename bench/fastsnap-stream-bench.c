@@ -22,11 +22,11 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
-#include "body.h"
-#include "glance.h"
-#include "settings.h"
-#include "source_file.h"
-#include "stream.h"
+#include "stream/body.h"
+#include "clients/glance.h"
+#include "core/settings.h"
+#include "stream/source_file.h"
+#include "stream/stream.h"
 
 static void die(const char *what)
 {

@@ -15,6 +15,9 @@
  *  - Option structs start with a `version` field and have an _INIT macro.
  *    Always initialise them with the macro, then set the fields you need:
  *        fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
+ *    Structs grow only at their end, each addition under a new version
+ *    number; the library accepts every version from 1 to its own, so a
+ *    program built against an older header keeps working.
  *  - Strings passed in are copied; the caller keeps ownership of its own.
  *    Strings and structs returned through a handle live as long as that
  *    handle and are released by its free function.
@@ -218,13 +221,22 @@ typedef struct {
 	/* Output */
 	fastsnap_log_cb log_cb;
 	void *log_payload;
+
+	/* Version 2 */
+	long retry_base_ms;       /**< first retry back-off; 0: default (1000 ms) */
+	long heartbeat_period_s;  /**< a run's heartbeat period; 0: default (5 s) */
 } fastsnap_engine_opts;
 
-#define FASTSNAP_ENGINE_OPTS_VERSION 1
+/**
+ * The version this header describes. A program built against an older
+ * header passes its older version number, and the library reads only the
+ * fields that version has (the others take their defaults).
+ */
+#define FASTSNAP_ENGINE_OPTS_VERSION 2
 #define FASTSNAP_ENGINE_OPTS_INIT { FASTSNAP_ENGINE_OPTS_VERSION, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL }
+	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0 }
 
 /**
  * Open an engine: connects to Ceph and prepares the Glance client.
@@ -343,14 +355,32 @@ typedef enum {
 FASTSNAP_EXTERN const char *fastsnap_step_name(fastsnap_step step);
 
 /**
- * Progress: called at the start (done = 0) and end (done = total) of each
- * step, and repeatedly during flatten and stream. Return non-zero to cancel
- * the run (it takes the failure path and cleans up, and the call returns
+ * Progress. At the start and the end of every step: (done, total) = (0, 1)
+ * and (1, 1). In between, during the two long steps, both counts are
+ * bytes: "flatten" reports objects copied times the object size, "stream"
+ * the bytes of the disk read and sent. Return non-zero to cancel the run
+ * (it takes the failure path and cleans up, and the call returns
  * FASTSNAP_ECANCELED). It runs on the calling thread or on one of the
  * run's worker threads, never two at once for one run. It must not call
  * fastsnap_snapshot() or fastsnap_engine_close() on the same engine.
  */
 typedef int (*fastsnap_progress_cb)(fastsnap_step step, uint64_t done, uint64_t total, void *payload);
+
+/** Capture signals: see fastsnap_snapshot_opts.capture_cb. */
+typedef enum {
+	FASTSNAP_CAPTURE_BEGIN = 0,  /**< the source is about to be captured */
+	FASTSNAP_CAPTURE_END = 1     /**< the capture is over (also after a failure) */
+} fastsnap_capture_event;
+
+/**
+ * Called just before the source is captured and right after: for an RBD
+ * disk around the temporary snapshot, for a file around the whole read.
+ * END follows every BEGIN exactly once, also when the run fails in
+ * between. A non-zero return at BEGIN cancels the run before anything is
+ * captured (the return value at END is ignored). This is where a caller
+ * freezes and thaws the guest's file systems.
+ */
+typedef int (*fastsnap_capture_cb)(fastsnap_capture_event event, void *payload);
 
 /**
  * Snapshot request options. Strings are read during the call only; the
@@ -385,12 +415,17 @@ typedef struct {
 	/** Called once when the image becomes active (before a deferred flatten ends). */
 	void (*active_cb)(const char *image_id, void *payload);
 	void *active_payload;
+
+	/* Version 2 */
+	fastsnap_capture_cb capture_cb;  /**< freeze/thaw signals, or NULL */
+	void *capture_payload;
 } fastsnap_snapshot_opts;
 
-#define FASTSNAP_SNAPSHOT_OPTS_VERSION 1
+/** As FASTSNAP_ENGINE_OPTS_VERSION: versions 1 to this one are accepted. */
+#define FASTSNAP_SNAPSHOT_OPTS_VERSION 2
 #define FASTSNAP_SNAPSHOT_OPTS_INIT { FASTSNAP_SNAPSHOT_OPTS_VERSION, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FASTSNAP_FLATTEN_SYNC, FASTSNAP_IMAGE_SNAPSHOT, \
-	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL }
+	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /** A plan or the result of a run. Free with fastsnap_result_free(). */
 typedef struct fastsnap_result fastsnap_result;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "heartbeat.h"
+#include "cleanup/heartbeat.h"
 
 struct fs_heartbeat {
 	rados_ioctx_t io;
@@ -91,10 +91,8 @@ static void *run(void *arg)
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
 	const char *owner, unsigned int period_s, const fs_logger *lg)
 {
-	if (!period_s) {
-		const char *env = getenv("FASTSNAP_HEARTBEAT_SECONDS");
-		period_s = env && atoi(env) > 0 ? (unsigned int)atoi(env) : 5;
-	}
+	if (!period_s)
+		period_s = 5;
 	fs_heartbeat *hb = calloc(1, sizeof(*hb));
 	if (!hb) {
 		fs_err(FASTSNAP_ENOMEM, "out of memory");

@@ -1,5 +1,5 @@
 /*
- * cleanup/heartbeat.h: proof of life for work in progress (design.md 10).
+ * cleanup/heartbeat.h: proof of life for work in progress (docs/architecture.md, "Clean-up and ownership").
  * While a run lives, a thread refreshes the RBD image metadata key
  * `fastsnap.heartbeat` (unix seconds) every few seconds: on the clone for
  * the direct path, on the source disk for the streamed path. `gc` treats
@@ -8,15 +8,18 @@
 #ifndef FS_HEARTBEAT_H
 #define FS_HEARTBEAT_H
 
-#include "ceph.h"
+#include "clients/ceph.h"
 
 #define FS_META_HEARTBEAT "fastsnap.heartbeat"
 #define FS_META_OWNER "fastsnap.owner"
+/* The clone's other tags: the Glance image it belongs to, when it was made. */
+#define FS_META_IMAGE_ID "fastsnap.image_id"
+#define FS_META_CREATED "fastsnap.created"
 
 typedef struct fs_heartbeat fs_heartbeat;
 
-/* Write the key now, then every `period_s` seconds (0: 5 s, or
- * FASTSNAP_HEARTBEAT_SECONDS). Returns NULL (with the error set) when the
+/* Write the key now, then every `period_s` seconds (0: 5 s; the engine
+ * passes its heartbeat setting). Returns NULL (with the error set) when the
  * first write fails. */
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
 	const char *owner, unsigned int period_s, const fs_logger *lg);

@@ -1,39 +1,35 @@
 /*
  * cleanup/undo.c: runs the undo stack in reverse on failure and keeps the
- * first error: clean-up messages are appended, never put in its place.
+ * first error (captured before, restored after, with clean-up failures
+ * appended), never a clean-up message in its place.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "undo.h"
+#include "cleanup/undo.h"
 
-int fs_undo_push(fs_undo *u, fs_undo_fn fn, void *ctx, const char *a, const char *b,
-	const char *c, int flag, const char *what_fmt, ...)
+int fs_undo_push(fs_undo *u, fs_undo_fn fn, void *arg, void (*free_arg)(void *),
+	const char *what_fmt, ...)
 {
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 8;
-		fs_undo_entry *v = realloc(u->v, cap * sizeof(*v));
-		if (!v)
-			return fs_err(FASTSNAP_ENOMEM, "out of memory");
-		u->v = v;
-		u->cap = cap;
-	}
-	fs_undo_entry *e = &u->v[u->n];
-	memset(e, 0, sizeof(*e));
-	e->fn = fn;
-	e->ctx = ctx;
-	e->flag = flag;
 	va_list ap;
 	va_start(ap, what_fmt);
-	e->what = fs_vasprintf(what_fmt, ap);
+	char *what = fs_vasprintf(what_fmt, ap);
 	va_end(ap);
-	e->a = fs_strdup(a);
-	e->b = fs_strdup(b);
-	e->c = fs_strdup(c);
-	if (!e->what || (a && !e->a) || (b && !e->b) || (c && !e->c)) {
-		free(e->what); free(e->a); free(e->b); free(e->c);
+	if (what && u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 8;
+		fs_undo_entry *v = realloc(u->v, cap * sizeof(*v));
+		if (v) {
+			u->v = v;
+			u->cap = cap;
+		}
+	}
+	if (!what || u->n == u->cap) {
+		free(what);
+		if (free_arg)
+			free_arg(arg);
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	}
+	u->v[u->n] = (fs_undo_entry){ fn, arg, free_arg, what, 0 };
 	return (int)u->n++;
 }
 
@@ -43,38 +39,9 @@ void fs_undo_forget(fs_undo *u, int idx)
 		u->v[idx].done = 1;
 }
 
-void fs_undo_set_flag(fs_undo *u, int idx, int flag)
-{
-	if (idx >= 0 && (size_t)idx < u->n)
-		u->v[idx].flag = flag;
-}
-
-int fs_undo_run(fs_undo *u)
-{
-	/* Save the first error: undo actions overwrite the thread-local one. */
-	int code = fastsnap_error_last_code();
-	char *first = fs_strdup(fastsnap_error_last());
-	fs_buf notes = FS_BUF_INIT;
-	int failed = 0;
-
-	for (size_t i = u->n; i-- > 0;) {
-		fs_undo_entry *e = &u->v[i];
-		if (e->done)
-			continue;
-		e->done = 1;
-		int r = e->fn(e->ctx, e->a, e->b, e->c, e->flag);
-		if (r < 0) {
-			failed++;
-			fs_buf_printf(&notes, "; clean-up failed: %s: %s", e->what, fastsnap_error_last());
-		}
-	}
-	fs_err(code, "%s%s", first ? first : "", fs_buf_cstr(&notes));
-	free(first);
-	fs_buf_free(&notes);
-	return failed;
-}
-
-int fs_undo_run_from(fs_undo *u, size_t mark)
+/* Run pending entries at index >= mark in reverse; failures are described
+ * in `notes`. */
+static int run_range(fs_undo *u, size_t mark, fs_buf *notes)
 {
 	int failed = 0;
 	for (size_t i = u->n; i-- > mark;) {
@@ -82,19 +49,38 @@ int fs_undo_run_from(fs_undo *u, size_t mark)
 		if (e->done)
 			continue;
 		e->done = 1;
-		if (e->fn(e->ctx, e->a, e->b, e->c, e->flag) < 0)
+		if (e->fn(e->arg) < 0) {
 			failed++;
+			fs_buf_printf(notes, "; clean-up failed: %s: %s", e->what, fastsnap_error_last());
+		}
 	}
 	return failed;
+}
+
+int fs_undo_run_from(fs_undo *u, size_t mark)
+{
+	fs_error_state first;
+	fs_error_state_capture(&first);
+	fs_buf notes = FS_BUF_INIT;
+	int failed = run_range(u, mark, &notes);
+	fs_error_state_restore(&first);
+	if (notes.len)
+		fs_err_append("%s", fs_buf_cstr(&notes) + 2);
+	fs_buf_free(&notes);
+	return failed;
+}
+
+int fs_undo_run(fs_undo *u)
+{
+	return fs_undo_run_from(u, 0);
 }
 
 void fs_undo_free(fs_undo *u)
 {
 	for (size_t i = 0; i < u->n; i++) {
+		if (u->v[i].free_arg)
+			u->v[i].free_arg(u->v[i].arg);
 		free(u->v[i].what);
-		free(u->v[i].a);
-		free(u->v[i].b);
-		free(u->v[i].c);
 	}
 	free(u->v);
 	u->v = NULL;

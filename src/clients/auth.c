@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "auth.h"
+#include "clients/auth.h"
 
 struct fs_auth {
 	fs_auth_mode mode;

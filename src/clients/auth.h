@@ -7,9 +7,9 @@
 #ifndef FS_AUTH_H
 #define FS_AUTH_H
 
-#include "common.h"
-#include "http.h"
-#include "settings.h"
+#include "core/common.h"
+#include "clients/http.h"
+#include "core/settings.h"
 
 /* ---- Keystone v3 token body (parser: no I/O) ---- */
 

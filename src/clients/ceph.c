@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ceph.h"
+#include "clients/ceph.h"
 
 struct fs_ceph {
 	rados_t rados;

@@ -9,7 +9,7 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
-#include "common.h"
+#include "core/common.h"
 
 typedef struct fs_ceph fs_ceph;
 

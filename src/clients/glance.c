@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
-#include "glance.h"
-#include "http.h"
+#include "clients/auth.h"
+#include "clients/glance.h"
+#include "clients/http.h"
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
 #define JSON_CT "Content-Type: application/json"
@@ -53,10 +53,8 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		.client_cert = s->client_cert,
 		.client_key = s->client_key,
 		.insecure = s->insecure,
+		.retry_base_ms = s->retry_base_ms,
 	};
-	const char *base = getenv("FASTSNAP_RETRY_BASE_MS");
-	if (base && *base)
-		ho.retry_base_ms = strtol(base, NULL, 10);
 	if ((rc = fs_http_new(&g->h, &ho, lg)) < 0)
 		goto fail;
 	/* header values whose name is sensitive are secrets too */
@@ -184,9 +182,8 @@ out:
 /* Change the current error's code, appending `note` to its message. */
 static int recode(int code, const char *note)
 {
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%s", fastsnap_error_last());
-	return fs_err(code, "%s%s", msg, note ? note : "");
+	/* fs_err formats before it replaces the message it reads here. */
+	return fs_err(code, "%s%s", fastsnap_error_last(), note ? note : "");
 }
 
 /* Run a call and require one of the ok statuses. */

@@ -13,8 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "settings.h"
+#include "core/common.h"
+#include "core/settings.h"
 
 typedef struct fs_glance fs_glance;
 

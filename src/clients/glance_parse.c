@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "glance.h"
+#include "clients/glance.h"
 
 static const char *jstr(const cJSON *o, const char *k)
 {

@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "http.h"
+#include "clients/http.h"
 
 struct fs_http {
 	CURL *curl;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common.h"
+#include "core/common.h"
 
 /* Response bodies above this are refused with FASTSNAP_ETOOLARGE. */
 #define FS_HTTP_BODY_CAP (4u * 1024u * 1024u)

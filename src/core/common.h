@@ -25,6 +25,18 @@ int fs_err(int code, const char *fmt, ...) FS_PRINTF(2, 3);
 void fs_err_append(const char *fmt, ...) FS_PRINTF(1, 2);
 /* Prefix the current message with "<text>: ". */
 void fs_err_prefix(const char *fmt, ...) FS_PRINTF(1, 2);
+/* The calling thread's error, saved while clean-up runs (libgit2's
+ * git_error_state_capture/_restore). Capture moves the error into `st` and
+ * clears the thread's; restore puts it back, so clean-up calls that set
+ * their own errors never replace the first one. */
+#define FS_ERRMSG_MAX 2048
+typedef struct {
+	int code;
+	char msg[FS_ERRMSG_MAX];
+} fs_error_state;
+void fs_error_state_capture(fs_error_state *st);
+/* Restore; returns the saved code. */
+int fs_error_state_restore(const fs_error_state *st);
 /* Map a negative errno (as librados/librbd return) to a FASTSNAP_E* code. */
 int fs_errno_to_code(int neg_errno);
 /* Map an HTTP status (>= 400) to a FASTSNAP_E* code. */
@@ -77,7 +89,7 @@ typedef struct {
 int fs_strv_push(fs_strv *sv, const char *s);  /* copies s */
 void fs_strv_free(fs_strv *sv);
 
-/* ---- logging (core/log.c) ---- */
+/* ---- logging (core/util.c) ---- */
 
 typedef struct {
 	fastsnap_log_cb cb;

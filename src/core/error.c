@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
-
-#define FS_ERRMSG_MAX 2048
+#include "core/common.h"
 
 static _Thread_local char tl_msg[FS_ERRMSG_MAX];
 static _Thread_local int tl_code;
@@ -55,10 +53,13 @@ void fastsnap_error_clear(void)
 
 int fs_err(int code, const char *fmt, ...)
 {
+	/* Format aside first: an argument may point into tl_msg itself. */
+	char msg[FS_ERRMSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(tl_msg, sizeof(tl_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(tl_msg, msg, sizeof(tl_msg));
 	tl_code = code;
 	return code;
 }
@@ -94,6 +95,20 @@ void fs_err_prefix(const char *fmt, ...)
 	size_t room = sizeof(tl_msg) - pl - 3;
 	strncpy(tl_msg + pl + 2, old, room);
 	tl_msg[sizeof(tl_msg) - 1] = '\0';
+}
+
+void fs_error_state_capture(fs_error_state *st)
+{
+	st->code = tl_code;
+	memcpy(st->msg, tl_msg, sizeof(st->msg));
+	fastsnap_error_clear();
+}
+
+int fs_error_state_restore(const fs_error_state *st)
+{
+	memcpy(tl_msg, st->msg, sizeof(tl_msg));
+	tl_code = st->code;
+	return st->code;
 }
 
 int fs_errno_to_code(int neg_errno)

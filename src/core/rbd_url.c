@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rbd_url.h"
+#include "core/rbd_url.h"
 
 #define FS_SHOW_MAX 160
 

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "core/common.h"
 
 typedef struct {
 	char *fsid;

@@ -16,15 +16,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "settings.h"
+#include "core/config.h"
+#include "core/opts.h"
+#include "core/settings.h"
 
 #define FS_DEFAULT_CEPH_USER "admin"
 #define FS_DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define FS_DEFAULT_LOW_SPEED_TIME_S 60L
 #define FS_DEFAULT_NUM_RETRIES 3
-#define FS_DEFAULT_CLONE_DEPTH_CAP 5u
+#define FS_DEFAULT_CLONE_DEPTH_CAP 5L
 #define FS_DEFAULT_CEPH_OP_TIMEOUT_S 120L
+#define FS_DEFAULT_RETRY_BASE_MS 1000L
+#define FS_DEFAULT_HEARTBEAT_S 5L
 
 void fs_settings_free(fs_settings *s)
 {
@@ -37,6 +40,7 @@ void fs_settings_free(fs_settings *s)
 		&s->os_project_name, &s->os_project_id, &s->os_project_domain_name,
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
+		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -195,6 +199,10 @@ static int fs_check_line(const char *v, const char *what)
 	return 0;
 }
 
+static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c);
+static int resolve_headers(fs_settings *s, const fastsnap_engine_opts *o);
+
+/* Strings: opts > env > config > default; then the numbers and headers. */
 static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c)
 {
 	int rc = 0;
@@ -225,7 +233,6 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	PICK(ca_file, o->ca_file, "OS_CACERT", c->glance_cafile, NULL);
 	PICK(client_cert, o->client_cert, "OS_CERT", c->glance_certfile, NULL);
 	PICK(client_key, o->client_key, "OS_KEY", c->glance_keyfile, NULL);
-#undef PICK
 
 	/* librados wants the id without "client.". */
 	if (s->ceph_user && !strncmp(s->ceph_user, "client.", 7))
@@ -241,62 +248,72 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 		return fs_err(FASTSNAP_EINVAL, "Glance URL '%s' contains a space", s->glance_url);
 
 	s->insecure = o->insecure ? 1 : (c->glance_insecure == 1);
+	if ((rc = resolve_numbers(s, o, c)) < 0)
+		return rc;
+	return resolve_headers(s, o);
+}
 
-	/* numbers: opts > env > config > default */
-	long v;
+/* Numbers: opts > env > config > default. */
+static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c)
+{
+	int rc;
 	if (o->connect_timeout_ms < 0)
 		return fs_err(FASTSNAP_EINVAL, "connect_timeout_ms %ld is negative", o->connect_timeout_ms);
 	if (o->low_speed_time_s < 0)
 		return fs_err(FASTSNAP_EINVAL, "low_speed_time_s %ld is negative", o->low_speed_time_s);
 	if (o->num_retries < -1)
 		return fs_err(FASTSNAP_EINVAL, "num_retries %d is invalid (-1 means default)", o->num_retries);
-
-	if (o->connect_timeout_ms > 0)
-		s->connect_timeout_ms = o->connect_timeout_ms;
-	else if ((rc = fs_env_long(&v, o, "FASTSNAP_CONNECT_TIMEOUT_MS", 1, 3600000)) != 0) {
-		if (rc < 0)
+	if (o->retry_base_ms < 0 || o->heartbeat_period_s < 0)
+		return fs_err(FASTSNAP_EINVAL, "retry_base_ms and heartbeat_period_s must not be negative");
+	long retries;
+	const struct {
+		long *dst;
+		int opt_set;       /* the caller set it in the options */
+		long opt;
+		const char *env;
+		long min, max;
+		int cfg_set;       /* the config file set it */
+		long cfg, def;
+	} nums[] = {
+		{ &s->connect_timeout_ms, o->connect_timeout_ms > 0, o->connect_timeout_ms,
+			"FASTSNAP_CONNECT_TIMEOUT_MS", 1, 3600000, c->connect_timeout_ms > 0,
+			c->connect_timeout_ms, FS_DEFAULT_CONNECT_TIMEOUT_MS },
+		{ &s->low_speed_time_s, o->low_speed_time_s > 0, o->low_speed_time_s,
+			"FASTSNAP_LOW_SPEED_TIME_S", 1, 86400, c->low_speed_time_s > 0, c->low_speed_time_s,
+			FS_DEFAULT_LOW_SPEED_TIME_S },
+		{ &retries, o->num_retries >= 0, o->num_retries, "FASTSNAP_NUM_RETRIES", 0, 100,
+			c->glance_num_retries >= 0, c->glance_num_retries, FS_DEFAULT_NUM_RETRIES },
+		{ &s->clone_depth_cap, 0, 0, "FASTSNAP_CLONE_DEPTH_CAP", 1, 1000, c->clone_depth_cap > 0,
+			c->clone_depth_cap, FS_DEFAULT_CLONE_DEPTH_CAP },
+		{ &s->ceph_op_timeout_s, 0, 0, "FASTSNAP_CEPH_OP_TIMEOUT_S", 1, 86400,
+			c->ceph_op_timeout_s > 0, c->ceph_op_timeout_s, FS_DEFAULT_CEPH_OP_TIMEOUT_S },
+		{ &s->retry_base_ms, o->retry_base_ms > 0, o->retry_base_ms, "FASTSNAP_RETRY_BASE_MS", 1,
+			600000, 0, 0, FS_DEFAULT_RETRY_BASE_MS },
+		{ &s->heartbeat_s, o->heartbeat_period_s > 0, o->heartbeat_period_s,
+			"FASTSNAP_HEARTBEAT_SECONDS", 1, 3600, 0, 0, FS_DEFAULT_HEARTBEAT_S },
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (nums[i].opt_set)
+			*nums[i].dst = nums[i].opt;
+		else if ((rc = fs_env_long(nums[i].dst, o, nums[i].env, nums[i].min, nums[i].max)) < 0)
 			return rc;
-		s->connect_timeout_ms = v;
-	} else
-		s->connect_timeout_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms
-			: FS_DEFAULT_CONNECT_TIMEOUT_MS;
+		else if (rc == 0)
+			*nums[i].dst = nums[i].cfg_set ? nums[i].cfg : nums[i].def;
+	}
+	s->num_retries = (int)retries;
+#ifdef FASTSNAP_TEST_HOOKS
+	/* Test builds only (docs/architecture.md, "Test hooks"). */
+	PICK(test_fail_after, NULL, "FASTSNAP_TEST_FAIL_AFTER", NULL, NULL);
+	PICK(test_kill_after, NULL, "FASTSNAP_TEST_KILL_AFTER", NULL, NULL);
+	PICK(test_kill_during, NULL, "FASTSNAP_TEST_KILL_DURING", NULL, NULL);
+#endif
+	return 0;
+}
 
-	if (o->low_speed_time_s > 0)
-		s->low_speed_time_s = o->low_speed_time_s;
-	else if ((rc = fs_env_long(&v, o, "FASTSNAP_LOW_SPEED_TIME_S", 1, 86400)) != 0) {
-		if (rc < 0)
-			return rc;
-		s->low_speed_time_s = v;
-	} else
-		s->low_speed_time_s = c->low_speed_time_s > 0 ? c->low_speed_time_s
-			: FS_DEFAULT_LOW_SPEED_TIME_S;
-
-	if (o->num_retries >= 0)
-		s->num_retries = o->num_retries;
-	else if ((rc = fs_env_long(&v, o, "FASTSNAP_NUM_RETRIES", 0, 100)) != 0) {
-		if (rc < 0)
-			return rc;
-		s->num_retries = (int)v;
-	} else
-		s->num_retries = c->glance_num_retries >= 0 ? c->glance_num_retries : FS_DEFAULT_NUM_RETRIES;
-
-	if ((rc = fs_env_long(&v, o, "FASTSNAP_CLONE_DEPTH_CAP", 1, 1000)) != 0) {
-		if (rc < 0)
-			return rc;
-		s->clone_depth_cap = (unsigned int)v;
-	} else
-		s->clone_depth_cap = c->clone_depth_cap > 0 ? (unsigned int)c->clone_depth_cap
-			: FS_DEFAULT_CLONE_DEPTH_CAP;
-
-	if ((rc = fs_env_long(&v, o, "FASTSNAP_CEPH_OP_TIMEOUT_S", 1, 86400)) != 0) {
-		if (rc < 0)
-			return rc;
-		s->ceph_op_timeout_s = v;
-	} else
-		s->ceph_op_timeout_s = c->ceph_op_timeout_s > 0 ? c->ceph_op_timeout_s
-			: FS_DEFAULT_CEPH_OP_TIMEOUT_S;
-
-	/* headers: the caller's, then the environment's */
+/* Headers: the caller's, then the environment's. */
+static int resolve_headers(fs_settings *s, const fastsnap_engine_opts *o)
+{
+	int rc;
 	for (size_t i = 0; i < o->glance_headers_count; i++) {
 		char where[48];
 		snprintf(where, sizeof(where), "glance header #%zu", i + 1);
@@ -309,27 +326,26 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	const char *eh = fs_env(o, "FASTSNAP_GLANCE_HEADERS");
 	if (eh && (rc = fs_add_env_headers(s, eh)) < 0)
 		return rc;
+#undef PICK
 	return 0;
 }
 
-int fs_settings_resolve(fs_settings *s, const fastsnap_engine_opts *opts)
+int fs_settings_resolve(fs_settings *s, const fastsnap_engine_opts *in)
 {
 	memset(s, 0, sizeof(*s));
-	if (!opts)
-		return fs_err(FASTSNAP_EINVAL, "engine options: NULL");
-	if (opts->version != FASTSNAP_ENGINE_OPTS_VERSION)
-		return fs_err(FASTSNAP_EINVAL, "engine options: version %u, this library knows %d "
-			"(initialise with FASTSNAP_ENGINE_OPTS_INIT)", opts->version, FASTSNAP_ENGINE_OPTS_VERSION);
+	fastsnap_engine_opts opts;
+	int rc = fs_engine_opts_upgrade(&opts, in);
+	if (rc < 0)
+		return rc;
 	fs_config cfg;
 	fs_config_init(&cfg);
-	const char *path = opts->config_file;
+	const char *path = opts.config_file;
 	if (!path)
-		path = fs_env(opts, "FASTSNAP_CONFIG");
-	int rc = 0;
+		path = fs_env(&opts, "FASTSNAP_CONFIG");
 	if (path)
 		rc = fs_config_load(&cfg, path);
 	if (rc == 0)
-		rc = fs_resolve(s, opts, &cfg);
+		rc = fs_resolve(s, &opts, &cfg);
 	fs_config_free(&cfg);
 	if (rc < 0)
 		fs_settings_free(s);

@@ -2,12 +2,13 @@
  * core/settings.h: the resolved settings of an engine. Each value comes
  * from, in order: the caller's fastsnap_engine_opts, the environment
  * (when use_env is set), the nova.conf-style config file, a default.
- * Every string is owned by the struct (fs_settings_free).
+ * Every string is owned by the struct (fs_settings_free). This is the
+ * only module that reads the environment, and only when use_env is set.
  */
 #ifndef FS_SETTINGS_H
 #define FS_SETTINGS_H
 
-#include "common.h"
+#include "core/common.h"
 
 typedef struct {
 	/* Ceph */
@@ -44,11 +45,21 @@ typedef struct {
 	char *client_key;
 	int insecure;
 
+	long retry_base_ms;       /* first back-off delay */
+
 	/* Snapshot defaults from [libvirt]/[fastsnap] */
-	unsigned int clone_depth_cap;
+	long clone_depth_cap;
 	/* librados: a mon or OSD op that takes longer fails (ETIMEDOUT)
 	 * instead of hanging on a dead OSD */
 	long ceph_op_timeout_s;
+	long heartbeat_s;         /* heartbeat period of a run */
+
+	/* Test builds only (FASTSNAP_TEST_HOOKS; else always NULL): a step
+	 * name after which the run fails or the process SIGKILLs itself, and
+	 * "step:fraction" to SIGKILL it once that share of a step is done. */
+	char *test_fail_after;
+	char *test_kill_after;
+	char *test_kill_during;
 } fs_settings;
 
 /* Resolve opts + env + config file into `s` (zeroed first). */

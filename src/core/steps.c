@@ -1,15 +1,15 @@
 /*
- * core/steps.c: stable step names, the fail/kill test hook, and the owner
- * tag (host, pid, process start time) used to name temporary snapshots.
+ * core/steps.c: stable step names, the step reporter (progress, times,
+ * cancel), and the owner tag (host, pid, process start time) used to name
+ * temporary snapshots.
  */
 #include <ctype.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "steps.h"
+#include "core/steps.h"
 
 static const char *const step_names[FASTSNAP_STEP__COUNT] = {
 	[FASTSNAP_STEP_RESOLVE] = "resolve",
@@ -32,16 +32,50 @@ const char *fastsnap_step_name(fastsnap_step step)
 	return step_names[step];
 }
 
-int fs_step_test_hook(fastsnap_step step)
+void fs_steps_init(fs_steps *st, const fastsnap_snapshot_opts *o, const fs_logger *log,
+	const fs_settings *s)
 {
-	const char *name = fastsnap_step_name(step);
-	const char *kill_at = getenv("FASTSNAP_TEST_KILL_AFTER");
-	if (kill_at && name && strcmp(kill_at, name) == 0)
-		raise(SIGKILL);
-	const char *fail_at = getenv("FASTSNAP_TEST_FAIL_AFTER");
-	if (fail_at && name && strcmp(fail_at, name) == 0)
-		return fs_err(FASTSNAP_ECANCELED, "test hook: failing after step '%s'", name);
+	memset(st, 0, sizeof(*st));
+	st->cb = o ? o->progress_cb : NULL;
+	st->payload = o ? o->progress_payload : NULL;
+	st->log = log;
+	st->s = s;
+	atomic_init(&st->cancel, 0);
+}
+
+int fs_steps_canceled(fs_steps *st)
+{
+	return atomic_load(&st->cancel);
+}
+
+/* Tell the caller; a non-zero answer cancels the run. */
+static int report(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t total)
+{
+	if (!fs_steps_canceled(st) && st->cb && st->cb(step, done, total, st->payload))
+		atomic_store(&st->cancel, 1);
+	if (fs_steps_canceled(st))
+		return fs_err(FASTSNAP_ECANCELED, "canceled by the caller during step '%s'", fastsnap_step_name(step));
 	return 0;
+}
+
+int fs_step_begin(fs_steps *st, fastsnap_step step)
+{
+	st->t0[step] = fs_now();
+	fs_log(st->log, FASTSNAP_LOG_DEBUG, "step %s", fastsnap_step_name(step));
+	return report(st, step, 0, 1);
+}
+
+int fs_step_end(fs_steps *st, fastsnap_step step)
+{
+	st->seconds[step] += fs_now() - st->t0[step];
+	int rc = report(st, step, 1, 1);
+	return rc < 0 ? rc : fs_test_hook_after(st->s, step);
+}
+
+int fs_step_progress(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t total)
+{
+	fs_test_hook_during(st->s, step, done, total);
+	return report(st, step, done, total);
 }
 
 void fs_owner_self(fs_owner *o)

@@ -1,17 +1,58 @@
 /*
- * core/steps.h: named steps (progress, per-phase times, test hooks) and the
- * owner tag that marks everything a run creates (design.md section 10).
+ * core/steps.h: named steps and the run's step reporter (progress to the
+ * caller, per-step times, cancellation, and in test builds the fail/kill
+ * hooks), plus the owner tag that marks everything a run creates
+ * (docs/operations.md, "Ownership").
  */
 #ifndef FS_STEPS_H
 #define FS_STEPS_H
 
-#include "common.h"
+#include <stdatomic.h>
 
-/* Test hook, read from the environment once per run:
- *   FASTSNAP_TEST_FAIL_AFTER=<step>  the run fails right after that step
- *   FASTSNAP_TEST_KILL_AFTER=<step>  the process SIGKILLs itself there
- * Returns 0, or FASTSNAP_ECANCELED with a message naming the step. */
-int fs_step_test_hook(fastsnap_step step);
+#include "core/common.h"
+#include "core/settings.h"
+
+/* One run's steps. Modules report through it; it belongs to one run. */
+typedef struct {
+	fastsnap_progress_cb cb;
+	void *payload;
+	const fs_logger *log;
+	const fs_settings *s;       /* test hooks (test builds only) */
+	atomic_int cancel;          /* set once: the run takes its failure path */
+	double t0[FASTSNAP_STEP__COUNT];
+	double seconds[FASTSNAP_STEP__COUNT];
+} fs_steps;
+
+void fs_steps_init(fs_steps *st, const fastsnap_snapshot_opts *o, const fs_logger *log,
+	const fs_settings *s);
+/* Start and end a step: progress (0, 1) and (1, 1), its time, and at the
+ * end the test hook. Return 0 or FASTSNAP_ECANCELED. */
+int fs_step_begin(fs_steps *st, fastsnap_step step);
+int fs_step_end(fs_steps *st, fastsnap_step step);
+/* Progress inside a long step (flatten, stream): bytes done and total.
+ * Returns FASTSNAP_ECANCELED (message set) once the caller canceled. */
+int fs_step_progress(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t total);
+/* Non-zero once the run is canceled. */
+int fs_steps_canceled(fs_steps *st);
+
+#ifdef FASTSNAP_TEST_HOOKS
+/* Test builds only (core/testhook.c): fail after a step, SIGKILL the
+ * process after a step, or SIGKILL it once `done/total` of a step reaches
+ * the fraction in test_kill_during ("flatten:0.5"). */
+int fs_test_hook_after(const fs_settings *s, fastsnap_step step);
+void fs_test_hook_during(const fs_settings *s, fastsnap_step step, uint64_t done, uint64_t total);
+#else
+static inline int fs_test_hook_after(const fs_settings *s, fastsnap_step step)
+{
+	(void)s; (void)step;
+	return 0;
+}
+static inline void fs_test_hook_during(const fs_settings *s, fastsnap_step step, uint64_t done,
+	uint64_t total)
+{
+	(void)s; (void)step; (void)done; (void)total;
+}
+#endif
 
 typedef struct {
 	char host[64];

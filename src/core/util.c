@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "common.h"
+#include "core/common.h"
 
 const char *fastsnap_version(int *major, int *minor, int *patch)
 {

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plan.h"
-#include "register.h"
-#include "rbd_url.h"
-#include "source_file.h"
+#include "plan/plan.h"
+#include "register/register.h"
+#include "core/rbd_url.h"
+#include "stream/source_file.h"
 
 const char *fs_flatten_name(fastsnap_flatten_mode m)
 {
@@ -174,7 +174,7 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 		return r;
 	if (p->kind == FS_SRC_RBD && !p->policy.same_cluster && p->policy.store && !p->policy.fsid &&
 	    (p->policy.store_is_rbd || !p->stores.has_detail)) {
-		/* design.md 2b: no fsid from stores/detail or the base image; an
+		/* docs/architecture.md ("Glance and Ceph facts"): no fsid from stores/detail or the base image; an
 		 * rbd:// location of any image in that store can establish it. */
 		r = find_store_locations(p, g, &in);
 		if (r < 0)
@@ -197,7 +197,7 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 		p->path = FASTSNAP_PATH_DIRECT;
 		p->target_pool = fs_strdup(p->policy.pool);
 		unsigned int cap = o->clone_depth_cap ? o->clone_depth_cap :
-			(s->clone_depth_cap ? s->clone_depth_cap : 5);
+			(unsigned int)s->clone_depth_cap;
 		if (p->flatten == FASTSNAP_FLATTEN_NONE && p->disk.depth + 1 > cap) {
 			p->flatten_for_depth = 1;
 			tmp = fs_asprintf("direct: %s; flatten none would make a clone chain of depth %u, "

@@ -6,10 +6,10 @@
 #ifndef FS_PLAN_H
 #define FS_PLAN_H
 
-#include "ceph.h"
-#include "glance.h"
-#include "rbd_direct.h"
-#include "store_policy.h"
+#include "clients/ceph.h"
+#include "clients/glance.h"
+#include "clients/rbd.h"
+#include "policy/store_policy.h"
 
 typedef enum { FS_SRC_RBD = 0, FS_SRC_FILE = 1 } fs_src_kind;
 

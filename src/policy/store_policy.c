@@ -1,5 +1,5 @@
 /*
- * policy/store_policy.c: the store decision (design.md section 4) and the
+ * policy/store_policy.c: the store decision (docs/configuration.md, "Store policy") and the
  * direct-path feasibility for the chosen store (section 2b), as a pure
  * function of discovery results. First row that applies wins:
  *   requested store > operator's [glance] store > base image's store >
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rbd_url.h"
-#include "store_policy.h"
+#include "core/rbd_url.h"
+#include "policy/store_policy.h"
 
 static const fs_store_info *fs_pol_find(const fs_store_set *s, const char *id)
 {
@@ -287,6 +287,40 @@ oom:
 	return fs_err(FASTSNAP_ENOMEM, "store policy: out of memory");
 }
 
+/* No store was asked for: the base image's store, else Glance's default.
+ * *note says why the base image's store was not used (caller frees). */
+static int pol_base_or_default(const fs_policy_in *in, fs_policy_out *out,
+	const fs_store_info **si, char **note)
+{
+	int rc;
+	if (in->base_image) {
+		char *why = NULL;
+		if ((rc = fs_pol_from_base(in, si, &why)) < 0)
+			return rc;
+		if (*si) {
+			out->source = "base-image";
+			out->reason = why;
+			return 0;
+		}
+		*note = why;
+	} else if (in->base_image_ref) {
+		*note = in->base_image_missing
+			? fs_asprintf("base image %s was not found in Glance (404)", in->base_image_ref)
+			: fs_asprintf("base image %s could not be read", in->base_image_ref);
+		if (!*note)
+			return fs_err(FASTSNAP_ENOMEM, "store policy: out of memory");
+	}
+	const char *lead = *note ? *note : "no base image (volume-backed instance)";
+	*si = fs_pol_default(in->stores);
+	out->source = "default";
+	if (*si)
+		out->reason = fs_asprintf("%s; using Glance's default store '%s'", lead, (*si)->id);
+	else
+		out->reason = fs_asprintf("%s; Glance marks no store as default, so no store header "
+			"is sent", lead);
+	return 0;
+}
+
 int fs_store_policy_decide(fs_policy_out *out, const fs_policy_in *in)
 {
 	memset(out, 0, sizeof(*out));
@@ -323,34 +357,8 @@ int fs_store_policy_decide(fs_policy_out *out, const fs_policy_in *in)
 		si = fs_pol_find(in->stores, in->operator_store);
 		out->source = "operator";
 		out->reason = fs_asprintf("store '%s' is set by the operator ([glance] store)", si->id);
-	} else {
-		if (in->base_image) {
-			char *why = NULL;
-			if ((rc = fs_pol_from_base(in, &si, &why)) < 0)
-				return rc;
-			if (si) {
-				out->source = "base-image";
-				out->reason = why;
-			} else {
-				base_note = why;
-			}
-		} else if (in->base_image_ref) {
-			base_note = in->base_image_missing
-				? fs_asprintf("base image %s was not found in Glance (404)", in->base_image_ref)
-				: fs_asprintf("base image %s could not be read", in->base_image_ref);
-			if (!base_note)
-				goto oom;
-		}
-		if (!si) {
-			const char *lead = base_note ? base_note : "no base image (volume-backed instance)";
-			si = fs_pol_default(in->stores);
-			out->source = "default";
-			if (si)
-				out->reason = fs_asprintf("%s; using Glance's default store '%s'", lead, si->id);
-			else
-				out->reason = fs_asprintf("%s; Glance marks no store as default, so no store header "
-					"is sent", lead);
-		}
+	} else if ((rc = pol_base_or_default(in, out, &si, &base_note)) < 0) {
+		return rc;
 	}
 	free(base_note);
 	if (!out->reason)

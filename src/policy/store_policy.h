@@ -3,13 +3,13 @@
  * whether the direct (clone-in-Ceph) path is possible for it. A pure
  * function: the caller (the engine) does the discovery and the Glance
  * calls and passes their results in; nothing here does I/O, so every rule
- * is unit-tested. Rules: design.md section 4 and 2b; the table and the
+ * is unit-tested. Rules: docs/configuration.md ("Store policy") and docs/architecture.md ("Glance and Ceph facts"); the table and the
  * decisions are in docs/configuration.md.
  */
 #ifndef FS_STORE_POLICY_H
 #define FS_STORE_POLICY_H
 
-#include "glance.h"
+#include "clients/glance.h"
 
 typedef struct {
 	const fs_store_set *stores;     /* NULL or multistore=0 when /v2/info/stores gave 404 */
@@ -22,7 +22,7 @@ typedef struct {
 	const char *our_fsid;           /* our Ceph cluster's fsid */
 	/* Optional: locations of other images (any store) that the caller
 	 * knows, used like the base image's to establish a store's pool and
-	 * fsid (design.md 2b: "or of any image in that store"). */
+	 * fsid (docs/architecture.md, "Glance and Ceph facts": or of any image in that store). */
 	const fs_location *known_locations;
 	size_t n_known_locations;
 } fs_policy_in;

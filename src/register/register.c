@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rbd_url.h"
-#include "register.h"
+#include "core/rbd_url.h"
+#include "register/register.h"
 
 static const char *const core_fields[] = {
 	"id", "name", "status", "visibility", "protected", "os_hidden", "owner", "disk_format",
@@ -130,6 +130,41 @@ void fs_image_meta_free(fs_image_meta *m)
 {
 	fs_strv_free(&m->keys);
 	fs_strv_free(&m->values);
+}
+
+int fs_register_image_create(fs_glance *g, char **id_out, int *undo_idx, fs_undo *u,
+	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
+	uint64_t disk_size)
+{
+	*id_out = NULL;
+	fs_image_schema schema;
+	memset(&schema, 0, sizeof(schema));
+	int have_schema = fs_glance_image_schema(g, &schema) == 0;
+	fs_image_meta meta;
+	int rc = fs_image_meta_build(&meta, o, base, have_schema ? &schema : NULL, owner, disk_size);
+	fs_image_schema_free(&schema);
+	if (rc < 0)
+		return rc;
+	fs_image_create_req cr = {
+		.name = o->name,
+		.disk_format = "raw",
+		.container_format = "bare",
+		.min_disk = meta.min_disk,
+		.min_ram = meta.min_ram,
+		.prop_keys = (const char *const *)meta.keys.v,
+		.prop_values = (const char *const *)meta.values.v,
+		.n_props = meta.keys.n,
+	};
+	fs_image *img = NULL;
+	if ((rc = fs_glance_image_create(g, &img, &cr)) == 0) {
+		if (!(*id_out = fs_strdup(img->id)))
+			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+		else
+			rc = *undo_idx = fs_undo_push_glance_delete(u, g, img->id);
+	}
+	fs_image_free(img);
+	fs_image_meta_free(&meta);
+	return rc < 0 ? rc : 0;
 }
 
 int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,

@@ -1,14 +1,15 @@
 /*
  * register/register.h: what fastsnap tells Glance about a snapshot: the
- * image's properties (design.md section 5: Nova's metadata, inherited
+ * image's properties (docs/architecture.md, "Glance and Ceph facts": Nova's metadata, inherited
  * base-image properties, the owner tag) and, on the direct path, the
  * rbd:// location.
  */
 #ifndef FS_REGISTER_H
 #define FS_REGISTER_H
 
-#include "glance.h"
-#include "steps.h"
+#include "cleanup/undo.h"
+#include "clients/glance.h"
+#include "core/steps.h"
 
 typedef struct {
 	fs_strv keys;
@@ -25,6 +26,13 @@ void fs_image_meta_free(fs_image_meta *m);
 /* Is `key` a core image field or reserved by fastsnap (not settable as a
  * property)? Read-only schema fields are checked with the schema. */
 int fs_image_prop_reserved(const char *key);
+
+/* Create the queued image: Nova's properties plus what the base image
+ * passes on (the schema, fetched here, tells core fields apart), with its
+ * delete pushed on `u` (*undo_idx). *id_out is the new id (caller frees). */
+int fs_register_image_create(fs_glance *g, char **id_out, int *undo_idx, fs_undo *u,
+	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
+	uint64_t disk_size);
 
 /* Register rbd://fsid/pool/image/snap as the image's location in `store`. */
 int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "body.h"
-#include "hasher.h"
+#include "stream/body.h"
+#include "stream/hasher.h"
 
 #define FS_PROGRESS_BYTES (64ull << 20)
 #define FS_PROGRESS_SECONDS 0.25
@@ -29,17 +29,16 @@ struct fs_stream_body {
 	uint64_t sent;
 	uint64_t last_progress_bytes;
 	double last_progress_t;
-	int err;                    /* sticky until rewind */
-	char errmsg[512];
+	fs_error_state first;       /* sticky until rewind */
 };
 
 /* Remember the first error (its message too: the HTTP layer may set
  * others in between) and return it. */
 static int fail(fs_stream_body *b, int code)
 {
-	if (!b->err) {
-		b->err = code;
-		snprintf(b->errmsg, sizeof(b->errmsg), "%s", fastsnap_error_last());
+	if (!b->first.code) {
+		fs_error_state_capture(&b->first);
+		fs_error_state_restore(&b->first);
 	}
 	return code;
 }
@@ -127,8 +126,8 @@ static int progress(fs_stream_body *b, int force)
 ssize_t fs_stream_body_read(void *ctx, char *buf, size_t len)
 {
 	fs_stream_body *b = ctx;
-	if (b->err)
-		return fs_err(b->err, "%s", b->errmsg);
+	if (b->first.code)
+		return fs_error_state_restore(&b->first);
 	if (b->req.cancel && atomic_load(b->req.cancel))
 		return fail(b, fs_err(FASTSNAP_ECANCELED, "stream canceled at byte %llu",
 			(unsigned long long)b->sent));
@@ -181,7 +180,7 @@ int fs_stream_body_rewind(void *ctx)
 		(unsigned long long)b->sent);
 	b->sent = 0;
 	b->last_progress_bytes = 0;
-	b->err = 0;
+	b->first.code = 0;
 	return 0;
 }
 

@@ -14,9 +14,9 @@
 
 #include <sys/types.h>
 
-#include "extents.h"
-#include "reader.h"
-#include "stream.h"
+#include "stream/extents.h"
+#include "stream/reader.h"
+#include "stream/stream.h"
 
 typedef struct fs_stream_body fs_stream_body;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "extents.h"
+#include "stream/extents.h"
 
 int fs_extent_map_add(fs_extent_map *m, uint64_t off, uint64_t len)
 {

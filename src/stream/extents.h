@@ -12,7 +12,7 @@
 
 #include <rbd/librbd.h>
 
-#include "common.h"
+#include "core/common.h"
 
 typedef struct {
 	uint64_t off;

@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "hasher.h"
+#include "stream/hasher.h"
 
 typedef struct {
 	const void *data;

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "core/common.h"
 
 typedef struct fs_hasher fs_hasher;
 typedef void (*fs_hasher_done_fn)(void *ctx, void *item);

@@ -13,7 +13,7 @@
 
 #include <rados/librados.h>
 
-#include "reader.h"
+#include "stream/reader.h"
 
 #define FS_READER_DEPTH 8u
 #define FS_READER_SIZE (4ull << 20)
@@ -30,8 +30,7 @@ typedef struct {
 	size_t len;
 	int state;
 	int zero;
-	int err;
-	char errmsg[256];
+	fs_error_state err;         /* set by a worker, restored by the consumer */
 	fs_extent *subs;            /* allocated parts of the chunk (absolute) */
 	size_t nsub;
 	size_t capsub;
@@ -62,8 +61,7 @@ struct fs_reader {
 	size_t cursor;              /* extent index for next_submit */
 	uint64_t bytes_read;
 	uint64_t reads;
-	int err;
-	char errmsg[512];
+	fs_error_state err;         /* the first slot error, sticky */
 
 	pthread_t *threads;
 	unsigned int nthreads;
@@ -74,13 +72,13 @@ struct fs_reader {
 static int slot_set_err(fs_slot *s, int code, const char *fmt, ...) FS_PRINTF(3, 4);
 static int slot_set_err(fs_slot *s, int code, const char *fmt, ...)
 {
-	if (s->err)
-		return s->err;
+	if (s->err.code)
+		return s->err.code;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
 	va_end(ap);
-	s->err = code;
+	s->err.code = code;
 	return code;
 }
 
@@ -191,8 +189,8 @@ static void fill_locked(fs_reader *r)
 		s->chunk = r->next_submit;
 		s->off = r->next_submit * r->rs;
 		s->len = (size_t)(r->size - s->off < r->rs ? r->size - s->off : r->rs);
-		s->err = 0;
-		s->errmsg[0] = '\0';
+		s->err.code = 0;
+		s->err.msg[0] = '\0';
 		s->ncomp = 0;
 		r->next_submit++;
 		if (slot_plan(r, s) < 0) {
@@ -216,7 +214,7 @@ static void fill_locked(fs_reader *r)
 static void file_read_slot(fs_reader *r, fs_slot *s, uint64_t *nread, uint64_t *nreads)
 {
 	slot_zero_gaps(s);
-	for (size_t i = 0; i < s->nsub && !s->err; i++) {
+	for (size_t i = 0; i < s->nsub && !s->err.code; i++) {
 		uint64_t done = 0;
 		while (done < s->subs[i].len) {
 			uint64_t at = s->subs[i].off + done;
@@ -276,6 +274,47 @@ static void *file_worker(void *arg)
 	return NULL;
 }
 
+/* The slots and their buffers (depth x bufsize), and the zero buffer. */
+static int alloc_slots(fs_reader *r)
+{
+	r->slots = calloc(r->depth, sizeof(*r->slots));
+	if (!r->slots)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory for the reader");
+	for (unsigned int i = 0; i < r->depth; i++) {
+		r->slots[i].chunk = FS_NO_CHUNK;
+		r->slots[i].state = SLOT_FREE;
+	}
+	if (!r->bufsize)
+		return 0;
+	for (unsigned int i = 0; i < r->depth; i++) {
+		void *p = NULL;
+		if (posix_memalign(&p, 4096, r->bufsize) != 0)
+			return fs_err(FASTSNAP_ENOMEM, "out of memory for %u read buffers of %zu bytes",
+				r->depth, r->bufsize);
+		r->slots[i].buf = p;
+		r->nbuffers++;
+	}
+	r->zero = calloc(1, r->bufsize);
+	return r->zero ? 0 : fs_err(FASTSNAP_ENOMEM, "out of memory for the zero buffer");
+}
+
+/* File sources: a pool of `want` pread workers (0: up to 4). */
+static int start_file_threads(fs_reader *r, unsigned int want)
+{
+	(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	unsigned int nt = want ? want : (r->depth < 4 ? r->depth : 4);
+	r->threads = calloc(nt, sizeof(*r->threads));
+	if (!r->threads)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory for the reader threads");
+	for (unsigned int i = 0; i < nt; i++) {
+		int e = pthread_create(&r->threads[i], NULL, file_worker, r);
+		if (e != 0)
+			return fs_err(FASTSNAP_ERROR, "reader: cannot start a thread: %s", strerror(e));
+		r->nthreads++;
+	}
+	return 0;
+}
+
 int fs_reader_new(fs_reader **out, const fs_reader_opts *o)
 {
 	*out = NULL;
@@ -319,49 +358,10 @@ int fs_reader_new(fs_reader **out, const fs_reader_opts *o)
 	pthread_cond_init(&r->cv_state, NULL);
 	r->sync_ok = 1;
 
-	r->slots = calloc(depth, sizeof(*r->slots));
-	if (!r->slots) {
-		rc = fs_err(FASTSNAP_ENOMEM, "out of memory for the reader");
+	if ((rc = alloc_slots(r)) < 0)
 		goto fail;
-	}
-	for (unsigned int i = 0; i < depth; i++) {
-		r->slots[i].chunk = FS_NO_CHUNK;
-		r->slots[i].state = SLOT_FREE;
-	}
-	if (r->bufsize) {
-		for (unsigned int i = 0; i < depth; i++) {
-			void *p = NULL;
-			if (posix_memalign(&p, 4096, r->bufsize) != 0) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory for %u read buffers of %zu bytes",
-					depth, r->bufsize);
-				goto fail;
-			}
-			r->slots[i].buf = p;
-			r->nbuffers++;
-		}
-		r->zero = calloc(1, r->bufsize);
-		if (!r->zero) {
-			rc = fs_err(FASTSNAP_ENOMEM, "out of memory for the zero buffer");
-			goto fail;
-		}
-	}
-	if (r->fd >= 0) {
-		(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		unsigned int nt = o->file_threads ? o->file_threads : (depth < 4 ? depth : 4);
-		r->threads = calloc(nt, sizeof(*r->threads));
-		if (!r->threads) {
-			rc = fs_err(FASTSNAP_ENOMEM, "out of memory for the reader threads");
-			goto fail;
-		}
-		for (unsigned int i = 0; i < nt; i++) {
-			int e = pthread_create(&r->threads[i], NULL, file_worker, r);
-			if (e != 0) {
-				rc = fs_err(FASTSNAP_ERROR, "reader: cannot start a thread: %s", strerror(e));
-				goto fail;
-			}
-			r->nthreads++;
-		}
-	}
+	if (r->fd >= 0 && (rc = start_file_threads(r, o->file_threads)) < 0)
+		goto fail;
 	*out = r;
 	return 0;
 fail:
@@ -372,8 +372,8 @@ fail:
 int fs_reader_next(fs_reader *r, fs_chunk *out)
 {
 	pthread_mutex_lock(&r->mu);
-	if (r->err) {
-		int e = fs_err(r->err, "%s", r->errmsg);
+	if (r->err.code) {
+		int e = fs_error_state_restore(&r->err);
 		pthread_mutex_unlock(&r->mu);
 		return e;
 	}
@@ -397,10 +397,9 @@ int fs_reader_next(fs_reader *r, fs_chunk *out)
 	}
 	while (s->state != SLOT_DONE)
 		pthread_cond_wait(&r->cv_state, &r->mu);
-	if (s->err) {
+	if (s->err.code) {
 		r->err = s->err;
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", s->errmsg);
-		int e = fs_err(r->err, "%s", r->errmsg);
+		int e = fs_error_state_restore(&r->err);
 		pthread_mutex_unlock(&r->mu);
 		return e;
 	}
@@ -421,7 +420,7 @@ void fs_reader_release(fs_reader *r, const fs_chunk *c)
 	fs_slot *s = &r->slots[c->slot];
 	if (s->state == SLOT_OUT) {
 		s->state = SLOT_FREE;
-		if (!r->err)
+		if (!r->err.code)
 			fill_locked(r);
 		pthread_cond_broadcast(&r->cv_state);
 	}
@@ -463,14 +462,14 @@ int fs_reader_rewind(fs_reader *r)
 	for (unsigned int i = 0; i < r->depth; i++) {
 		r->slots[i].state = SLOT_FREE;
 		r->slots[i].chunk = FS_NO_CHUNK;
-		r->slots[i].err = 0;
+		r->slots[i].err.code = 0;
 	}
 	r->head = r->next_submit = r->next_work = 0;
 	r->cursor = 0;
 	r->bytes_read = 0;
 	r->reads = 0;
-	r->err = 0;
-	r->errmsg[0] = '\0';
+	r->err.code = 0;
+	r->err.msg[0] = '\0';
 	pthread_mutex_unlock(&r->mu);
 	return 0;
 }

@@ -20,8 +20,8 @@
 
 #include <rbd/librbd.h>
 
-#include "common.h"
-#include "extents.h"
+#include "core/common.h"
+#include "stream/extents.h"
 
 typedef struct fs_reader fs_reader;
 

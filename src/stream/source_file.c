@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source_file.h"
+#include "stream/source_file.h"
 
 #define FS_MAGIC_PROBE 512
 

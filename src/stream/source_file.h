@@ -1,7 +1,7 @@
 /*
  * stream/source_file.h: a raw file or block device as a snapshot source:
  * open it, refuse image formats that are not raw (by magic bytes), and
- * check afterwards that it did not change while it was read (design.md 9).
+ * check afterwards that it did not change while it was read (docs/usage.md, "--disk-file").
  */
 #ifndef FS_SOURCE_FILE_H
 #define FS_SOURCE_FILE_H
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "common.h"
+#include "core/common.h"
 
 /* What identifies the file's state before the read. */
 typedef struct {

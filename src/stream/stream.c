@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "body.h"
-#include "stream.h"
+#include "stream/body.h"
+#include "stream/stream.h"
 
 /* GET the image and compare its size and hashes with what was sent. */
 static int verify_remote(fs_glance *g, const fs_stream_req *req, const fs_stream_res *res)

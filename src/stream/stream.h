@@ -14,8 +14,8 @@
 
 #include <rbd/librbd.h>
 
-#include "common.h"
-#include "glance.h"
+#include "core/common.h"
+#include "clients/glance.h"
 
 typedef struct {
 	/* source: exactly one of these */

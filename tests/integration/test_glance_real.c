@@ -15,8 +15,8 @@
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
 
-#include "glance.h"
-#include "settings.h"
+#include "clients/glance.h"
+#include "core/settings.h"
 
 /* ---- set-up from the env file ---- */
 

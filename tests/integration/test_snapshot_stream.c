@@ -336,6 +336,23 @@ Test(stream, freeze_and_thaw_bracket_the_snapshot)
 	cr_assert_str_eq(out, "", "thawed without a freeze");
 	free(out); free(ids); free(err);
 	cJSON_Delete(j);
+
+	/* a failing thaw: the image is made and kept, but the command says so
+	 * (exit 3, "thaw_error" in the JSON): the guest may still be frozen */
+	st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local "
+		"--freeze-cmd true --thaw-cmd 'exit 4'", disk, name);
+	cr_assert_eq(st, 3, "exit %d: %s", st, err);
+	cr_assert(strstr(err, "--thaw-cmd") && strstr(err, "exit status 4"), "%s", err);
+	const char *te = fst_jstr(j, "thaw_error");
+	cr_assert(te && strstr(te, "exit status 4"), "thaw_error: %s", te ? te : "(missing)");
+	check_stream_result(j, sha, "local");
+	char *status = fst_glance_status(fst_jstr(j, "image_id"));
+	cr_assert_str_eq(status, "active");
+	free(status);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0);
+	cJSON_Delete(j);
+	free(err);
 	unlink(log);
 	free(name);
 	fst_rbd_remove_all(vms, disk);

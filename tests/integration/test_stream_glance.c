@@ -15,10 +15,10 @@
 #include <rbd/librbd.h>
 
 #include "devenv.h"
-#include "glance.h"
-#include "settings.h"
-#include "source_file.h"
-#include "stream.h"
+#include "clients/glance.h"
+#include "core/settings.h"
+#include "stream/source_file.h"
+#include "stream/stream.h"
 
 #define MiB (1ull << 20)
 #define OBJ (4 * MiB)

@@ -163,4 +163,5 @@ void fs_test_settings(fs_settings *s, const char *glance_url, int num_retries)
 	s->connect_timeout_ms = 2000;
 	s->low_speed_time_s = 2;
 	s->num_retries = num_retries;
+	s->retry_base_ms = 10;   /* back-off in milliseconds, not seconds */
 }

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "settings.h"
+#include "core/settings.h"
 
 typedef struct {
 	pid_t pid;

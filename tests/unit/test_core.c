@@ -8,11 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <criterion/criterion.h>
 
-#include "common.h"
-#include "steps.h"
-#include "undo.h"
+#include "core/common.h"
+#include "core/settings.h"
+#include "core/steps.h"
+#include "cleanup/undo.h"
 
 Test(errors, strerror_names_every_code)
 {
@@ -78,14 +81,84 @@ Test(steps, names_are_stable_and_complete)
 	cr_assert_null(fastsnap_step_name((fastsnap_step)-1));
 }
 
+#ifdef FASTSNAP_TEST_HOOKS
+/* The hooks exist only in a test build (CMake FASTSNAP_TEST_HOOKS). */
 Test(steps, fail_hook_fires_only_at_its_step)
 {
-	setenv("FASTSNAP_TEST_FAIL_AFTER", "clone", 1);
-	cr_assert_eq(fs_step_test_hook(FASTSNAP_STEP_SNAP), 0);
-	cr_assert_eq(fs_step_test_hook(FASTSNAP_STEP_CLONE), FASTSNAP_ECANCELED);
+	fs_settings s;
+	memset(&s, 0, sizeof(s));
+	s.test_fail_after = "clone";
+	cr_assert_eq(fs_test_hook_after(&s, FASTSNAP_STEP_SNAP), 0);
+	cr_assert_eq(fs_test_hook_after(&s, FASTSNAP_STEP_CLONE), FASTSNAP_ECANCELED);
 	cr_assert(strstr(fastsnap_error_last(), "'clone'"));
-	unsetenv("FASTSNAP_TEST_FAIL_AFTER");
-	cr_assert_eq(fs_step_test_hook(FASTSNAP_STEP_CLONE), 0);
+	s.test_fail_after = NULL;
+	cr_assert_eq(fs_test_hook_after(&s, FASTSNAP_STEP_CLONE), 0);
+}
+
+Test(steps, hooks_come_from_the_environment_only_with_use_env)
+{
+	setenv("FASTSNAP_TEST_FAIL_AFTER", "snap", 1);
+	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
+	fs_settings s;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_null(s.test_fail_after);
+	fs_settings_free(&s);
+	o.use_env = 1;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(s.test_fail_after, "snap");
+	fs_settings_free(&s);
+}
+
+Test(steps, kill_during_fires_at_its_fraction, .signal = SIGKILL)
+{
+	fs_settings s;
+	memset(&s, 0, sizeof(s));
+	s.test_kill_during = "flatten:0.5";
+	fs_test_hook_during(&s, FASTSNAP_STEP_STREAM, 60, 100);   /* another step */
+	fs_test_hook_during(&s, FASTSNAP_STEP_FLATTEN, 40, 100);  /* not yet */
+	fs_test_hook_during(&s, FASTSNAP_STEP_FLATTEN, 50, 100);  /* here */
+	cr_assert_fail("the kill-during hook did not fire");
+}
+#endif
+
+static int cancel_at_flatten(fastsnap_step step, uint64_t done, uint64_t total, void *payload)
+{
+	(void)done; (void)total; (void)payload;
+	return step == FASTSNAP_STEP_FLATTEN;
+}
+
+Test(steps, reporter_times_steps_and_cancels)
+{
+	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	o.progress_cb = cancel_at_flatten;
+	fs_logger lg = { NULL, NULL };
+	fs_steps st;
+	fs_steps_init(&st, &o, &lg, NULL);
+	cr_assert_eq(fs_step_begin(&st, FASTSNAP_STEP_CLONE), 0);
+	cr_assert_eq(fs_step_end(&st, FASTSNAP_STEP_CLONE), 0);
+	cr_assert_geq(st.seconds[FASTSNAP_STEP_CLONE], 0.0);
+	cr_assert_not(fs_steps_canceled(&st));
+	cr_assert_eq(fs_step_progress(&st, FASTSNAP_STEP_FLATTEN, 4 << 20, 8 << 20), FASTSNAP_ECANCELED);
+	cr_assert(strstr(fastsnap_error_last(), "'flatten'"), "%s", fastsnap_error_last());
+	cr_assert(fs_steps_canceled(&st));
+	/* Once canceled, every later step fails at once. */
+	cr_assert_eq(fs_step_begin(&st, FASTSNAP_STEP_SNAP), FASTSNAP_ECANCELED);
+}
+
+Test(errors, state_capture_and_restore)
+{
+	fs_err(FASTSNAP_ELOCATION_REJECTED, "first: %s", "kept");
+	fs_error_state st;
+	fs_error_state_capture(&st);
+	cr_assert_eq(fastsnap_error_last_code(), 0);
+	cr_assert_str_eq(fastsnap_error_last(), "");
+	fs_err(FASTSNAP_ECEPH, "a clean-up error");
+	cr_assert_eq(fs_error_state_restore(&st), FASTSNAP_ELOCATION_REJECTED);
+	cr_assert_eq(fastsnap_error_last_code(), FASTSNAP_ELOCATION_REJECTED);
+	cr_assert_str_eq(fastsnap_error_last(), "first: kept");
+	/* Formatting the current message into itself is well defined. */
+	fs_err(FASTSNAP_ECEPH, "prefix: %s", fastsnap_error_last());
+	cr_assert_str_eq(fastsnap_error_last(), "prefix: first: kept");
 }
 
 Test(owner, tag_and_tmp_snapshot_name)
@@ -109,28 +182,32 @@ Test(owner, tag_and_tmp_snapshot_name)
 
 static char trace[256];
 
-static int undo_ok(void *ctx, const char *a, const char *b, const char *c, int flag)
+static int undo_ok(void *arg)
 {
-	(void)ctx; (void)b; (void)c; (void)flag;
-	strcat(trace, a);
+	strcat(trace, arg);
 	return 0;
 }
 
-static int undo_fail(void *ctx, const char *a, const char *b, const char *c, int flag)
+static int undo_fail(void *arg)
 {
-	(void)ctx; (void)b; (void)c; (void)flag;
-	strcat(trace, a);
-	return fs_err(FASTSNAP_ECEPH, "cannot remove %s", a);
+	strcat(trace, arg);
+	return fs_err(FASTSNAP_ECEPH, "cannot remove %s", (char *)arg);
+}
+
+/* Every entry owns its argument: ASan's leak check proves it is freed. */
+static int push(fs_undo *u, int (*fn)(void *), const char *tag, const char *what)
+{
+	return fs_undo_push(u, fn, strdup(tag), free, "%s", what);
 }
 
 Test(undo, runs_in_reverse_and_keeps_first_error)
 {
 	trace[0] = '\0';
 	fs_undo u = FS_UNDO_INIT;
-	cr_assert_eq(fs_undo_push(&u, undo_ok, NULL, "1", NULL, NULL, 0, "delete image"), 0);
-	int ix = fs_undo_push(&u, undo_fail, NULL, "2", NULL, NULL, 0, "remove snapshot");
-	cr_assert_eq(fs_undo_push(&u, undo_ok, NULL, "3", NULL, NULL, 0, "remove clone"), 2);
-	cr_assert_eq(fs_undo_push(&u, undo_ok, NULL, "4", NULL, NULL, 0, "forgotten"), 3);
+	cr_assert_eq(push(&u, undo_ok, "1", "delete image"), 0);
+	int ix = push(&u, undo_fail, "2", "remove snapshot");
+	cr_assert_eq(push(&u, undo_ok, "3", "remove clone"), 2);
+	cr_assert_eq(push(&u, undo_ok, "4", "forgotten"), 3);
 	fs_undo_forget(&u, 3);
 	cr_assert_eq(ix, 1);
 	fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance rejected the location");
@@ -150,12 +227,15 @@ Test(undo, partial_run_from_mark)
 {
 	trace[0] = '\0';
 	fs_undo u = FS_UNDO_INIT;
-	fs_undo_push(&u, undo_ok, NULL, "a", NULL, NULL, 0, "a");
+	push(&u, undo_ok, "a", "a");
 	size_t mark = u.n;
-	fs_undo_push(&u, undo_ok, NULL, "b", NULL, NULL, 0, "b");
-	fs_undo_push(&u, undo_ok, NULL, "c", NULL, NULL, 0, "c");
-	cr_assert_eq(fs_undo_run_from(&u, mark), 0);
+	push(&u, undo_ok, "b", "b");
+	push(&u, undo_fail, "c", "c");
+	fs_err(FASTSNAP_EFORBIDDEN, "refused");
+	cr_assert_eq(fs_undo_run_from(&u, mark), 1);
 	cr_assert_str_eq(trace, "cb");
+	cr_assert_eq(fastsnap_error_last_code(), FASTSNAP_EFORBIDDEN);
+	cr_assert_str_eq(fastsnap_error_last(), "refused; clean-up failed: c: cannot remove c");
 	fs_undo_run(&u);
 	cr_assert_str_eq(trace, "cba");
 	fs_undo_free(&u);

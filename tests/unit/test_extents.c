@@ -2,7 +2,7 @@
  * tests/unit/test_extents.c: the allocation map (stream/extents.c): merging
  * and lookup, and SEEK_DATA/SEEK_HOLE on sparse temporary files.
  */
-#include "extents.h"
+#include "stream/extents.h"
 #include "test_stream_util.h"
 
 Test(extents, add_merges_and_clips)

@@ -9,9 +9,9 @@
 
 #include <criterion/criterion.h>
 
-#include "auth.h"
-#include "glance.h"
-#include "http.h"
+#include "clients/auth.h"
+#include "clients/glance.h"
+#include "clients/http.h"
 
 #define LEN(s) (sizeof(s) - 1)
 

@@ -14,13 +14,12 @@
 #include <openssl/evp.h>
 
 #include "fault_server.h"
-#include "glance.h"
+#include "clients/glance.h"
 
 static fs_fault_server srv;
 
 static void start(void)
 {
-	setenv("FASTSNAP_RETRY_BASE_MS", "10", 1);
 	cr_assert_eq(fs_test_fault_server_start(&srv), 0, "fault server did not start");
 }
 

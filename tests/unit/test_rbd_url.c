@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rbd_url.h"
+#include "core/rbd_url.h"
 
 #define FSID "0f7a3c2e-1b2d-4e5f-8a9b-0c1d2e3f4a5b"
 

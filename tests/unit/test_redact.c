@@ -10,8 +10,8 @@
 #include <criterion/criterion.h>
 
 #include "fault_server.h"
-#include "glance.h"
-#include "http.h"
+#include "clients/glance.h"
+#include "clients/http.h"
 
 Test(redact, header_values)
 {
@@ -81,7 +81,6 @@ static void assert_clean(const char *where, const char *text)
 static fs_fault_server srv;
 static void start(void)
 {
-	setenv("FASTSNAP_RETRY_BASE_MS", "5", 1);
 	cr_assert_eq(fs_test_fault_server_start(&srv), 0);
 }
 static void stop(void) { fs_test_fault_server_stop(&srv); }

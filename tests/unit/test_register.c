@@ -8,7 +8,7 @@
 
 #include <criterion/criterion.h>
 
-#include "register.h"
+#include "register/register.h"
 
 static const char *get(const fs_image_meta *m, const char *k)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "settings.h"
+#include "core/settings.h"
 
 static const char *const all_env[] = {
 	"CEPH_CONF", "FASTSNAP_CEPH_USER", "FASTSNAP_CEPH_KEYRING", "FASTSNAP_GLANCE_URL",

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rbd_url.h"
-#include "store_policy.h"
+#include "core/rbd_url.h"
+#include "policy/store_policy.h"
 
 #define OURS  "abcdef01-2222-3333-4444-5555555555aa"
 #define OTHER "99999999-8888-7777-6666-555555555555"

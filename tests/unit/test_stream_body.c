@@ -6,7 +6,7 @@
  */
 #include <stdatomic.h>
 
-#include "body.h"
+#include "stream/body.h"
 #include "test_stream_util.h"
 
 typedef struct {

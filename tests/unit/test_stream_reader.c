@@ -3,8 +3,8 @@
  * exact bytes in order for many depth / read size / file size combinations,
  * holes not read, a fixed number of buffers, rewind, and read errors.
  */
-#include "extents.h"
-#include "reader.h"
+#include "stream/extents.h"
+#include "stream/reader.h"
 #include "test_stream_util.h"
 
 /* Read everything through the reader, holding up to `hold` chunks before

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "source_file.h"
+#include "stream/source_file.h"
 #include "test_stream_util.h"
 
 static void write_file(char *path, const void *head, size_t n, size_t off, uint64_t size)

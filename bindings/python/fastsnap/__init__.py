@@ -233,20 +233,24 @@ class Engine:
         disk_format, verify_md5, read_depth, read_size, clone_depth_cap,
         progress (callable(step, done, total), step a name of STEPS; an
         exception raised in it cancels the run and is raised again here),
-        on_active (callable(image_id): the image became active).
+        on_active (callable(image_id): the image became active), capture
+        (callable("begin" | "end") around the moment the source is
+        captured, where a caller freezes and thaws the guest; raising at
+        "begin" cancels the run before anything is captured).
         On failure everything the run created is removed and an exception
         of fastsnap.errors is raised; its .result holds the plan and message.
         """
         return self._run(self._lib.fastsnap_snapshot, False, **kw)
 
     # Shared by plan(), snapshot() and fastsnap.nova.
-    def _run(self, func, planned, progress=None, on_active=None, _nova=None, **kw):
+    def _run(self, func, planned, progress=None, on_active=None, capture=None, _nova=None, **kw):
         o = _lib.SnapshotOpts()
         keep = []
         fields = dict(o._fields_)
         for k, v in kw.items():
             if k in ("version", "progress_cb", "progress_payload", "active_cb", "active_payload",
-                     "properties_count", "image_id", "flags") or k not in fields:
+                     "capture_cb", "capture_payload", "properties_count", "image_id", "flags") \
+                    or k not in fields:
                 raise TypeError("unexpected keyword argument %r" % k)
             if v is None:
                 continue
@@ -300,6 +304,19 @@ class Engine:
                     raised.append(e)
             o.active_cb = _lib.ACTIVE_CB(on_act)
             keep.append(o.active_cb)
+
+        if capture is not None:
+            def on_capture(event, payload):
+                if raised and event == 0:
+                    return 1
+                try:
+                    capture("begin" if event == 0 else "end")
+                    return 0
+                except BaseException as e:  # noqa: B902
+                    raised.append(e)
+                    return 1
+            o.capture_cb = _lib.CAPTURE_CB(on_capture)
+            keep.append(o.capture_cb)
 
         res = ctypes.c_void_p()
         rc = func(ctypes.byref(res), self._handle(), ctypes.byref(o))

@@ -15,11 +15,12 @@ c_void_p = ctypes.c_void_p
 LOG_CB = ctypes.CFUNCTYPE(None, ctypes.c_int, c_char_p, c_void_p)
 PROGRESS_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, c_void_p)
 ACTIVE_CB = ctypes.CFUNCTYPE(None, c_char_p, c_void_p)
+CAPTURE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, c_void_p)
 
 
 class EngineOpts(ctypes.Structure):
-    """fastsnap_engine_opts, version 1."""
-    VERSION = 1
+    """fastsnap_engine_opts, version 2."""
+    VERSION = 2
     _fields_ = [
         ("version", ctypes.c_uint),
         ("config_file", c_char_p),
@@ -51,6 +52,9 @@ class EngineOpts(ctypes.Structure):
         ("insecure", ctypes.c_int),
         ("log_cb", LOG_CB),
         ("log_payload", c_void_p),
+        # version 2
+        ("retry_base_ms", ctypes.c_long),
+        ("heartbeat_period_s", ctypes.c_long),
     ]
 
     def __init__(self):
@@ -60,8 +64,8 @@ class EngineOpts(ctypes.Structure):
         self.num_retries = -1
 
 
-# fastsnap_snapshot_opts, version 1 (include/fastsnap.h).
-SNAPSHOT_OPTS_V1 = [
+# fastsnap_snapshot_opts as include/fastsnap.h has it (versions 1 and 2).
+SNAPSHOT_OPTS_HEADER = [
     ("version", ctypes.c_uint),
     ("disk", c_char_p),
     ("disk_file", c_char_p),
@@ -85,13 +89,16 @@ SNAPSHOT_OPTS_V1 = [
     ("progress_payload", c_void_p),
     ("active_cb", ACTIVE_CB),
     ("active_payload", c_void_p),
+    # version 2
+    ("capture_cb", CAPTURE_CB),
+    ("capture_payload", c_void_p),
 ]
 
 # PLANNED (not in the C library yet; docs/embedding.md "Nova mode"): the
 # fields appended by the version of fastsnap_snapshot_opts that brings the
 # Ceph-only mode. The binding sets `version` to NOVA_OPTS_VERSION only when
 # the library exports fastsnap_direct_cleanup(), which comes with the mode.
-NOVA_OPTS_VERSION = 2
+NOVA_OPTS_VERSION = 3
 SNAPSHOT_OPTS_NOVA = [
     ("image_id", c_char_p),   # an existing queued Glance image to fill; NULL: create one
     ("flags", ctypes.c_uint),  # FASTSNAP_SNAPSHOT_CEPH_ONLY, ...
@@ -101,10 +108,10 @@ CLEANUP_IMAGE = 0x1           # planned FASTSNAP_CLEANUP_IMAGE
 
 
 class SnapshotOpts(ctypes.Structure):
-    """fastsnap_snapshot_opts: version 1, plus the planned Nova-mode fields
+    """fastsnap_snapshot_opts: version 2, plus the planned Nova-mode fields
     (read by the library only when `version` says they are there)."""
-    VERSION = 1
-    _fields_ = SNAPSHOT_OPTS_V1 + SNAPSHOT_OPTS_NOVA
+    VERSION = 2
+    _fields_ = SNAPSHOT_OPTS_HEADER + SNAPSHOT_OPTS_NOVA
 
     def __init__(self):
         # FASTSNAP_SNAPSHOT_OPTS_INIT (every other field is 0 / NULL)

@@ -29,7 +29,7 @@ class Layout(unittest.TestCase):
         inc = os.environ["FASTSNAP_INCLUDE"]
         structs = {
             "fastsnap_engine_opts": (_lib.EngineOpts, [f for f, _ in _lib.EngineOpts._fields_]),
-            "fastsnap_snapshot_opts": (_lib.SnapshotOpts, [f for f, _ in _lib.SNAPSHOT_OPTS_V1]),
+            "fastsnap_snapshot_opts": (_lib.SnapshotOpts, [f for f, _ in _lib.SNAPSHOT_OPTS_HEADER]),
             "fastsnap_store": (_lib.Store, [f for f, _ in _lib.Store._fields_]),
         }
         src = ["#include <stdio.h>", "#include <stddef.h>", "#include <fastsnap.h>", "int main(void) {"]
@@ -207,6 +207,22 @@ class Cluster(unittest.TestCase):
         self.assertIn("clone", seen)
         # the run was undone: no image, no temporary snapshot, no clone
         self.assertEqual(dev.images_named(self.tag + "-cancel"), [])
+        self.assertEqual(dev.snapshots(d), [])
+
+    def test_capture_signals_and_cancel_at_begin(self):
+        d = self.disk("capture")
+        events = []
+        with engine() as e:
+            r = e.snapshot(disk=d, name=self.tag + "-cap", store="local", capture=events.append)
+            self.images.append(r.image_id)
+            self.assertEqual(events, ["begin", "end"])
+
+            def refuse(event):
+                if event == "begin":
+                    raise RuntimeError("freeze failed")
+            with self.assertRaises(RuntimeError):
+                e.snapshot(disk=d, name=self.tag + "-cap2", store="local", capture=refuse)
+        self.assertEqual(dev.images_named(self.tag + "-cap2"), [])
         self.assertEqual(dev.snapshots(d), [])
 
     def test_cancel_streamed_by_raising(self):

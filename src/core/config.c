@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define FS_CONFIG_MAX_FILE (16u * 1024u * 1024u)
 #define FS_LONG_MARK "\x01"

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "core/common.h"
 
 typedef struct {
 	/* [glance] */

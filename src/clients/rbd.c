@@ -1,5 +1,5 @@
 /*
- * direct/rbd_direct.c: librbd operations of the direct path. Every clone
+ * clients/rbd.c: librbd operations (see rbd.h). Every clone
  * gets its features set explicitly (RBD_IMAGE_OPTION_FEATURES) and checked
  * afterwards: without deep-flatten a snapshot taken on the clone before
  * the flatten would pin the disk's temporary snapshot for ever.
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rbd_direct.h"
+#include "clients/rbd.h"
 
 typedef struct {
 	rados_ioctx_t io;
@@ -141,8 +141,7 @@ int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const c
 	return snap_op(c, pool, image, snap, rbd_snap_protect, "protect snapshot");
 }
 
-int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap,
-	int unprotect)
+int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap)
 {
 	fs_rbd_h h;
 	int r = h_open(&h, c, pool, image, NULL, 0, "open");
@@ -156,16 +155,13 @@ int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const ch
 		h_close(&h);
 		return r < 0 ? rbd_fail(r, "look up snapshot", pool, image, snap) : 0;
 	}
-	(void)unprotect; /* a protected snapshot is always unprotected first */
-	{
-		int prot = 0;
-		r = rbd_snap_is_protected(h.img, snap, &prot);
-		if (r == 0 && prot)
-			r = rbd_snap_unprotect(h.img, snap);
-		if (r < 0) {
-			h_close(&h);
-			return rbd_fail(r, "unprotect snapshot", pool, image, snap);
-		}
+	int prot = 0;
+	r = rbd_snap_is_protected(h.img, snap, &prot);
+	if (r == 0 && prot)
+		r = rbd_snap_unprotect(h.img, snap);
+	if (r < 0) {
+		h_close(&h);
+		return rbd_fail(r, "unprotect snapshot", pool, image, snap);
 	}
 	r = rbd_snap_remove(h.img, snap);
 	h_close(&h);
@@ -226,13 +222,15 @@ out:
 typedef struct {
 	int (*cb)(uint64_t, uint64_t, void *);
 	void *ctx;
+	uint64_t object_size;
 	int stopped;
 } flatten_ctx;
 
+/* librbd counts objects; callers get bytes. */
 static int flatten_progress(uint64_t offset, uint64_t total, void *p)
 {
 	flatten_ctx *fc = p;
-	if (fc->cb && fc->cb(offset, total, fc->ctx)) {
+	if (fc->cb && fc->cb(offset * fc->object_size, total * fc->object_size, fc->ctx)) {
 		fc->stopped = 1;
 		return -ECANCELED;
 	}
@@ -246,7 +244,10 @@ int fs_rbd_flatten(fs_ceph *c, const char *pool, const char *image,
 	int r = h_open(&h, c, pool, image, NULL, 0, "open");
 	if (r < 0)
 		return r;
-	flatten_ctx fc = { cb, ctx, 0 };
+	rbd_image_info_t info;
+	flatten_ctx fc = { cb, ctx, 4u << 20, 0 };
+	if (rbd_stat(h.img, &info, sizeof(info)) == 0)
+		fc.object_size = info.obj_size;
 	r = rbd_flatten_with_progress(h.img, flatten_progress, &fc);
 	h_close(&h);
 	if (fc.stopped)
@@ -304,16 +305,4 @@ void fs_rbd_close(rados_ioctx_t io, rbd_image_t img)
 		rbd_close(img);
 	if (io)
 		rados_ioctx_destroy(io);
-}
-
-int fs_rbd_undo_snap(void *ctx, const char *pool, const char *image, const char *snap, int protected_)
-{
-	return fs_rbd_snap_remove(ctx, pool, image, snap, protected_);
-}
-
-int fs_rbd_undo_image(void *ctx, const char *pool, const char *image, const char *unused, int unused2)
-{
-	(void)unused;
-	(void)unused2;
-	return fs_rbd_image_remove(ctx, pool, image);
 }

@@ -1,0 +1,51 @@
+/*
+ * cli/cli.h: what the fastsnap command's files share: the global options,
+ * exit codes, opening the engine, and error output (stderr, and one JSON
+ * object on stdout with --json).
+ */
+#ifndef FS_CLI_H
+#define FS_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fastsnap.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_THAW_FAILED 3   /* the image was made, but the thaw command failed */
+
+typedef struct {
+	const char *config;
+	const char *glance_url;
+	const char *os_token;
+	const char *ceph_conf;
+	const char *ceph_user;
+	const char *keyring;
+	const char *headers[64];
+	size_t n_headers;
+	int json;
+	int verbose;
+	int quiet;
+	int insecure;
+	const char *ca_file;
+	const char *client_cert;
+	const char *client_key;
+} global_opts;
+
+extern const char *const prog;
+
+/* Open an engine from the global options (and the environment); on
+ * failure print the error and return it. */
+int cli_open_engine(fastsnap_engine **e, global_opts *g);
+/* Print "fastsnap: <msg>" on stderr, and with --json an error object. */
+void cli_error(const global_opts *g, const char *msg, int code);
+/* With --json only: {"error": msg, "error_code": name} (no code: 0). */
+void cli_json_error(const global_opts *g, const char *msg, int code);
+/* Monotonic seconds. */
+double cli_now(void);
+
+int cmd_stores(global_opts *g, int argc, char **argv);
+int cmd_snapshot(global_opts *g, int argc, char **argv);
+
+#endif

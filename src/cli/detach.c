@@ -1,0 +1,108 @@
+/*
+ * cli/detach.c: --detach (see detach.h). The child writes one line to the
+ * parent: "ACTIVE <id> <seconds>" or "ERROR <message>".
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/detach.h"
+
+static void tell(cli_detach *d, const char *line)
+{
+	if (d->fd < 0)
+		return;
+	ssize_t w = write(d->fd, line, strlen(line));
+	(void)w;
+	close(d->fd);
+	d->fd = -1;
+}
+
+void cli_detach_active(const char *image_id, void *payload)
+{
+	cli_detach *d = payload;
+	char line[256];
+	snprintf(line, sizeof(line), "ACTIVE %s %.3f\n", image_id, cli_now() - d->t0);
+	tell(d, line);
+}
+
+void cli_detach_error(cli_detach *d, const char *msg)
+{
+	char line[1100];
+	snprintf(line, sizeof(line), "ERROR %s\n", msg);
+	tell(d, line);
+}
+
+/* Parent side: wait for the child's first line and report it. */
+static int wait_child(global_opts *g, int fd, pid_t child)
+{
+	char line[2048] = "";
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(line) - 1 && (r = read(fd, line + n, sizeof(line) - 1 - n)) > 0)
+		n += (size_t)r;
+	line[n] = '\0';
+	close(fd);
+	char id[128];
+	double active = 0;
+	if (sscanf(line, "ACTIVE %127s %lf", id, &active) == 2) {
+		if (g->json)
+			printf("{\"image_id\":\"%s\",\"detached\":true,\"pid\":%ld,\"active_seconds\":%.3f}\n",
+				id, (long)child, active);
+		else if (!g->quiet)
+			printf("image    %s (active after %.2f s; pid %ld finishes in the background)\n", id,
+				active, (long)child);
+		return 0;
+	}
+	/* The child failed before the image was active: it is done, reap it. */
+	waitpid(child, NULL, 0);
+	line[strcspn(line, "\n")] = '\0';
+	const char *msg = strncmp(line, "ERROR ", 6) == 0 ? line + 6 :
+		"the background run ended before the image was active";
+	cli_error(g, msg, 0);
+	return EXIT_FAIL;
+}
+
+static void become_background(void)
+{
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+}
+
+int cli_detach_fork(cli_detach *d, global_opts *g)
+{
+	d->t0 = cli_now();
+	d->fd = -1;
+	int p[2];
+	if (pipe(p) < 0) {
+		perror("fastsnap: pipe");
+		return EXIT_FAIL;
+	}
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		perror("fastsnap: fork");
+		return EXIT_FAIL;
+	}
+	if (child > 0) {
+		close(p[1]);
+		return wait_child(g, p[0], child);
+	}
+	close(p[0]);
+	become_background();
+	d->fd = p[1];
+	g->json = 0;
+	g->quiet = 1;
+	return -1;
+}

@@ -1,0 +1,24 @@
+/*
+ * cli/detach.h: --detach. The run happens in a child; the parent returns
+ * when the child reports the image active, or fails before that.
+ */
+#ifndef FS_CLI_DETACH_H
+#define FS_CLI_DETACH_H
+
+#include "cli/cli.h"
+
+typedef struct {
+	int fd;           /* child: write end of the pipe to the parent, -1 once used */
+	double t0;
+} cli_detach;
+
+/* Fork before the engine exists (no library threads yet). Returns -1 in
+ * the child (which goes on with the run, its output on /dev/null), or the
+ * parent's exit status once the child said ACTIVE or ERROR. */
+int cli_detach_fork(cli_detach *d, global_opts *g);
+/* Child: fastsnap_snapshot_opts.active_cb (payload: cli_detach). */
+void cli_detach_active(const char *image_id, void *payload);
+/* Child: tell the parent the run failed before the image was active. */
+void cli_detach_error(cli_detach *d, const char *msg);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * cli/progress.c: progress on a terminal and the freeze/thaw commands (see
+ * progress.h). The capture signals come from the library: BEGIN just
+ * before the source is captured, END right after (also on failure).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+
+void cli_progress_init(cli_progress *p, int tty, const char *freeze_cmd, const char *thaw_cmd)
+{
+	memset(p, 0, sizeof(*p));
+	p->tty = tty;
+	p->last = FASTSNAP_STEP__COUNT;
+	p->freeze_cmd = freeze_cmd;
+	p->thaw_cmd = thaw_cmd;
+}
+
+void cli_progress_free(cli_progress *p)
+{
+	free(p->thaw_error);
+	p->thaw_error = NULL;
+}
+
+/* Run `cmd` with sh -c; NULL when it exited 0, else why it failed. */
+static char *run_command(const char *what, const char *cmd)
+{
+	fflush(NULL);
+	int st = system(cmd);
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return NULL;
+	char *msg = NULL;
+	int exited = st != -1 && WIFEXITED(st);
+	if (asprintf(&msg, "%s '%s' failed (%s %d)", what, cmd, exited ? "exit status" : "status",
+		exited ? WEXITSTATUS(st) : st) < 0)
+		msg = NULL;
+	fprintf(stderr, "%s: %s\n", prog, msg ? msg : "a hook command failed");
+	return msg ? msg : strdup("hook command failed");
+}
+
+int cli_capture_cb(fastsnap_capture_event ev, void *payload)
+{
+	cli_progress *p = payload;
+	if (!p->freeze_cmd)
+		return 0;
+	if (ev == FASTSNAP_CAPTURE_BEGIN) {
+		char *err = run_command("--freeze-cmd", p->freeze_cmd);
+		if (err) {
+			free(err);
+			p->freeze_failed = 1;
+			return 1; /* cancel: nothing is captured unfrozen */
+		}
+		p->frozen = 1;
+	} else if (p->frozen) {
+		p->frozen = 0;
+		if (p->thaw_cmd && !p->thaw_error)
+			p->thaw_error = run_command("--thaw-cmd", p->thaw_cmd);
+	}
+	return 0;
+}
+
+static void draw_bar(cli_progress *p, fastsnap_step step, uint64_t done, uint64_t total)
+{
+	double el = cli_now() - p->step_t0;
+	double rate = el > 0 ? (double)done / el : 0;
+	int pct = (int)(done * 100 / total);
+	int w = pct / 4;
+	char left[32] = "--";
+	if (rate > 0 && done < total)
+		snprintf(left, sizeof(left), "%.0fs", (double)(total - done) / rate);
+	fprintf(stderr, "\r%-12s [%.*s%*s] %3d%% %llu/%llu MiB %.1f MiB/s, %s left ",
+		fastsnap_step_name(step), w, "=========================", 25 - w, "", pct,
+		(unsigned long long)(done >> 20), (unsigned long long)(total >> 20),
+		rate / (1024.0 * 1024.0), left);
+	p->drawn = done != total;
+	if (done == total)
+		fprintf(stderr, "\n");
+	fflush(stderr);
+}
+
+int cli_progress_cb(fastsnap_step step, uint64_t done, uint64_t total, void *payload)
+{
+	cli_progress *p = payload;
+	if (!p->tty)
+		return 0;
+	if (step != p->last) {
+		p->step_t0 = cli_now();
+		if (p->drawn)
+			fprintf(stderr, "\n");
+		p->drawn = 0;
+		fprintf(stderr, "%s...\n", fastsnap_step_name(step));
+		p->last = step;
+	}
+	/* Long steps report bytes between their (0, 1) and (1, 1) marks. */
+	if ((step == FASTSNAP_STEP_FLATTEN || step == FASTSNAP_STEP_STREAM) && total > 1)
+		draw_bar(p, step, done, total);
+	return 0;
+}

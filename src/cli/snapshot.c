@@ -1,0 +1,274 @@
+/*
+ * cli/snapshot.c: `fastsnap snapshot`: parse the options, detach if asked,
+ * run (or plan) with progress and freeze/thaw, and report the result.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "cli/detach.h"
+#include "cli/progress.h"
+
+typedef struct {
+	fastsnap_snapshot_opts o;
+	const char *props[128];
+	size_t n_props;
+	int dry, detach;
+	const char *freeze_cmd, *thaw_cmd;
+} snapshot_args;
+
+static void snapshot_usage(FILE *f)
+{
+	fprintf(f,
+"usage: fastsnap [global options] snapshot (--disk POOL/IMAGE | --disk-file PATH) --name NAME\n"
+"                [--base-image-ref UUID] [--store ID] [--instance-uuid UUID]\n"
+"                [--user-id ID] [--owner-id ID] [--flatten sync|deferred|none]\n"
+"                [--disk-format raw] [--property KEY=VALUE]... [--verify-md5]\n"
+"                [--read-depth N] [--freeze-cmd CMD [--thaw-cmd CMD]] [--detach]\n"
+"                [--json] [--dry-run]\n"
+"\n"
+"  --disk POOL/IMAGE       the instance disk in Ceph RBD\n"
+"  --disk-file PATH        a raw disk file or block device (streamed)\n"
+"  --name NAME             the new Glance image's name\n"
+"  --base-image-ref UUID   the image the instance booted from: its store is used,\n"
+"                          and its properties are inherited\n"
+"  --store ID              the target store (checked before anything is created)\n"
+"  --instance-uuid UUID    recorded as instance_uuid\n"
+"  --user-id ID, --owner-id ID   recorded as user_id / owner_id\n"
+"  --flatten MODE          direct path: sync (default), deferred (active at once,\n"
+"                          flattened afterwards) or none (clone format 2, no flatten)\n"
+"  --disk-format raw       only raw is supported\n"
+"  --property KEY=VALUE    an extra image property (repeatable)\n"
+"  --verify-md5            also check Glance's md5 checksum (streamed path)\n"
+"  --read-depth N          streamed path: reads in flight (default 8)\n"
+"  --freeze-cmd CMD        run CMD (sh -c) just before the source is captured (the\n"
+"                          temporary snapshot; for --disk-file, the whole read), and\n"
+"  --thaw-cmd CMD          CMD right after, also when the run fails; a failing\n"
+"                          freeze command stops the run before anything is captured\n"
+"  --detach                return as soon as the image is active (with --flatten\n"
+"                          deferred: before the flatten) and let a background\n"
+"                          child finish; a child that dies is gc's to clean up\n"
+"  --dry-run               print the plan (store, path and why); change nothing\n"
+"\n"
+"Exit status: 0 success, 1 the operation failed, 2 usage error, 3 the image\n"
+"was made but the --thaw-cmd failed (the guest may still be frozen).\n"
+"\n"
+"Store policy: --store, else [glance] store, else the base image's store, else\n"
+"Glance's default store.\n");
+}
+
+static int parse_flatten(const char *s, fastsnap_flatten_mode *m)
+{
+	if (strcmp(s, "sync") == 0)
+		*m = FASTSNAP_FLATTEN_SYNC;
+	else if (strcmp(s, "deferred") == 0)
+		*m = FASTSNAP_FLATTEN_DEFERRED;
+	else if (strcmp(s, "none") == 0)
+		*m = FASTSNAP_FLATTEN_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+static void print_summary(fastsnap_result *r, int dry)
+{
+	if (dry) {
+		printf("plan (dry run, nothing created):\n");
+	} else {
+		printf("image    %s\n", fastsnap_result_image_id(r));
+	}
+	printf("path     %s\n", fastsnap_path_name(fastsnap_result_path(r)));
+	printf("store    %s\n", fastsnap_result_store(r) ? fastsnap_result_store(r) : "(Glance's only store)");
+	if (fastsnap_result_flatten(r))
+		printf("flatten  %s\n", fastsnap_result_flatten(r));
+	printf("reason   %s\n", fastsnap_result_reason(r));
+	printf("size     %llu bytes\n", (unsigned long long)fastsnap_result_size(r));
+	if (dry)
+		return;
+	if (fastsnap_result_location(r))
+		printf("location %s\n", fastsnap_result_location(r));
+	if (fastsnap_result_sha512(r))
+		printf("sha512   %s\n", fastsnap_result_sha512(r));
+	printf("time     %.2f s (active after %.2f s)\n", fastsnap_result_seconds(r),
+		fastsnap_result_active_seconds(r));
+}
+
+/* Options of `snapshot` (getopt_long). */
+enum { O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
+	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON };
+static const struct option snapshot_lo[] = {
+	{ "disk", required_argument, NULL, O_DISK },
+	{ "disk-file", required_argument, NULL, O_FILE },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "base-image-ref", required_argument, NULL, O_BASE },
+	{ "store", required_argument, NULL, O_STORE },
+	{ "instance-uuid", required_argument, NULL, O_INST },
+	{ "user-id", required_argument, NULL, O_USER },
+	{ "owner-id", required_argument, NULL, O_OWNER },
+	{ "flatten", required_argument, NULL, O_FLAT },
+	{ "disk-format", required_argument, NULL, O_FMT },
+	{ "property", required_argument, NULL, O_PROP },
+	{ "dry-run", no_argument, NULL, O_DRY },
+	{ "detach", no_argument, NULL, O_DETACH },
+	{ "freeze-cmd", required_argument, NULL, O_FREEZE },
+	{ "thaw-cmd", required_argument, NULL, O_THAW },
+	{ "verify-md5", no_argument, NULL, O_MD5 },
+	{ "read-depth", required_argument, NULL, O_DEPTH },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parse; returns -1 to go on, else the exit status (help, usage error). */
+static int parse_args(snapshot_args *a, global_opts *g, int argc, char **argv)
+{
+	fastsnap_snapshot_opts init = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	memset(a, 0, sizeof(*a));
+	a->o = init;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", snapshot_lo, NULL)) != -1) {
+		switch (c) {
+		case O_DISK: a->o.disk = optarg; break;
+		case O_FILE: a->o.disk_file = optarg; break;
+		case O_NAME: a->o.name = optarg; break;
+		case O_BASE: a->o.base_image_ref = optarg; break;
+		case O_STORE: a->o.store = optarg; break;
+		case O_INST: a->o.instance_uuid = optarg; break;
+		case O_USER: a->o.user_id = optarg; break;
+		case O_OWNER: a->o.owner_id = optarg; break;
+		case O_FLAT:
+			if (parse_flatten(optarg, &a->o.flatten) < 0) {
+				fprintf(stderr, "%s: --flatten: expected sync, deferred or none, not '%s'\n", prog, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_FMT: a->o.disk_format = optarg; break;
+		case O_PROP:
+			if (a->n_props == sizeof(a->props) / sizeof(a->props[0])) {
+				fprintf(stderr, "%s: too many --property options\n", prog);
+				return EXIT_USAGE;
+			}
+			a->props[a->n_props++] = optarg;
+			break;
+		case O_DRY: a->dry = 1; break;
+		case O_DETACH: a->detach = 1; break;
+		case O_FREEZE: a->freeze_cmd = optarg; break;
+		case O_THAW: a->thaw_cmd = optarg; break;
+		case O_MD5: a->o.verify_md5 = 1; break;
+		case O_DEPTH: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 256) {
+				fprintf(stderr, "%s: --read-depth: expected 1..256, not '%s'\n", prog, optarg);
+				return EXIT_USAGE;
+			}
+			a->o.read_depth = (unsigned int)v;
+			break;
+		}
+		case O_JSON: g->json = 1; break;
+		case 'h': snapshot_usage(stdout); return 0;
+		default:
+			fprintf(stderr, "%s: try 'fastsnap snapshot --help'\n", prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: snapshot: unexpected argument '%s'\n", prog, argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!a->o.disk == !a->o.disk_file) {
+		fprintf(stderr, "%s: snapshot: give exactly one of --disk POOL/IMAGE or --disk-file PATH\n", prog);
+		return EXIT_USAGE;
+	}
+	if (!a->o.name) {
+		fprintf(stderr, "%s: snapshot: --name is required\n", prog);
+		return EXIT_USAGE;
+	}
+	a->o.properties = a->props;
+	a->o.properties_count = a->n_props;
+	if (a->thaw_cmd && !a->freeze_cmd) {
+		fprintf(stderr, "%s: snapshot: --thaw-cmd needs --freeze-cmd\n", prog);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The result as JSON, with what only the command knows (thaw_error). */
+static void print_json(fastsnap_result *res, const cli_progress *p)
+{
+	const char *txt = fastsnap_result_json(res);
+	cJSON *o = txt ? cJSON_Parse(txt) : NULL;
+	if (o && p->thaw_error)
+		cJSON_AddStringToObject(o, "thaw_error", p->thaw_error);
+	char *out = o ? cJSON_PrintUnformatted(o) : NULL;
+	printf("%s\n", out ? out : txt ? txt : "{}");
+	free(out);
+	cJSON_Delete(o);
+}
+
+static int report(global_opts *g, const snapshot_args *a, const cli_progress *p,
+	fastsnap_result *res, int r)
+{
+	if (g->json && res)
+		print_json(res, p);
+	if (r < 0 && !p->freeze_failed)
+		fprintf(stderr, "%s: %s\n", prog, fastsnap_error_last());
+	else if (r == 0 && !g->json && !g->quiet)
+		print_summary(res, a->dry);
+	if (r < 0)
+		return EXIT_FAIL;
+	if (p->thaw_error) {
+		fprintf(stderr, "%s: the image was made, but %s: the guest may still be frozen\n", prog,
+			p->thaw_error);
+		return EXIT_THAW_FAILED;
+	}
+	return 0;
+}
+
+int cmd_snapshot(global_opts *g, int argc, char **argv)
+{
+	snapshot_args a;
+	int st = parse_args(&a, g, argc, argv);
+	if (st >= 0)
+		return st;
+	cli_detach d = { -1, 0 };
+	if (a.detach && !a.dry) {
+		if ((st = cli_detach_fork(&d, g)) >= 0)
+			return st;
+		a.o.active_cb = cli_detach_active;
+		a.o.active_payload = &d;
+	}
+	cli_progress p;
+	cli_progress_init(&p, isatty(2) && !g->quiet && !g->json, a.dry ? NULL : a.freeze_cmd,
+		a.thaw_cmd);
+	a.o.progress_cb = cli_progress_cb;
+	a.o.progress_payload = &p;
+	a.o.capture_cb = cli_capture_cb;
+	a.o.capture_payload = &p;
+
+	fastsnap_engine *e = NULL;
+	if (cli_open_engine(&e, g) < 0) {
+		cli_detach_error(&d, fastsnap_error_last());
+		cli_progress_free(&p);
+		return EXIT_FAIL;
+	}
+	fastsnap_result *res = NULL;
+	int r = a.dry ? fastsnap_plan(&res, e, &a.o) : fastsnap_snapshot(&res, e, &a.o);
+	if (r < 0 && p.freeze_failed)
+		fastsnap_error_clear();
+	if (r < 0)
+		cli_detach_error(&d, fastsnap_error_last());
+	else if (d.fd >= 0)
+		cli_detach_active(fastsnap_result_image_id(res), &d);
+	st = report(g, &a, &p, res, r);
+	fastsnap_result_free(res);
+	fastsnap_engine_close(e);
+	cli_progress_free(&p);
+	return st;
+}

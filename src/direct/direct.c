@@ -1,0 +1,170 @@
+/*
+ * direct/direct.c: the direct path's sequence (see direct.h). Each step is
+ * a small helper; fs_direct_run only orders them by flatten mode.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup/heartbeat.h"
+#include "clients/rbd.h"
+#include "direct/direct.h"
+#include "policy/fallback.h"
+#include "register/register.h"
+
+typedef struct {
+	const fs_direct_req *q;
+	fs_direct_res *res;
+	fs_heartbeat *hb;
+} direct_run;
+
+static int protect(direct_run *d)
+{
+	const fs_capture *cap = d->q->cap;
+	int rc = fs_step_begin(d->q->st, FASTSNAP_STEP_PROTECT);
+	if (rc == 0)
+		rc = fs_rbd_snap_protect(cap->c, cap->pool, cap->image, cap->snap);
+	return rc < 0 ? rc : fs_step_end(d->q->st, FASTSNAP_STEP_PROTECT);
+}
+
+static int clone(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	const fs_plan *p = q->plan;
+	int rc = fs_step_begin(q->st, FASTSNAP_STEP_CLONE);
+	if (rc < 0)
+		return rc;
+	char *owner = fs_owner_format(q->owner);
+	char created[32];
+	snprintf(created, sizeof(created), "%lld", (long long)time(NULL));
+	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_CREATED, FS_META_HEARTBEAT };
+	const char *mv[] = { owner ? owner : "", q->image_id, created, created };
+	rc = fs_rbd_clone(q->c, q->cap->pool, q->cap->image, q->cap->snap, p->target_pool, q->image_id,
+		p->clone_format, mk, mv, sizeof(mk) / sizeof(mk[0]));
+	free(owner);
+	/* Push the undo even on failure: a clone may half exist. */
+	int ix = fs_undo_push_rbd_image(q->u, q->c, p->target_pool, q->image_id);
+	if (rc < 0 || ix < 0)
+		return rc < 0 ? rc : ix;
+	d->hb = fs_heartbeat_start(q->c, p->target_pool, q->image_id, NULL,
+		(unsigned int)q->heartbeat_s, q->log);
+	if (!d->hb) {
+		fs_log(q->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", p->target_pool,
+			q->image_id, fastsnap_error_last());
+		fastsnap_error_clear();
+	}
+	return fs_step_end(q->st, FASTSNAP_STEP_CLONE);
+}
+
+static int flatten_cb(uint64_t done, uint64_t total, void *ctx)
+{
+	direct_run *d = ctx;
+	return fs_step_progress(d->q->st, FASTSNAP_STEP_FLATTEN, done, total) < 0;
+}
+
+static int flatten(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	int rc = fs_step_begin(q->st, FASTSNAP_STEP_FLATTEN);
+	if (rc == 0)
+		rc = fs_rbd_flatten(q->c, q->plan->target_pool, q->image_id, flatten_cb, d);
+	if (rc < 0)
+		return rc;
+	d->res->flattened = 1;
+	return fs_step_end(q->st, FASTSNAP_STEP_FLATTEN);
+}
+
+static int snap(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	const char *pool = q->plan->target_pool;
+	int rc = fs_step_begin(q->st, FASTSNAP_STEP_SNAP);
+	if (rc < 0 || (rc = fs_rbd_snap_create(q->c, pool, q->image_id, "snap")) < 0)
+		return rc;
+	if ((rc = fs_undo_push_rbd_snap(q->u, q->c, pool, q->image_id, "snap")) < 0 ||
+	    (rc = fs_rbd_snap_protect(q->c, pool, q->image_id, "snap")) < 0)
+		return rc;
+	return fs_step_end(q->st, FASTSNAP_STEP_SNAP);
+}
+
+static int register_once(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	free(d->res->location);
+	d->res->location = NULL;
+	return fs_register_location(q->g, &d->res->location, q->image_id, fs_ceph_fsid(q->c),
+		q->plan->target_pool, q->image_id, "snap", q->plan->policy.store);
+}
+
+/* Register; a rejected unflattened clone is flattened and registered
+ * again, as the fallback table says. */
+static int location(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	int rc = fs_step_begin(q->st, FASTSNAP_STEP_LOCATION);
+	if (rc < 0)
+		return rc;
+	rc = register_once(d);
+	fs_direct_outcome out = { rc, 0, d->res->flattened, 0 };
+	if (rc < 0 && fs_fallback_decide(&out) == FS_FALLBACK_FLATTEN_RETRY) {
+		free(d->res->note);
+		d->res->note = fs_asprintf("Glance could not open the unflattened clone (%s), so it was "
+			"flattened and registered again", fastsnap_error_last());
+		if ((rc = flatten(d)) < 0)
+			return rc;
+		rc = register_once(d);
+	}
+	if (rc < 0)
+		return rc;
+	d->res->registered = 1;
+	if ((rc = q->registered(q->ctx)) < 0)
+		return rc;
+	return fs_step_end(q->st, FASTSNAP_STEP_LOCATION);
+}
+
+static int run_steps(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	const fs_plan *p = q->plan;
+	int sync = p->flatten == FASTSNAP_FLATTEN_SYNC || p->flatten_for_depth;
+	int rc;
+
+	if (p->clone_format == 1 && (rc = protect(d)) < 0)
+		return rc;
+	if ((rc = clone(d)) < 0)
+		return rc;
+	if (sync) {
+		if ((rc = flatten(d)) < 0 || (rc = fs_capture_release(q->cap, q->st, q->u)) < 0)
+			return rc;
+	} else if (p->flatten == FASTSNAP_FLATTEN_NONE) {
+		/* Clone format 2: the snapshot goes to the trash namespace. */
+		if ((rc = fs_capture_release(q->cap, q->st, q->u)) < 0)
+			return rc;
+	}
+	if ((rc = snap(d)) < 0 || (rc = location(d)) < 0)
+		return rc;
+	if (p->flatten == FASTSNAP_FLATTEN_DEFERRED && !sync) {
+		if (!d->res->flattened && (rc = flatten(d)) < 0)
+			return rc;
+		if ((rc = fs_capture_release(q->cap, q->st, q->u)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int fs_direct_run(const fs_direct_req *req, fs_direct_res *res)
+{
+	memset(res, 0, sizeof(*res));
+	direct_run d = { req, res, NULL };
+	int rc = run_steps(&d);
+	fs_heartbeat_stop(d.hb, 0);
+	return rc;
+}
+
+void fs_direct_res_free(fs_direct_res *res)
+{
+	free(res->location);
+	free(res->note);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,24 @@
+/*
+ * engine.h: the engine handle (internal layout), shared by engine.c (open,
+ * close, the run) and stores.c.
+ */
+#ifndef FS_ENGINE_H
+#define FS_ENGINE_H
+
+#include <pthread.h>
+
+#include "clients/ceph.h"
+#include "core/settings.h"
+
+struct fastsnap_engine {
+	fs_settings s;
+	fs_logger log;
+	fs_ceph *ceph;
+	pthread_mutex_t mu;
+	char last_error[1024];
+};
+
+/* Keep the calling thread's message as the engine's last error. */
+void fs_engine_note_error(fastsnap_engine *e, int code);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * result.h: the result object of a plan or a run (internal layout; the
+ * public accessors and the JSON are in result.c).
+ */
+#ifndef FS_RESULT_H
+#define FS_RESULT_H
+
+#include "core/common.h"
+#include "plan/plan.h"
+#include "stream/stream.h"
+
+struct fastsnap_result {
+	char *image_id;
+	char *name;
+	char *reason;
+	char *store;
+	char *location;
+	char *flatten;
+	char *disk;
+	char *error;
+	char *json;
+	char sha512[129];
+	char md5[33];
+	fastsnap_path path;
+	uint64_t size;
+	uint64_t bytes_read;
+	uint64_t bytes_sent;
+	double step_s[FASTSNAP_STEP__COUNT];
+	double seconds;
+	double active_seconds;
+	int error_code;
+	int planned_only;
+};
+
+int fs_result_new(fastsnap_result **out);
+/* Store, path, reason, size and flatten mode from the plan. */
+void fs_result_set_plan(fastsnap_result *res, const fs_plan *p);
+/* Hashes and byte counts of a stream. */
+void fs_result_set_stream(fastsnap_result *res, const fs_stream_res *s);
+/* Append "; <text>" to the reason (NULL: nothing). */
+void fs_result_add_reason(fastsnap_result *res, const char *text);
+/* The run's end: its error (rc < 0), total and per-step seconds. */
+void fs_result_finish(fastsnap_result *res, int rc, const char *msg, double seconds,
+	const double *step_s);
+
+#endif
