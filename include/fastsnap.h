@@ -28,6 +28,38 @@
  * and each run makes its own Glance client. Callbacks of a run are called
  * from the thread that runs it (and, for progress, from its worker threads
  * one at a time). A result or store list belongs to one thread at a time.
+ * Each function below says which of these it is:
+ *   "any thread"   safe to call concurrently, also on one shared engine;
+ *   "one thread"   the object it takes (a result, a store list) must not be
+ *                  used by another thread during the call;
+ *   "not while in use"  no other call may be using the object (close, free).
+ *
+ * Errors: "Errors:" lists the codes a caller can tell apart; any function
+ * returning int may also give FASTSNAP_EINVAL (bad argument, option struct
+ * not initialised with its _INIT macro or of a newer version than this
+ * library knows) and FASTSNAP_ENOMEM. Every failure sets the calling
+ * thread's fastsnap_error_last().
+ *
+ * ABI and API stability (SONAME libfastsnap.so.0), as librbd does it:
+ *  - The ABI grows, it never changes. A release adds new functions; it
+ *    never changes the signature or meaning of an existing one, never
+ *    removes one, and never renumbers an enum value or error code (new
+ *    codes and steps are appended; treat unknown ones as generic).
+ *  - Option structs grow by version: new fields are appended at the end,
+ *    the struct's _VERSION macro goes up and its _INIT macro fills the new
+ *    fields with their "unset" value. A program built against version N of
+ *    a struct keeps working with a library that knows N or later: the
+ *    library reads only the fields that exist in the caller's version. A
+ *    library older than the caller's struct refuses it with FASTSNAP_EINVAL
+ *    (it cannot know what the unknown fields ask for).
+ *  - Handles stay opaque and results are read through accessors, so they
+ *    can grow without any ABI change.
+ *  - Only fastsnap_* symbols are exported (a linker version script). An
+ *    incompatible change would need a new SONAME (libfastsnap.so.1).
+ *  - fastsnap_version() gives the library's version at run time; the
+ *    FASTSNAP_VERSION_* macros the version a program was built against.
+ *    A feature added in 0.y needs a library >= 0.y.
+ * docs/embedding.md has the same rules with examples.
  */
 #ifndef FASTSNAP_H
 #define FASTSNAP_H
@@ -50,7 +82,11 @@ extern "C" {
 #define FASTSNAP_VERSION_PATCH 0
 #define FASTSNAP_VERSION_STRING "0.1.0"
 
-/** The library's version string ("0.1.0"), for comparing with the macros. */
+/**
+ * The library's version string ("0.1.0"), for comparing with the macros.
+ * Each of major, minor, patch may be NULL; else it receives that number.
+ * Ownership: the string is static. Thread-safety: any thread. Never fails.
+ */
 FASTSNAP_EXTERN const char *fastsnap_version(int *major, int *minor, int *patch);
 
 /* ------------------------------------------------------------------ */
@@ -84,20 +120,24 @@ typedef enum {
 	FASTSNAP_EFORMAT = -22          /**< the source disk is not in a usable format */
 } fastsnap_error_t;
 
-/** A static, human name for an error code ("not found"). Never NULL. */
+/**
+ * A static, human name for an error code ("not found"). Never NULL; an
+ * unknown code gives a generic name. Thread-safety: any thread.
+ */
 FASTSNAP_EXTERN const char *fastsnap_strerror(int code);
 
 /**
  * The message of the last failure in the calling thread, or "" if none.
  * The string belongs to the library and is valid until the next fastsnap
  * call in this thread. Secrets are never part of a message.
+ * Thread-safety: any thread (the message is thread-local).
  */
 FASTSNAP_EXTERN const char *fastsnap_error_last(void);
 
-/** The code of the last failure in the calling thread (0 if none). */
+/** The code of the last failure in the calling thread (0 if none). Any thread. */
 FASTSNAP_EXTERN int fastsnap_error_last_code(void);
 
-/** Clear the calling thread's last error. */
+/** Clear the calling thread's last error. Any thread. */
 FASTSNAP_EXTERN void fastsnap_error_clear(void);
 
 /* ------------------------------------------------------------------ */
@@ -111,7 +151,12 @@ typedef enum {
 	FASTSNAP_LOG_DEBUG = 3
 } fastsnap_log_level;
 
-/** Receives log lines. `msg` is valid only during the call. */
+/**
+ * Receives log lines. `msg` is valid only during the call (copy it to keep
+ * it). It is called from whichever thread runs a call on the engine, so
+ * with a shared engine it may run in several threads at once: make it
+ * thread-safe. It must not call back into fastsnap on the same engine.
+ */
 typedef void (*fastsnap_log_cb)(fastsnap_log_level level, const char *msg, void *payload);
 
 /* ------------------------------------------------------------------ */
@@ -127,6 +172,9 @@ typedef struct fastsnap_engine fastsnap_engine;
  * FASTSNAP_CEPH_KEYRING, FASTSNAP_GLANCE_URL, OS_AUTH_TOKEN,
  * FASTSNAP_GLANCE_HEADERS, OS_AUTH_URL, ...) only if `use_env` is non-zero,
  * then to the config file, then to built-in defaults.
+ * Strings are copied by fastsnap_engine_open(); the struct and everything
+ * it points to may be freed once it returns (log_payload excepted: it is
+ * passed to log_cb for the engine's lifetime).
  */
 typedef struct {
 	unsigned int version;
@@ -195,18 +243,37 @@ typedef struct {
  * Glance is not contacted until a call needs it.
  *
  * @param out   receives the engine; free it with fastsnap_engine_close()
+ *              (on failure *out is set to NULL)
  * @param opts  options, initialised with FASTSNAP_ENGINE_OPTS_INIT
  * @return 0 or a negative FASTSNAP_E* code (message in fastsnap_error_last())
+ *
+ * Ownership: the caller owns the engine. Thread-safety: any thread; an
+ * engine may be opened per thread or shared. Errors: FASTSNAP_EINVAL
+ * (options, bad header or URL), FASTSNAP_ECONFIG (config file, FILE:LINE in
+ * the message), FASTSNAP_ECEPH / FASTSNAP_ETIMEOUT (Ceph connection),
+ * FASTSNAP_ENOTFOUND (ceph.conf or keyring missing).
  */
 FASTSNAP_EXTERN int fastsnap_engine_open(fastsnap_engine **out, const fastsnap_engine_opts *opts);
 
-/** Close the engine and free everything it owns. NULL is ignored. */
+/**
+ * Close the engine and free everything it owns. NULL is ignored.
+ * Thread-safety: not while in use (every call on it must have returned).
+ * Results and store lists made by the engine stay valid after it closes.
+ */
 FASTSNAP_EXTERN void fastsnap_engine_close(fastsnap_engine *engine);
 
-/** The fsid of the engine's Ceph cluster. Owned by the engine. */
+/**
+ * The fsid of the engine's Ceph cluster. Owned by the engine, valid until
+ * it closes. Thread-safety: any thread. NULL only for a NULL engine.
+ */
 FASTSNAP_EXTERN const char *fastsnap_engine_fsid(const fastsnap_engine *engine);
 
-/** The message of the last failure on this engine (any thread), or "". */
+/**
+ * The message of the last failure on this engine (in any thread), or "".
+ * Owned by the engine; another thread's failure overwrites it, so a
+ * multi-threaded caller should use fastsnap_error_last() or the result's
+ * message instead. Thread-safety: any thread, with that caveat.
+ */
 FASTSNAP_EXTERN const char *fastsnap_engine_last_error(const fastsnap_engine *engine);
 
 /* ------------------------------------------------------------------ */
@@ -230,13 +297,21 @@ typedef struct fastsnap_store_list fastsnap_store_list;
 /**
  * Discover Glance's stores (GET /v2/info/stores, and stores/detail when the
  * caller may read it). Glance without multi-store gives FASTSNAP_EUNSUPPORTED.
+ *
+ * Ownership: the caller owns *out (NULL on failure) and frees it with
+ * fastsnap_store_list_free(). Thread-safety: any thread, also on a shared
+ * engine. Errors: FASTSNAP_EUNSUPPORTED (multi-store off), HTTP-mapped
+ * codes (FASTSNAP_EUNAUTHORIZED, FASTSNAP_EFORBIDDEN, FASTSNAP_EUNAVAILABLE,
+ * FASTSNAP_ETRANSPORT, FASTSNAP_ETIMEOUT, FASTSNAP_EPROTOCOL).
  */
 FASTSNAP_EXTERN int fastsnap_stores_list(fastsnap_store_list **out, fastsnap_engine *engine);
+/** Number of stores (0 for NULL). Thread-safety of the list accessors: one thread. */
 FASTSNAP_EXTERN size_t fastsnap_store_list_count(const fastsnap_store_list *list);
-/** The i-th store, or NULL when i is out of range. Owned by the list. */
+/** The i-th store, or NULL when i is out of range. Owned by the list, valid until it is freed. */
 FASTSNAP_EXTERN const fastsnap_store *fastsnap_store_list_get(const fastsnap_store_list *list, size_t i);
 /** Non-zero when stores/detail was readable (type and pool are known). */
 FASTSNAP_EXTERN int fastsnap_store_list_has_detail(const fastsnap_store_list *list);
+/** Free the list and every store in it. NULL is ignored. Not while in use. */
 FASTSNAP_EXTERN void fastsnap_store_list_free(fastsnap_store_list *list);
 
 /* ------------------------------------------------------------------ */
@@ -276,7 +351,7 @@ typedef enum {
 	FASTSNAP_STEP__COUNT
 } fastsnap_step;
 
-/** Stable name of a step ("clone"), or NULL if out of range. */
+/** Stable name of a step ("clone"), or NULL if out of range. Static; any thread. */
 FASTSNAP_EXTERN const char *fastsnap_step_name(fastsnap_step step);
 
 /**
@@ -284,7 +359,10 @@ FASTSNAP_EXTERN const char *fastsnap_step_name(fastsnap_step step);
  * and (1, 1). In between, during the two long steps, both counts are
  * bytes: "flatten" reports objects copied times the object size, "stream"
  * the bytes of the disk read and sent. Return non-zero to cancel the run
- * (it takes the failure path and cleans up).
+ * (it takes the failure path and cleans up, and the call returns
+ * FASTSNAP_ECANCELED). It runs on the calling thread or on one of the
+ * run's worker threads, never two at once for one run. It must not call
+ * fastsnap_snapshot() or fastsnap_engine_close() on the same engine.
  */
 typedef int (*fastsnap_progress_cb)(fastsnap_step step, uint64_t done, uint64_t total, void *payload);
 
@@ -326,7 +404,11 @@ typedef enum {
  */
 typedef int (*fastsnap_capture_cb)(fastsnap_capture_event event, void *payload);
 
-/** Snapshot request options. */
+/**
+ * Snapshot request options. Strings are read during the call only; the
+ * caller keeps ownership and may free them when the call returns.
+ * Payload pointers are passed back untouched.
+ */
 typedef struct {
 	unsigned int version;
 
@@ -376,6 +458,12 @@ typedef struct fastsnap_result fastsnap_result;
 /**
  * Decide which store and which path a snapshot would take, and why,
  * without creating anything. The result carries store, path and reason.
+ *
+ * Ownership: the caller owns *out and frees it with fastsnap_result_free()
+ * (NULL when the plan could not be made). Thread-safety: any thread, also
+ * on a shared engine. Errors: FASTSNAP_ENOTFOUND (requested store unknown
+ * or read-only, disk or base image missing), FASTSNAP_EFORMAT (source not
+ * raw), FASTSNAP_EFORBIDDEN, and the HTTP- and Ceph-mapped codes.
  */
 FASTSNAP_EXTERN int fastsnap_plan(fastsnap_result **out, fastsnap_engine *engine,
 	const fastsnap_snapshot_opts *opts);
@@ -386,11 +474,24 @@ FASTSNAP_EXTERN int fastsnap_plan(fastsnap_result **out, fastsnap_engine *engine
  * fastsnap_result_needs_attention) the image is kept. Either way the first
  * error is returned, and *out (if not NULL) still holds a result with the
  * error message and the plan.
+ *
+ * Ownership: the caller owns *out (even on failure) and frees it with
+ * fastsnap_result_free(); out may be NULL when only the code matters.
+ * Thread-safety: any thread; many snapshots may run on one engine at once.
+ * Errors: those of fastsnap_plan(), plus FASTSNAP_ECANCELED (progress_cb
+ * returned non-zero, or the cancel token was requested), FASTSNAP_ECONFLICT,
+ * FASTSNAP_ELOCATION_DISALLOWED, FASTSNAP_ELOCATION_REJECTED,
+ * FASTSNAP_ECHECKSUM, FASTSNAP_ETOOLARGE, FASTSNAP_ECEPH, FASTSNAP_EIO,
+ * FASTSNAP_ETIMEOUT.
  */
 FASTSNAP_EXTERN int fastsnap_snapshot(fastsnap_result **out, fastsnap_engine *engine,
 	const fastsnap_snapshot_opts *opts);
 
-/* Accessors. Strings are owned by the result; NULL when not applicable. */
+/*
+ * Accessors. Strings are owned by the result and valid until
+ * fastsnap_result_free(); NULL when not applicable. A NULL result gives
+ * NULL, 0 or FASTSNAP_PATH_NONE. Thread-safety: one thread per result.
+ */
 FASTSNAP_EXTERN const char *fastsnap_result_image_id(const fastsnap_result *r);
 FASTSNAP_EXTERN fastsnap_path fastsnap_result_path(const fastsnap_result *r);
 FASTSNAP_EXTERN const char *fastsnap_path_name(fastsnap_path path);
@@ -424,8 +525,9 @@ FASTSNAP_EXTERN int fastsnap_result_needs_attention(const fastsnap_result *r);
  * ("remove snapshot vms/disk@fastsnap-..."), or NULL when out of range. */
 FASTSNAP_EXTERN size_t fastsnap_result_cleanup_count(const fastsnap_result *r);
 FASTSNAP_EXTERN const char *fastsnap_result_cleanup_get(const fastsnap_result *r, size_t i);
-/** The result as one JSON object (owned by the result). */
+/** The result as one JSON object (owned by the result; built on the first call, hence not const). */
 FASTSNAP_EXTERN const char *fastsnap_result_json(fastsnap_result *r);
+/** Free a result. NULL is ignored. Not while in use. */
 FASTSNAP_EXTERN void fastsnap_result_free(fastsnap_result *r);
 
 /* ------------------------------------------------------------------ */
