@@ -444,13 +444,34 @@ typedef struct {
 
 	/* Version 3 */
 	fastsnap_cancel *cancel;   /**< cancel token, or NULL (owned by the caller) */
+
+	/* Version 4 */
+	/** An existing, queued Glance image to fill (with
+	 * FASTSNAP_SNAPSHOT_CEPH_ONLY), or NULL: create one. */
+	const char *image_id;
+	unsigned int flags;        /**< FASTSNAP_SNAPSHOT_* bits */
 } fastsnap_snapshot_opts;
 
+/**
+ * Nova's direct snapshot (its Rbd image backend): with this flag and
+ * `image_id`, Glance is only read (the image must exist and be queued:
+ * else FASTSNAP_ENOTFOUND or FASTSNAP_ECONFLICT) and nothing is created,
+ * registered or deleted there. The plan must be direct (else
+ * FASTSNAP_EUNSUPPORTED, the result carrying the plan's path and reason).
+ * fastsnap does the Ceph side: temporary snapshot, clone into the target
+ * store's pool as <image_id>, flatten by mode (deferred: after `snap` and
+ * active_cb, inside the call), `snap` created and protected; the result's
+ * location is rbd://fsid/pool/image_id/snap, which the caller registers.
+ * A failure undoes the Ceph side only; a Ceph EPERM is FASTSNAP_EFORBIDDEN
+ * (no streamed fallback in this mode).
+ */
+#define FASTSNAP_SNAPSHOT_CEPH_ONLY 0x1u
+
 /** As FASTSNAP_ENGINE_OPTS_VERSION: versions 1 to this one are accepted. */
-#define FASTSNAP_SNAPSHOT_OPTS_VERSION 3
+#define FASTSNAP_SNAPSHOT_OPTS_VERSION 4
 #define FASTSNAP_SNAPSHOT_OPTS_INIT { FASTSNAP_SNAPSHOT_OPTS_VERSION, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FASTSNAP_FLATTEN_SYNC, FASTSNAP_IMAGE_SNAPSHOT, \
-	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /** A plan or the result of a run. Free with fastsnap_result_free(). */
 typedef struct fastsnap_result fastsnap_result;
@@ -529,6 +550,19 @@ FASTSNAP_EXTERN const char *fastsnap_result_cleanup_get(const fastsnap_result *r
 FASTSNAP_EXTERN const char *fastsnap_result_json(fastsnap_result *r);
 /** Free a result. NULL is ignored. Not while in use. */
 FASTSNAP_EXTERN void fastsnap_result_free(fastsnap_result *r);
+
+#define FASTSNAP_CLEANUP_IMAGE 0x1u
+/**
+ * Undo a direct snapshot by its location (Nova's cleanup_direct_snapshot):
+ * parse rbd://fsid/pool/image/snap (the fsid must be the engine's, else
+ * FASTSNAP_EINVAL), unprotect the snapshot if protected and remove it; with
+ * FASTSNAP_CLEANUP_IMAGE also remove the image (retrying while a crashed
+ * client's watch lingers). A missing snapshot or image gives
+ * FASTSNAP_ENOTFOUND (callers may treat it as done). Glance is not
+ * touched. Any thread; a shared engine too.
+ */
+FASTSNAP_EXTERN int fastsnap_direct_cleanup(fastsnap_engine *engine, const char *location,
+	unsigned int flags);
 
 /* ------------------------------------------------------------------ */
 /* Backups                                                             */

@@ -1,6 +1,6 @@
 /*
- * engine.c: the only module that knows the whole flow. Opens and closes
- * the engine, and runs a snapshot as four stages, each with its own undo
+ * engine.c: the only module that knows the whole flow (the engine handle
+ * itself is in engine_open.c). Runs a snapshot as four stages, each with its own undo
  * entries so that a failure before the image is active leaves Ceph and
  * Glance as they were (after it, the image is kept and marked for gc):
  *   plan          store, path and why (plan/)
@@ -23,63 +23,6 @@
 #include "stream/capture_stream.h"
 
 /* ------------------------------------------------------------------ */
-/* engine                                                              */
-/* ------------------------------------------------------------------ */
-
-void fs_engine_note_error(fastsnap_engine *e, int code)
-{
-	if (code >= 0 || !e)
-		return;
-	pthread_mutex_lock(&e->mu);
-	strncpy(e->last_error, fastsnap_error_last(), sizeof(e->last_error) - 1);
-	e->last_error[sizeof(e->last_error) - 1] = '\0';
-	pthread_mutex_unlock(&e->mu);
-}
-
-int fastsnap_engine_open(fastsnap_engine **out, const fastsnap_engine_opts *in)
-{
-	fastsnap_error_clear();
-	if (!out)
-		return fs_err(FASTSNAP_EINVAL, "fastsnap_engine_open: out is NULL");
-	*out = NULL;
-	fastsnap_engine_opts opts;
-	int r = fs_engine_opts_upgrade(&opts, in);
-	if (r < 0)
-		return r;
-	fastsnap_engine *e = calloc(1, sizeof(*e));
-	if (!e)
-		return fs_err(FASTSNAP_ENOMEM, "out of memory");
-	pthread_mutex_init(&e->mu, NULL);
-	e->log.cb = opts.log_cb;
-	e->log.payload = opts.log_payload;
-	r = fs_settings_resolve(&e->s, &opts);
-	if (r == 0)
-		r = fs_ceph_connect(&e->ceph, e->s.ceph_conf, e->s.ceph_user, e->s.keyring,
-			e->s.ceph_op_timeout_s, &e->log);
-	if (r < 0) {
-		fs_settings_free(&e->s);
-		pthread_mutex_destroy(&e->mu);
-		free(e);
-		return r;
-	}
-	*out = e;
-	return 0;
-}
-
-void fastsnap_engine_close(fastsnap_engine *e)
-{
-	if (!e)
-		return;
-	fs_ceph_close(e->ceph);
-	fs_settings_free(&e->s);
-	pthread_mutex_destroy(&e->mu);
-	free(e);
-}
-
-const char *fastsnap_engine_fsid(const fastsnap_engine *e) { return e ? fs_ceph_fsid(e->ceph) : NULL; }
-const char *fastsnap_engine_last_error(const fastsnap_engine *e) { return e ? e->last_error : ""; }
-
-/* ------------------------------------------------------------------ */
 /* a run                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -96,11 +39,12 @@ typedef struct {
 	double t0;
 	int image_undo;             /* the undo entry that deletes the Glance image */
 	int active;                 /* the image was reported active: never destroyed */
+	int ceph_only;              /* Nova's mode: Glance is only read */
 } fs_run;
 
 static void mark_active(fs_run *r)
 {
-	r->active = 1;
+	r->active = !r->ceph_only;
 	r->res->active_seconds = fs_now() - r->t0;
 	if (r->o.active_cb)
 		r->o.active_cb(r->res->image_id, r->o.active_payload);
@@ -115,6 +59,9 @@ static int stage_plan(fs_run *r)
 	    (rc = fs_plan_make(&r->plan, r->e->ceph, r->g, &r->e->s, &r->o)) < 0)
 		return rc;
 	fs_result_set_plan(r->res, &r->plan);
+	if (r->ceph_only && r->plan.path != FASTSNAP_PATH_DIRECT)
+		return fs_err(FASTSNAP_EUNSUPPORTED, "Ceph-only mode needs the direct path: %s",
+			r->plan.reason);
 	return fs_step_end(&r->st, FASTSNAP_STEP_RESOLVE);
 }
 
@@ -124,8 +71,10 @@ static int stage_create_image(fs_run *r)
 {
 	char id[37];
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
-	if (rc < 0 || (rc = fs_uuid4(id)) < 0)
-		return rc;
+	if (rc == 0 && r->ceph_only && (rc = fs_register_attach(r->g, r->o.image_id)) == 0)
+		r->res->image_id = fs_strdup(r->o.image_id);
+	if (rc < 0 || r->ceph_only || (rc = fs_uuid4(id)) < 0)
+		return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 	char *hb = fs_plan_heartbeat_at(&r->plan, id);
 	rc = fs_register_image_create(r->g, id, &r->image_undo, &r->undo, &r->o, r->plan.base,
 		&r->owner, r->plan.size, hb);
@@ -181,6 +130,10 @@ static int run_stream(fs_run *r)
 static int on_registered(void *ctx)
 {
 	fs_run *r = ctx;
+	if (r->ceph_only) {   /* nothing in Glance: the caller registers */
+		mark_active(r);
+		return 0;
+	}
 	int ix = fs_undo_push_glance_delete(&r->undo, r->g, r->res->image_id);
 	if (ix < 0)
 		return ix;
@@ -224,7 +177,7 @@ static int run_direct(fs_run *r)
 		.c = r->e->ceph, .g = r->g, .st = &r->st, .u = &r->undo, .cap = &r->cap,
 		.plan = &r->plan, .owner = &r->owner, .image_id = r->res->image_id,
 		.heartbeat_s = r->e->s.heartbeat_s, .log = &r->e->log,
-		.registered = on_registered, .ctx = r,
+		.registered = on_registered, .ctx = r, .ceph_only = r->ceph_only,
 	};
 	fs_direct_res d;
 	rc = fs_direct_run(&q, &d);
@@ -234,7 +187,7 @@ static int run_direct(fs_run *r)
 	fs_result_add_reason(r->res, d.note);
 	fs_direct_outcome out = { rc, d.registered, d.flattened, d.note != NULL };
 	fs_direct_res_free(&d);
-	if (rc < 0 && fs_fallback_decide(&out) == FS_FALLBACK_STREAM)
+	if (rc < 0 && !r->ceph_only && fs_fallback_decide(&out) == FS_FALLBACK_STREAM)
 		rc = fall_back_to_stream(r, mark, rc);
 	return rc;
 }
@@ -247,6 +200,8 @@ static int stage_path(fs_run *r)
 /* The image is active with the disk's size; its in-progress mark goes. */
 static int stage_finish(fs_run *r)
 {
+	if (r->ceph_only)
+		return 0;
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_FINAL_CHECK);
 	if (rc < 0)
 		return rc;
@@ -320,6 +275,7 @@ static int run_snapshot(fastsnap_result **out, fastsnap_engine *e,
 		return rc;
 	r.res->planned_only = !run;
 	if ((rc = fs_snapshot_opts_upgrade(&r.o, in)) == 0) {
+		r.ceph_only = (r.o.flags & FASTSNAP_SNAPSHOT_CEPH_ONLY) != 0;
 		r.res->name = fs_strdup(r.o.name);
 		r.res->disk = fs_strdup(r.o.disk ? r.o.disk : r.o.disk_file);
 	}

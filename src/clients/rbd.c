@@ -141,6 +141,18 @@ int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const c
 	return snap_op(c, pool, image, snap, rbd_snap_protect, "protect snapshot");
 }
 
+int fs_rbd_snap_exists(fs_ceph *c, const char *pool, const char *image, const char *snap)
+{
+	fs_rbd_h h;
+	int r = h_open(&h, c, pool, image, NULL, 1, "open");
+	if (r < 0)
+		return r;
+	bool exists = false;
+	r = rbd_snap_exists(h.img, snap, &exists);
+	h_close(&h);
+	return r < 0 ? rbd_fail(r, "look up snapshot", pool, image, snap) : exists;
+}
+
 int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap)
 {
 	fs_rbd_h h;

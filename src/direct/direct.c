@@ -10,6 +10,7 @@
 #include "cleanup/heartbeat.h"
 #include "clients/rbd.h"
 #include "direct/direct.h"
+#include "core/rbd_url.h"
 #include "policy/fallback.h"
 #include "register/register.h"
 
@@ -96,6 +97,11 @@ static int register_once(direct_run *d)
 	const fs_direct_req *q = d->q;
 	free(d->res->location);
 	d->res->location = NULL;
+	if (q->ceph_only) {   /* the caller registers it */
+		d->res->location = fs_rbd_url_format(fs_ceph_fsid(q->c), q->plan->target_pool,
+			q->image_id, "snap");
+		return d->res->location ? 0 : fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
 	return fs_register_location(q->g, &d->res->location, q->image_id, fs_ceph_fsid(q->c),
 		q->plan->target_pool, q->image_id, "snap", q->plan->policy.store);
 }

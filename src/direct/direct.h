@@ -26,8 +26,10 @@ typedef struct {
 	const char *image_id;     /* the queued Glance image, and the clone's name */
 	long heartbeat_s;
 	const fs_logger *log;
-	/* Glance holds the clone and the image is active: the caller moves its
-	 * Glance delete to the top of the undo stack. Returns 0 or an error. */
+	int ceph_only;            /* Nova's mode: the location is made, not registered */
+	/* Glance holds the clone and the image is active (Ceph-only: `snap`
+	 * is made and the location ready): the caller moves its Glance delete
+	 * to the top of the undo stack. Returns 0 or an error. */
 	int (*registered)(void *ctx);
 	void *ctx;
 } fs_direct_req;

@@ -39,6 +39,10 @@ static int check_request(const fastsnap_snapshot_opts *o)
 			o->disk_format);
 	if (o->image_type == FASTSNAP_IMAGE_BACKUP && (!o->backup_type || !*o->backup_type))
 		return fs_err(FASTSNAP_EINVAL, "backup: a backup type is required");
+	if ((o->flags & FASTSNAP_SNAPSHOT_CEPH_ONLY) &&
+	    (!o->disk || !o->image_id || !fs_is_uuid(o->image_id, strlen(o->image_id))))
+		return fs_err(FASTSNAP_EINVAL, "Ceph-only mode needs an RBD disk and the id (a UUID) of "
+			"an existing queued Glance image");
 	for (size_t i = 0; i < o->properties_count; i++) {
 		const char *p = o->properties[i];
 		const char *eq = p ? strchr(p, '=') : NULL;

@@ -167,6 +167,17 @@ int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_und
 	return rc < 0 ? rc : 0;
 }
 
+int fs_register_attach(fs_glance *g, const char *id)
+{
+	fs_image *img = NULL;
+	int rc = fs_glance_image_get(g, &img, id);
+	if (rc == 0 && !fs_streq(img->status, "queued"))
+		rc = fs_err(FASTSNAP_ECONFLICT, "Glance image %s is '%s', not 'queued': it cannot take a "
+			"location", id, img->status ? img->status : "?");
+	fs_image_free(img);
+	return rc;
+}
+
 int fs_register_needs_attention(fs_glance *g, const char *image_id)
 {
 	fs_error_state err;

@@ -36,6 +36,10 @@ int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_und
 	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
 	uint64_t disk_size, const char *heartbeat_at);
 
+/* Nova's mode: the caller's image `id` must exist and be queued
+ * (FASTSNAP_ENOTFOUND, FASTSNAP_ECONFLICT); nothing is changed in Glance. */
+int fs_register_attach(fs_glance *g, const char *id);
+
 /* Mark an image whose run failed after it went active: FS_PROP_STATE =
  * needs-attention and FS_PROP_ERROR = the thread's current error (cut to
  * Glance's 255 characters). The thread's error is left as it was; returns

@@ -64,7 +64,7 @@ class EngineOpts(ctypes.Structure):
         self.num_retries = -1
 
 
-# fastsnap_snapshot_opts as include/fastsnap.h has it (versions 1 and 2).
+# fastsnap_snapshot_opts as include/fastsnap.h has it (versions 1 to 3).
 SNAPSHOT_OPTS_HEADER = [
     ("version", ctypes.c_uint),
     ("disk", c_char_p),
@@ -92,25 +92,27 @@ SNAPSHOT_OPTS_HEADER = [
     # version 2
     ("capture_cb", CAPTURE_CB),
     ("capture_payload", c_void_p),
+    # version 3
+    ("cancel", c_void_p),           # fastsnap_cancel *, NULL
 ]
 
-# PLANNED (not in the C library yet; docs/embedding.md "Nova mode"): the
-# fields appended by the version of fastsnap_snapshot_opts that brings the
-# Ceph-only mode. The binding sets `version` to NOVA_OPTS_VERSION only when
-# the library exports fastsnap_direct_cleanup(), which comes with the mode.
-NOVA_OPTS_VERSION = 3
+# Version 4 of fastsnap_snapshot_opts: Nova's Ceph-only mode
+# (docs/embedding.md "Nova mode"). The binding sets `version` to
+# NOVA_OPTS_VERSION only when the library exports fastsnap_direct_cleanup(),
+# which came with the mode.
+NOVA_OPTS_VERSION = 4
 SNAPSHOT_OPTS_NOVA = [
     ("image_id", c_char_p),   # an existing queued Glance image to fill; NULL: create one
     ("flags", ctypes.c_uint),  # FASTSNAP_SNAPSHOT_CEPH_ONLY, ...
 ]
-SNAPSHOT_CEPH_ONLY = 0x1      # planned FASTSNAP_SNAPSHOT_CEPH_ONLY
-CLEANUP_IMAGE = 0x1           # planned FASTSNAP_CLEANUP_IMAGE
+SNAPSHOT_CEPH_ONLY = 0x1      # FASTSNAP_SNAPSHOT_CEPH_ONLY
+CLEANUP_IMAGE = 0x1           # FASTSNAP_CLEANUP_IMAGE
 
 
 class SnapshotOpts(ctypes.Structure):
-    """fastsnap_snapshot_opts: version 2, plus the planned Nova-mode fields
-    (read by the library only when `version` says they are there)."""
-    VERSION = 2
+    """fastsnap_snapshot_opts, version 4 (the Nova-mode fields stay NULL/0
+    unless fastsnap.nova sets them)."""
+    VERSION = 4
     _fields_ = SNAPSHOT_OPTS_HEADER + SNAPSHOT_OPTS_NOVA
 
     def __init__(self):
@@ -169,7 +171,7 @@ _SIGNATURES = {
     "fastsnap_result_json": (c_char_p, [c_void_p]),
     "fastsnap_result_free": (None, [c_void_p]),
 }
-# PLANNED: int fastsnap_direct_cleanup(fastsnap_engine *, const char *rbd_url, unsigned int flags)
+# int fastsnap_direct_cleanup(fastsnap_engine *, const char *rbd_url, unsigned int flags)
 _OPTIONAL = {
     "fastsnap_direct_cleanup": (ctypes.c_int, [c_void_p, c_char_p, ctypes.c_uint]),
 }
