@@ -50,5 +50,6 @@ int cmd_stores(global_opts *g, int argc, char **argv);
 int cmd_snapshot(global_opts *g, int argc, char **argv);
 int cmd_backup(global_opts *g, int argc, char **argv);
 int cmd_gc(global_opts *g, int argc, char **argv);
+int cmd_status(global_opts *g, int argc, char **argv);
 
 #endif

@@ -2,11 +2,15 @@
  * cli/detach.c: --detach (see detach.h). The child writes one line to the
  * parent: "ACTIVE <id> <seconds>" or "ERROR <message>".
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cli/detach.h"
@@ -34,6 +38,53 @@ void cli_detach_error(cli_detach *d, const char *msg)
 	char line[1100];
 	snprintf(line, sizeof(line), "ERROR %s\n", msg);
 	tell(d, line);
+}
+
+const char *cli_state_dir(void)
+{
+	const char *d = getenv("FASTSNAP_STATE_DIR");
+	return d && *d ? d : "/var/lib/fastsnap";
+}
+
+/* mkdir -p, mode 0700. */
+static int make_dirs(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int r = mkdir(path, 0700);
+		*p = '/';
+		if (r < 0 && errno != EEXIST)
+			return -1;
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+void cli_detach_record(const char *image_id, const char *json, int ok)
+{
+	openlog("fastsnap", LOG_PID, LOG_USER);
+	syslog(ok ? LOG_INFO : LOG_ERR, "detached snapshot %s %s", image_id ? image_id : "(none)",
+		ok ? "completed" : "failed; see fastsnap status");
+	closelog();
+	if (!image_id)
+		return;
+	char dir[4096], path[4200], tmp[4300];
+	snprintf(dir, sizeof(dir), "%s/runs", cli_state_dir());
+	snprintf(path, sizeof(path), "%s/%s.json", dir, image_id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (make_dirs(dir) < 0)
+		return;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return;
+	size_t n = strlen(json);
+	int bad = write(fd, json, n) != (ssize_t)n || write(fd, "\n", 1) != 1;
+	bad |= close(fd) != 0;
+	if (!bad)
+		rename(tmp, path);
+	else
+		unlink(tmp);
 }
 
 /* Parent side: wait for the child's first line and report it. */

@@ -20,5 +20,11 @@ int cli_detach_fork(cli_detach *d, global_opts *g);
 void cli_detach_active(const char *image_id, void *payload);
 /* Child: tell the parent the run failed before the image was active. */
 void cli_detach_error(cli_detach *d, const char *msg);
+/* Child, at its end: write its final JSON result to
+ * <state dir>/runs/<image id>.json (mode 0600; `fastsnap status` reads
+ * it) and log one line to syslog. */
+void cli_detach_record(const char *image_id, const char *json, int ok);
+/* The state directory: $FASTSNAP_STATE_DIR, else /var/lib/fastsnap. */
+const char *cli_state_dir(void);
 
 #endif

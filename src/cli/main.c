@@ -25,6 +25,7 @@ static void usage(FILE *f)
 "  snapshot    snapshot a disk into a Glance image (see fastsnap snapshot --help)\n"
 "  backup      a snapshot with image_type=backup, then rotation (fastsnap backup --help)\n"
 "  gc          find and clean up what interrupted runs left (fastsnap gc --help)\n"
+"  status      the final result of a --detach run (fastsnap status --help)\n"
 "\n"
 "Global options:\n"
 "  --config FILE           nova.conf-style config ([glance], [libvirt]; env FASTSNAP_CONFIG)\n"
@@ -144,6 +145,8 @@ int main(int argc, char **argv)
 		return cmd_backup(&g, sub_argc, sub_argv);
 	if (strcmp(cmd, "gc") == 0)
 		return cmd_gc(&g, sub_argc, sub_argv);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&g, sub_argc, sub_argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

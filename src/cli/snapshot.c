@@ -382,6 +382,8 @@ static int snapshot_or_backup(global_opts *g, int argc, char **argv, int backup)
 	if (r == 0 && a.backup && !a.dry && (rot = cJSON_CreateObject()) &&
 	    rotate(g, e, &a, rot) != 0)
 		r = FASTSNAP_ERROR;
+	if (a.detach && !a.dry && res)   /* the background child's record */
+		cli_detach_record(fastsnap_result_image_id(res), fastsnap_result_json(res), r == 0);
 	st = report(g, &a, &p, res, r, rot);
 	cJSON_Delete(rot);
 	fastsnap_result_free(res);

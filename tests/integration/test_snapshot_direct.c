@@ -525,6 +525,25 @@ Test(direct, deferred_detach_returns_when_active)
 			usleep(250 * 1000);
 	}
 	cr_assert(done, "the background child did not finish the flatten within 60 s");
+	/* Its final result is recorded for `fastsnap status` (when it has ended). */
+	cJSON *sj = NULL;
+	char *serr = NULL;
+	for (int i = 0; i < 100; i++) {
+		cJSON_Delete(sj);
+		free(serr);
+		st = fst_cli_json(&sj, &serr, NULL, "status %s", id);
+		if (st == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(st, 0, "fastsnap status %s: %s", id, serr);
+	cr_assert_str_eq(fst_jstr(sj, "image_id"), id);
+	cr_assert_null(cJSON_GetObjectItem(sj, "error"));
+	cJSON_Delete(sj);
+	free(serr);
+	st = fst_cli_json(NULL, &serr, NULL, "status 00000000-0000-4000-8000-000000000000");
+	cr_assert_eq(st, 1, "status of an unknown run: exit %d", st);
+	free(serr);
 	disk_gone_image_reads(&s, id);
 	delete_and_check(id);
 	cJSON_Delete(j);

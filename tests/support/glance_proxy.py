@@ -8,6 +8,8 @@ except where a fault applies:
                           Glance with show_multiple_locations = False does
                           (the upstream still shows locations, so that the
                           cluster's fsid can be learned)
+  --slow-upload-bps N     a PUT .../file is forwarded at about N bytes/s
+                          (a slow, live run for gc to leave alone)
   --cut-upload-after N    a PUT .../file is forwarded for N bytes, then both
                           connections are dropped (Glance's side dies midway)
   --no-multistore         GET /v2/info/stores* answers 404, as a Glance
@@ -71,6 +73,8 @@ class Proxy(BaseHTTPRequestHandler):
             return self._send(body, len(body))
         if is_upload and ARGS.cut_upload_after is not None:
             return self._send_cut(length)
+        if is_upload and ARGS.slow_upload_bps:
+            return self._send_slow(length)
         body = self.rfile.read(length) if length else b""
         return self._send(body, len(body))
 
@@ -125,6 +129,33 @@ class Proxy(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
+    def _send_slow(self, length):
+        """Forward an upload at --slow-upload-bps (a slow but live run)."""
+        conn = self._upstream()
+        conn.putrequest(self.command, self.path, skip_accept_encoding=True)
+        self._headers_out(conn, length)
+        sent = 0
+        step = max(1, ARGS.slow_upload_bps // 10)
+        while sent < length:
+            chunk = self.rfile.read(min(step, length - sent))
+            if not chunk:
+                break
+            conn.send(chunk)
+            sent += len(chunk)
+            time.sleep(0.1)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() in HOP or k.lower() == "content-length":
+                continue
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+        conn.close()
+
     do_GET = _forward
     do_POST = _forward
     do_PUT = _forward
@@ -149,6 +180,7 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--deny-location-patch", action="store_true")
     ap.add_argument("--cut-upload-after", type=int)
+    ap.add_argument("--slow-upload-bps", type=int)
     ap.add_argument("--no-multistore", action="store_true")
     ap.add_argument("--corrupt-hash", action="store_true")
     ap.add_argument("--ttl", type=int, default=300)
