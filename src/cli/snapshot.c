@@ -171,91 +171,104 @@ static int check_backup_args(snapshot_args *a)
 }
 
 /* Parse; returns -1 to go on, else the exit status (help, usage error). */
+/* A whole number in [min, max] from an option's argument, or -1 (printed). */
+static long number_arg(const char *opt, const char *arg, long min, long max)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || end == arg || v < min || v > max) {
+		fprintf(stderr, "%s: --%s: expected a whole number from %ld to %ld, not '%s'\n", prog, opt,
+			min, max, arg);
+		return -1;
+	}
+	return v;
+}
+
+/* One option (getopt_long's code c); returns -1 to go on, else the exit status. */
+static int parse_one(snapshot_args *a, global_opts *g, int c)
+{
+	long v;
+	switch (c) {
+	case O_DISK: a->o.disk = optarg; break;
+	case O_FILE: a->o.disk_file = optarg; break;
+	case O_NAME: a->o.name = optarg; break;
+	case O_BASE: a->o.base_image_ref = optarg; break;
+	case O_STORE: a->o.store = optarg; break;
+	case O_INST: a->o.instance_uuid = optarg; break;
+	case O_USER: a->o.user_id = optarg; break;
+	case O_OWNER: a->o.owner_id = optarg; break;
+	case O_FLAT:
+		if (parse_flatten(optarg, &a->o.flatten) < 0) {
+			fprintf(stderr, "%s: --flatten: expected sync, deferred or none, not '%s'\n", prog, optarg);
+			return EXIT_USAGE;
+		}
+		break;
+	case O_FMT: a->o.disk_format = optarg; break;
+	case O_PROP:
+		if (a->n_props == sizeof(a->props) / sizeof(a->props[0])) {
+			fprintf(stderr, "%s: too many --property options\n", prog);
+			return EXIT_USAGE;
+		}
+		a->props[a->n_props++] = optarg;
+		break;
+	case O_DRY: a->dry = 1; break;
+	case O_DETACH: a->detach = 1; break;
+	case O_FREEZE: a->freeze_cmd = optarg; break;
+	case O_THAW: a->thaw_cmd = optarg; break;
+	case O_MD5: a->o.verify_md5 = 1; break;
+	case O_DEPTH:
+		if ((v = number_arg("read-depth", optarg, 1, 256)) < 0)
+			return EXIT_USAGE;
+		a->o.read_depth = (unsigned int)v;
+		break;
+	case O_JSON: g->json = 1; break;
+	case O_BTYPE: a->o.backup_type = optarg; break;
+	case O_ROT:
+		if ((a->rotation = number_arg("rotation", optarg, 0, 100000)) < 0)
+			return EXIT_USAGE;
+		break;
+	case 'h':
+		a->backup ? backup_usage(stdout) : snapshot_usage(stdout);
+		return 0;
+	default:
+		fprintf(stderr, "%s: try 'fastsnap %s --help'\n", prog, a->backup ? "backup" : "snapshot");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Parse; returns -1 to go on, else the exit status (help, usage error). */
 static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, char **argv)
 {
-	int rc_usage;
 	fastsnap_snapshot_opts init = FASTSNAP_SNAPSHOT_OPTS_INIT;
 	memset(a, 0, sizeof(*a));
 	a->o = init;
 	a->backup = backup;
 	a->rotation = -1;
 	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", snapshot_lo, NULL)) != -1) {
-		switch (c) {
-		case O_DISK: a->o.disk = optarg; break;
-		case O_FILE: a->o.disk_file = optarg; break;
-		case O_NAME: a->o.name = optarg; break;
-		case O_BASE: a->o.base_image_ref = optarg; break;
-		case O_STORE: a->o.store = optarg; break;
-		case O_INST: a->o.instance_uuid = optarg; break;
-		case O_USER: a->o.user_id = optarg; break;
-		case O_OWNER: a->o.owner_id = optarg; break;
-		case O_FLAT:
-			if (parse_flatten(optarg, &a->o.flatten) < 0) {
-				fprintf(stderr, "%s: --flatten: expected sync, deferred or none, not '%s'\n", prog, optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case O_FMT: a->o.disk_format = optarg; break;
-		case O_PROP:
-			if (a->n_props == sizeof(a->props) / sizeof(a->props[0])) {
-				fprintf(stderr, "%s: too many --property options\n", prog);
-				return EXIT_USAGE;
-			}
-			a->props[a->n_props++] = optarg;
-			break;
-		case O_DRY: a->dry = 1; break;
-		case O_DETACH: a->detach = 1; break;
-		case O_FREEZE: a->freeze_cmd = optarg; break;
-		case O_THAW: a->thaw_cmd = optarg; break;
-		case O_MD5: a->o.verify_md5 = 1; break;
-		case O_DEPTH: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 256) {
-				fprintf(stderr, "%s: --read-depth: expected 1..256, not '%s'\n", prog, optarg);
-				return EXIT_USAGE;
-			}
-			a->o.read_depth = (unsigned int)v;
-			break;
-		}
-		case O_JSON: g->json = 1; break;
-		case O_BTYPE: a->o.backup_type = optarg; break;
-		case O_ROT: {
-			char *end;
-			a->rotation = strtol(optarg, &end, 10);
-			if (*end || end == optarg || a->rotation < 0 || a->rotation > 100000) {
-				fprintf(stderr, "%s: --rotation: expected a whole number >= 0, not '%s'\n", prog,
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		}
-		case 'h': a->backup ? backup_usage(stdout) : snapshot_usage(stdout); return 0;
-		default:
-			fprintf(stderr, "%s: try 'fastsnap snapshot --help'\n", prog);
-			return EXIT_USAGE;
-		}
-	}
+	int c, st;
+	while ((c = getopt_long(argc, argv, "h", snapshot_lo, NULL)) != -1)
+		if ((st = parse_one(a, g, c)) >= 0)
+			return st;
+	const char *cmd = backup ? "backup" : "snapshot";
 	if (optind < argc) {
-		fprintf(stderr, "%s: snapshot: unexpected argument '%s'\n", prog, argv[optind]);
+		fprintf(stderr, "%s: %s: unexpected argument '%s'\n", prog, cmd, argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (!a->o.disk == !a->o.disk_file) {
-		fprintf(stderr, "%s: snapshot: give exactly one of --disk POOL/IMAGE or --disk-file PATH\n", prog);
+		fprintf(stderr, "%s: %s: give exactly one of --disk POOL/IMAGE or --disk-file PATH\n", prog, cmd);
 		return EXIT_USAGE;
 	}
 	if (!a->o.name) {
-		fprintf(stderr, "%s: snapshot: --name is required\n", prog);
+		fprintf(stderr, "%s: %s: --name is required\n", prog, cmd);
 		return EXIT_USAGE;
 	}
 	a->o.properties = a->props;
 	a->o.properties_count = a->n_props;
-	if ((rc_usage = check_backup_args(a)) >= 0)
-		return rc_usage;
+	if ((st = check_backup_args(a)) >= 0)
+		return st;
 	if (a->thaw_cmd && !a->freeze_cmd) {
-		fprintf(stderr, "%s: snapshot: --thaw-cmd needs --freeze-cmd\n", prog);
+		fprintf(stderr, "%s: %s: --thaw-cmd needs --freeze-cmd\n", prog, cmd);
 		return EXIT_USAGE;
 	}
 	return -1;

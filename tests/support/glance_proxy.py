@@ -92,6 +92,10 @@ class Proxy(BaseHTTPRequestHandler):
         self._headers_out(conn, length)
         if body:
             conn.send(body)
+        self._relay(conn)
+
+    def _relay(self, conn):
+        """Send upstream's answer back to the client."""
         resp = conn.getresponse()
         data = resp.read()
         if (ARGS.corrupt_hash and self.command == "GET" and resp.status == 200
@@ -143,18 +147,7 @@ class Proxy(BaseHTTPRequestHandler):
             conn.send(chunk)
             sent += len(chunk)
             time.sleep(0.1)
-        resp = conn.getresponse()
-        data = resp.read()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() in HOP or k.lower() == "content-length":
-                continue
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-        conn.close()
+        self._relay(conn)
 
     do_GET = _forward
     do_POST = _forward
