@@ -47,7 +47,10 @@ static int clone(direct_run *d)
 	rc = fs_rbd_clone(q->c, q->cap->pool, q->cap->image, q->cap->snap, p->target_pool, q->image_id,
 		p->clone_format, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
-	/* Push the undo even on failure: a clone may half exist. */
+	/* An image of that name that was there before is not ours to remove. */
+	if (rc == FASTSNAP_ECONFLICT)
+		return rc;
+	/* Otherwise push the undo even on failure: a clone may half exist. */
 	int ix = fs_undo_push_rbd_image(q->u, q->c, p->target_pool, q->image_id);
 	if (rc < 0 || ix < 0)
 		return rc < 0 ? rc : ix;
