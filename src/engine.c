@@ -16,6 +16,7 @@
 #include "direct/direct.h"
 #include "engine.h"
 #include "core/opts.h"
+#include "core/task.h"
 #include "plan/plan.h"
 #include "policy/fallback.h"
 #include "register/register.h"
@@ -37,6 +38,8 @@ typedef struct {
 	fs_steps st;
 	fs_capture cap;
 	double t0;
+	char id[37];                /* the image id, chosen by fastsnap */
+	fs_undo create_undo;        /* the image's delete, until its task is joined */
 	int image_undo;             /* the undo entry that deletes the Glance image */
 	int active;                 /* the image was reported active: never destroyed */
 	int ceph_only;              /* Nova's mode: Glance is only read */
@@ -65,25 +68,6 @@ static int stage_plan(fs_run *r)
 	return fs_step_end(&r->st, FASTSNAP_STEP_RESOLVE);
 }
 
-/* The image id is chosen here (a random UUID): the temporary snapshot
- * and the clone are named by it, and a retried create cannot duplicate. */
-static int stage_create_image(fs_run *r)
-{
-	char id[37];
-	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
-	if (rc == 0 && r->ceph_only && (rc = fs_register_attach(r->g, r->o.image_id)) == 0)
-		r->res->image_id = fs_strdup(r->o.image_id);
-	if (rc < 0 || r->ceph_only || (rc = fs_uuid4(id)) < 0)
-		return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
-	char *hb = fs_plan_heartbeat_at(&r->plan, id);
-	rc = fs_register_image_create(r->g, id, &r->image_undo, &r->undo, &r->o, r->plan.base,
-		&r->owner, r->plan.size, hb);
-	free(hb);
-	if (rc == 0 && !(r->res->image_id = fs_strdup(id)))
-		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-	return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
-}
-
 static int take_capture(fs_run *r)
 {
 	char *snap = fs_owner_tmp_snap_name(&r->owner, r->res->image_id);
@@ -92,6 +76,51 @@ static int take_capture(fs_run *r)
 	free(snap);
 	return rc;
 }
+
+/* Create the queued image (on a thread of its own: its undo entry goes to
+ * r->create_undo, moved to the run's stack when it is joined). */
+static int create_image(void *p)
+{
+	fs_run *r = p;
+	char *hb = fs_plan_heartbeat_at(&r->plan, r->id);
+	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
+	if (rc == 0)
+		rc = fs_register_image_create(r->g, r->id, &r->image_undo, &r->create_undo, &r->o,
+			r->plan.base, &r->owner, r->plan.size, hb);
+	free(hb);
+	return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
+}
+
+/* The image id is chosen here (a random UUID): the temporary snapshot and
+ * the clone are named by it, a retried create cannot duplicate, and the
+ * disk's snapshot is taken while Glance creates the image. A failure of
+ * either undoes the other. */
+static int stage_create_image(fs_run *r)
+{
+	if (r->ceph_only) {   /* Nova's mode: the caller's image, checked */
+		int rc = fs_register_attach(r->g, r->o.image_id);
+		return rc < 0 ? rc : !(r->res->image_id = fs_strdup(r->o.image_id)) ?
+			fs_err(FASTSNAP_ENOMEM, "out of memory") : 0;
+	}
+	int rc = fs_uuid4(r->id);
+	if (rc < 0 || !(r->res->image_id = fs_strdup(r->id)))
+		return rc < 0 ? rc : fs_err(FASTSNAP_ENOMEM, "out of memory");
+	fs_task t;
+	fs_task_start(&t, create_image, r);
+	int crc = r->plan.kind == FS_SRC_RBD ? take_capture(r) : 0;
+	fs_error_state cerr;
+	fs_error_state_capture(&cerr);
+	rc = fs_task_join(&t);
+	int base = fs_undo_take(&r->undo, &r->create_undo);
+	if (rc == 0 && base >= 0)
+		r->image_undo += base;
+	if (rc == 0 && base < 0)
+		rc = base;
+	/* The capture's error first: it came first in the flow. The result
+	 * names the image id either way (the failed run's clean-up removed it). */
+	return crc < 0 ? fs_error_state_restore(&cerr) : rc;
+}
+
 
 static void on_stream_active(void *ctx)
 {
@@ -104,7 +133,7 @@ static int run_stream(fs_run *r)
 	const fs_plan *p = &r->plan;
 	int rc = 0;
 	if (p->kind == FS_SRC_RBD && !fs_capture_live(&r->cap))
-		rc = take_capture(r);
+		rc = take_capture(r);   /* a new one after a direct attempt released it */
 	else if (p->kind == FS_SRC_FILE)
 		rc = fs_capture_file(&r->cap, p->file);
 	if (rc < 0)
@@ -169,7 +198,7 @@ static int fall_back_to_stream(fs_run *r, size_t mark, int rc)
 
 static int run_direct(fs_run *r)
 {
-	int rc = take_capture(r);
+	int rc = fs_capture_live(&r->cap) ? 0 : take_capture(r);
 	if (rc < 0)
 		return rc;
 	size_t mark = r->undo.n;
@@ -245,6 +274,8 @@ static int run_end(fs_run *r, fastsnap_result **out, int rc)
 	fs_result_take_cleanup(res, &r->undo.undone);
 	fs_capture_free(&r->cap);
 	fs_undo_free(&r->undo);
+	fs_undo_free(&r->create_undo);
+	fs_steps_free(&r->st);
 	fs_plan_free(&r->plan);
 	fs_glance_free(r->g);
 	if (out)

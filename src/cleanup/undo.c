@@ -77,6 +77,24 @@ int fs_undo_run(fs_undo *u)
 	return fs_undo_run_from(u, 0);
 }
 
+int fs_undo_take(fs_undo *dst, fs_undo *src)
+{
+	size_t need = dst->n + src->n;
+	if (need > dst->cap) {
+		fs_undo_entry *v = realloc(dst->v, need * sizeof(*v));
+		if (!v)
+			return fs_err(FASTSNAP_ENOMEM, "out of memory");
+		dst->v = v;
+		dst->cap = need;
+	}
+	int base = (int)dst->n;
+	if (src->n)
+		memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n = need;
+	src->n = 0;
+	return base;
+}
+
 void fs_undo_free(fs_undo *u)
 {
 	for (size_t i = 0; i < u->n; i++) {

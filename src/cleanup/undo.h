@@ -46,6 +46,9 @@ int fs_undo_run(fs_undo *u);
 /* The same for the pending actions pushed at index >= mark only (a partial
  * roll-back, e.g. of a direct attempt before a fallback). */
 int fs_undo_run_from(fs_undo *u, size_t mark);
+/* Move every entry of `src` (left empty) to the top of `dst`; returns
+ * the index in `dst` of src's first entry, or FASTSNAP_ENOMEM (src kept). */
+int fs_undo_take(fs_undo *dst, fs_undo *src);
 /* Forget everything (success) and free. */
 void fs_undo_free(fs_undo *u);
 

@@ -42,6 +42,12 @@ void fs_steps_init(fs_steps *st, const fastsnap_snapshot_opts *o, const fs_logge
 	st->s = s;
 	st->token = o ? o->cancel : NULL;
 	atomic_init(&st->cancel, 0);
+	pthread_mutex_init(&st->mu, NULL);
+}
+
+void fs_steps_free(fs_steps *st)
+{
+	pthread_mutex_destroy(&st->mu);
 }
 
 int fs_steps_canceled(fs_steps *st)
@@ -59,8 +65,10 @@ int fs_steps_cancel_fn(void *st)
 /* Tell the caller; a non-zero answer cancels the run. */
 static int report(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t total)
 {
+	pthread_mutex_lock(&st->mu);
 	if (!fs_steps_canceled(st) && st->cb && st->cb(step, done, total, st->payload))
 		atomic_store(&st->cancel, 1);
+	pthread_mutex_unlock(&st->mu);
 	if (fs_steps_canceled(st))
 		return fs_err(FASTSNAP_ECANCELED, "canceled by the caller during step '%s'",
 			fastsnap_step_name(step));

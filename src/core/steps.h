@@ -7,6 +7,7 @@
 #ifndef FS_STEPS_H
 #define FS_STEPS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "core/common.h"
@@ -20,12 +21,14 @@ typedef struct {
 	const fs_settings *s;       /* test hooks (test builds only) */
 	atomic_int cancel;          /* set once: the run takes its failure path */
 	const fastsnap_cancel *token;  /* the caller's cancel token, or NULL */
+	pthread_mutex_t mu;         /* stages that run at once report one at a time */
 	double t0[FASTSNAP_STEP__COUNT];
 	double seconds[FASTSNAP_STEP__COUNT];
 } fs_steps;
 
 void fs_steps_init(fs_steps *st, const fastsnap_snapshot_opts *o, const fs_logger *log,
 	const fs_settings *s);
+void fs_steps_free(fs_steps *st);
 /* Start and end a step: progress (0, 1) and (1, 1), its time, and at the
  * end the test hook. Return 0 or FASTSNAP_ECANCELED. */
 int fs_step_begin(fs_steps *st, fastsnap_step step);

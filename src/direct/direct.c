@@ -29,7 +29,7 @@ static int protect(direct_run *d)
 	return rc < 0 ? rc : fs_step_end(d->q->st, FASTSNAP_STEP_PROTECT);
 }
 
-static int clone(direct_run *d)
+static int clone_disk(direct_run *d)
 {
 	const fs_direct_req *q = d->q;
 	const fs_plan *p = q->plan;
@@ -144,25 +144,20 @@ static int run_steps(direct_run *d)
 
 	if (p->clone_format == 1 && (rc = protect(d)) < 0)
 		return rc;
-	if ((rc = clone(d)) < 0)
+	if ((rc = clone_disk(d)) < 0)
 		return rc;
-	if (sync) {
-		if ((rc = flatten(d)) < 0 || (rc = fs_capture_release(q->cap, q->st, q->u)) < 0)
-			return rc;
-	} else if (p->flatten == FASTSNAP_FLATTEN_NONE) {
-		/* Clone format 2: the snapshot goes to the trash namespace. */
-		if ((rc = fs_capture_release(q->cap, q->st, q->u)) < 0)
-			return rc;
-	}
+	if (sync && ((rc = flatten(d)) < 0 || (rc = fs_capture_release(q->cap, q->st, q->u)) < 0))
+		return rc;
 	if ((rc = snap(d)) < 0 || (rc = location(d)) < 0)
 		return rc;
-	if (p->flatten == FASTSNAP_FLATTEN_DEFERRED && !sync) {
-		if (!d->res->flattened && (rc = flatten(d)) < 0)
-			return rc;
-		if ((rc = fs_capture_release(q->cap, q->st, q->u)) < 0)
-			return rc;
-	}
-	return 0;
+	/* After active: a deferred flatten; for none (clone format 2) only the
+	 * snapshot's removal, which moves it to the trash namespace and may wait
+	 * for a monitor map change: nothing on the way to active that can
+	 * come after it. */
+	if (p->flatten == FASTSNAP_FLATTEN_DEFERRED && !sync && !d->res->flattened &&
+	    (rc = flatten(d)) < 0)
+		return rc;
+	return fs_capture_release(q->cap, q->st, q->u);
 }
 
 int fs_direct_run(const fs_direct_req *req, fs_direct_res *res)

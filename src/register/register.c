@@ -138,7 +138,8 @@ int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_und
 {
 	fs_image_schema schema;
 	memset(&schema, 0, sizeof(schema));
-	int have_schema = fs_glance_image_schema(g, &schema) == 0;
+	/* The schema only tells which base properties are inherited. */
+	int have_schema = base && fs_glance_image_schema(g, &schema) == 0;
 	fs_image_meta meta;
 	int rc = fs_image_meta_build(&meta, o, base, have_schema ? &schema : NULL, owner, disk_size);
 	fs_image_schema_free(&schema);

@@ -358,7 +358,9 @@ static int after_active(const char *flatten, const char *step)
 {
 	if (!strcmp(step, "location") || !strcmp(step, "final-check"))
 		return 1;
-	return !strcmp(flatten, "deferred") && (!strcmp(step, "flatten") || !strcmp(step, "tmp-remove"));
+	if (!strcmp(step, "tmp-remove"))    /* after the location, except in sync */
+		return strcmp(flatten, "sync") != 0;
+	return !strcmp(flatten, "deferred") && !strcmp(step, "flatten");
 }
 
 /* A forced failure after each step before the image is active leaves Ceph
