@@ -266,7 +266,7 @@ int fs_stream_body_finish(fs_stream_body *b, fs_stream_res *res)
 	res->bytes_read = st.bytes_read;
 	res->bytes_sent = b->sent;
 	res->bytes_allocated = b->map.allocated;
-	res->virtual_size = b->req.size;
+	res->virtual_size = b->qcow2 ? b->layout.virtual_size : b->req.size;
 	return 0;
 }
 

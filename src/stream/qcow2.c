@@ -106,13 +106,17 @@ int fs_qcow2_plan(fs_qcow2_layout *L, const fs_extent_map *m, unsigned int clust
 	if (cluster_bits < FS_QCOW2_MIN_CLUSTER_BITS || cluster_bits > FS_QCOW2_MAX_CLUSTER_BITS)
 		return fs_err(FASTSNAP_EINVAL, "qcow2: cluster_bits %u is outside %u..%u", cluster_bits,
 			FS_QCOW2_MIN_CLUSTER_BITS, FS_QCOW2_MAX_CLUSTER_BITS);
+	if (m->size > (1ull << 62))
+		return fs_err(FASTSNAP_ETOOLARGE, "qcow2: a %llu-byte disk is too large",
+			(unsigned long long)m->size);
 	L->size = m->size;
+	L->virtual_size = fs_qcow2_virtual_size(m->size);
 	L->cluster_bits = cluster_bits;
 	L->cluster_size = 1ull << cluster_bits;
 	L->l2_entries = L->cluster_size / 8;
 	uint64_t cs = L->cluster_size;
 	/* one L2 table maps l2_entries clusters */
-	L->l1_size = div_up(m->size, cs * L->l2_entries);
+	L->l1_size = div_up(L->virtual_size, cs * L->l2_entries);
 	if (L->l1_size * 8 > FS_QCOW2_MAX_L1_BYTES)
 		return fs_err(FASTSNAP_ETOOLARGE, "qcow2: a %llu-byte disk needs %llu L1 entries with "
 			"%llu-byte clusters, over qemu's limit; use larger clusters",
@@ -180,7 +184,7 @@ static void gen_header(const fs_qcow2_layout *L, unsigned char *b)
 	be64(b + 8, 0);                         /* backing_file_offset: none */
 	be32(b + 16, 0);                        /* backing_file_size */
 	be32(b + 20, L->cluster_bits);
-	be64(b + 24, L->size);
+	be64(b + 24, L->virtual_size);
 	be32(b + 32, 0);                        /* crypt_method: none */
 	be32(b + 36, (uint32_t)L->l1_size);
 	be64(b + 40, L->l1_offset);

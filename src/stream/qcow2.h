@@ -42,12 +42,20 @@
 #define FS_QCOW2_MAX_L1_BYTES (32ull << 20) /* qemu's QCOW_MAX_L1_SIZE */
 #define FS_QCOW2_MAX_RT_BYTES (8ull << 20)  /* qemu's QCOW_MAX_REFTABLE_SIZE */
 
+/* The virtual size a qcow2 image of a `size`-byte disk announces. */
+static inline uint64_t fs_qcow2_virtual_size(uint64_t size)
+{
+	return size % 512 ? size + (512 - size % 512) : size;
+}
+
 typedef struct {
-	uint64_t size;              /* virtual disk size (bytes) */
+	uint64_t size;              /* the disk size (bytes of data) */
+	uint64_t virtual_size;      /* the header's size: `size` rounded up to 512 bytes, as
+	                             * qemu counts whole sectors (the tail reads as zeros) */
 	unsigned int cluster_bits;
 	uint64_t cluster_size;
 	uint64_t l2_entries;        /* entries per L2 table: cluster_size / 8 */
-	uint64_t l1_size;           /* L1 entries: ceil(size / (cluster_size * l2_entries)) */
+	uint64_t l1_size;           /* L1 entries: ceil(virtual_size / (cluster_size * l2_entries)) */
 	/* offsets in bytes, counts in clusters */
 	uint64_t l1_offset, l1_clusters;
 	uint64_t rt_offset, rt_clusters;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "body.h"
+#include "qcow2.h"
 #include "stream.h"
 
 static int is_qcow2(const fs_stream_req *req)
@@ -40,10 +41,10 @@ static int verify_remote(fs_glance *g, const fs_stream_req *req, const fs_stream
 	} else if (img->size >= 0 && (uint64_t)img->size != res->bytes_sent) {
 		r = fs_err(FASTSNAP_ECHECKSUM, "image %s: Glance has %lld bytes, fastsnap sent %llu",
 			req->image_id, (long long)img->size, (unsigned long long)res->bytes_sent);
-	} else if (is_qcow2(req) && (uint64_t)img->virtual_size != req->size) {
+	} else if (is_qcow2(req) && (uint64_t)img->virtual_size != fs_qcow2_virtual_size(req->size)) {
 		/* Glance reads virtual_size from the qcow2 header it received */
 		r = fs_err(FASTSNAP_ECHECKSUM, "image %s: Glance reports virtual_size %lld for the "
-			"qcow2 image, the disk has %llu bytes", req->image_id,
+			"qcow2 image of a %llu-byte disk", req->image_id,
 			(long long)img->virtual_size, (unsigned long long)req->size);
 	}
 	fs_image_free(img);

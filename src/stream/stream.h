@@ -52,7 +52,8 @@ typedef struct {
 	uint64_t bytes_read;        /* bytes read from the source (holes excluded) */
 	uint64_t bytes_sent;        /* bytes in the HTTP body (the qcow2 image's length) */
 	uint64_t bytes_allocated;   /* bytes in allocated extents (qcow2: whole clusters) */
-	uint64_t virtual_size;      /* the disk size the image holds */
+	uint64_t virtual_size;      /* the disk size the image announces (qcow2: rounded up
+	                             * to 512 bytes, as qemu counts whole sectors) */
 	double seconds;
 } fs_stream_res;
 

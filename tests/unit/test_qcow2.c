@@ -100,7 +100,8 @@ static void check_image(const unsigned char *img, uint64_t len, const fs_extent_
 	cr_assert_eq(rd64(img + 8), 0, "backing file offset");
 	cr_assert_eq(rd32(img + 16), 0);
 	cr_assert_eq(rd32(img + 20), bits);
-	cr_assert_eq(rd64(img + 24), m->size);
+	uint64_t vsize = m->size % 512 ? m->size + 512 - m->size % 512 : m->size;
+	cr_assert_eq(rd64(img + 24), vsize, "virtual size: the disk's, rounded up to 512");
 	cr_assert_eq(rd32(img + 32), 0, "encryption");
 	uint64_t l1_size = rd32(img + 36), l1_off = rd64(img + 40), rt_off = rd64(img + 48);
 	uint64_t rt_cl = rd32(img + 56);
@@ -117,7 +118,7 @@ static void check_image(const unsigned char *img, uint64_t len, const fs_extent_
 	cr_assert_eq(rd32(img + hl), 0, "end-of-extensions marker type");
 	cr_assert_eq(rd32(img + hl + 4), 0, "end-of-extensions marker length");
 	uint64_t per_l2 = cs * l2e;
-	cr_assert_eq(l1_size, m->size / per_l2 + (m->size % per_l2 != 0), "l1_size");
+	cr_assert_eq(l1_size, vsize / per_l2 + (vsize % per_l2 != 0), "l1_size");
 	cr_assert_eq(l1_off % cs, 0);
 	cr_assert_eq(rt_off % cs, 0);
 
@@ -148,7 +149,7 @@ static void check_image(const unsigned char *img, uint64_t len, const fs_extent_
 	cr_assert(nrb * (cs / 2) >= ncl, "refcount blocks cover %llu clusters of %llu",
 		(unsigned long long)(nrb * (cs / 2)), (unsigned long long)ncl);
 	/* walk the disk */
-	uint64_t vcl = (m->size + cs - 1) / cs;
+	uint64_t vcl = (vsize + cs - 1) / cs;
 	for (uint64_t li = 0; li < l1_size; li++) {
 		uint64_t e1 = rd64(img + l1_off + li * 8);
 		uint64_t first = li * l2e;
@@ -537,7 +538,7 @@ Test(qcow2_property, million_random_plans_keep_the_invariants, .timeout = 300)
 		random_map(&m, &s, size, 6, cs);
 		fs_qcow2_layout L;
 		int r = fs_qcow2_plan(&L, &m, bits);
-		uint64_t l1 = div_up(size, cs * (cs / 8));
+		uint64_t l1 = div_up(size % 512 ? size + 512 - size % 512 : size, cs * (cs / 8));
 		uint64_t ndata, nl2;
 		brute_counts(&m, bits, &ndata, &nl2);
 		/* qemu's limits: 32 MiB of L1, 8 MiB of refcount table (so 2^20
