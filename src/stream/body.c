@@ -13,6 +13,7 @@
 #include "body.h"
 #include "hasher.h"
 #include "qcow2.h"
+#include "zero_scan.h"
 
 #define FS_PROGRESS_BYTES (64ull << 20)
 #define FS_PROGRESS_SECONDS 0.25
@@ -27,6 +28,7 @@ struct fs_stream_body {
 	fs_qcow2_layout layout;     /* qcow2 only */
 	fs_qcow2_writer *w;         /* qcow2 only */
 	uint64_t total;             /* bytes in the body */
+	uint64_t scanned;           /* bytes read by the zero scan */
 	fs_chunk *held;             /* raw, per reader slot: the chunk handed out */
 	atomic_int *refs;           /* raw, per reader slot: 2 = sender + hasher */
 	fs_qcow2_piece cur;
@@ -105,8 +107,22 @@ static int build_map(fs_stream_body *b, const fs_stream_req *req)
 	int bits = fs_qcow2_cluster_bits(req->qcow2_cluster_size);
 	if (bits < 0)
 		return bits;
-	if ((r = fs_extent_map_round(&b->map, 1ull << bits)) < 0 ||
-	    (r = fs_qcow2_plan(&b->layout, &b->map, (unsigned int)bits)) < 0)
+	if ((r = fs_extent_map_round(&b->map, 1ull << bits)) < 0)
+		return r;
+	if (req->qcow2_zero_scan) {
+		uint64_t before = b->map.allocated;
+		double t = fs_now();
+		fs_reader_opts ro = { .rbd_image = req->rbd_image, .fd = req->rbd_image ? -1 : req->fd,
+			.size = req->size, .depth = b->depth };
+		r = fs_extent_map_drop_zero_clusters(&b->map, &ro, 1ull << bits, req->cancel,
+			&b->scanned);
+		if (r < 0)
+			return r;
+		fs_log(req->log, FASTSNAP_LOG_INFO, "stream: zero scan read %llu bytes in %.2f s: "
+			"%llu of %llu mapped bytes hold data", (unsigned long long)b->scanned,
+			fs_now() - t, (unsigned long long)b->map.allocated, (unsigned long long)before);
+	}
+	if ((r = fs_qcow2_plan(&b->layout, &b->map, (unsigned int)bits)) < 0)
 		return r;
 	b->total = b->layout.length;
 	return 0;
@@ -266,6 +282,7 @@ int fs_stream_body_finish(fs_stream_body *b, fs_stream_res *res)
 	res->bytes_read = st.bytes_read;
 	res->bytes_sent = b->sent;
 	res->bytes_allocated = b->map.allocated;
+	res->bytes_scanned = b->scanned;
 	res->virtual_size = b->qcow2 ? b->layout.virtual_size : b->req.size;
 	return 0;
 }

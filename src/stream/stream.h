@@ -28,6 +28,8 @@ typedef struct {
 	const char *disk_format;    /* NULL or "raw": the disk's bytes; "qcow2": a qcow2 (v3)
 	                             * image of it, holes left out (stream/qcow2.h) */
 	uint64_t qcow2_cluster_size; /* qcow2 only; 0: 64 KiB; a power of two, 512 B .. 2 MiB */
+	int qcow2_zero_scan;        /* qcow2 only: read the map once before the upload and
+	                             * leave out the clusters that are all zeros */
 
 	/* target */
 	const char *image_id;       /* queued Glance image */
@@ -52,6 +54,7 @@ typedef struct {
 	uint64_t bytes_read;        /* bytes read from the source (holes excluded) */
 	uint64_t bytes_sent;        /* bytes in the HTTP body (the qcow2 image's length) */
 	uint64_t bytes_allocated;   /* bytes in allocated extents (qcow2: whole clusters) */
+	uint64_t bytes_scanned;     /* qcow2_zero_scan: bytes read by the scan */
 	uint64_t virtual_size;      /* the disk size the image announces (qcow2: rounded up
 	                             * to 512 bytes, as qemu counts whole sectors) */
 	double seconds;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "body.h"
+#include "zero_scan.h"
 #include "test_stream_util.h"
 
 #define KiB (1ull << 10)
@@ -32,10 +33,11 @@ static int sh(char *out, size_t cap, const char *cmd)
 
 /* Stream the raw file as qcow2 into a new file; returns its length. */
 static uint64_t stream_qcow2(int src, uint64_t size, uint64_t cs, unsigned depth, uint64_t rs,
-	const char *out_path, uint64_t *allocated)
+	int zero_scan, const char *out_path, uint64_t *allocated)
 {
 	fs_stream_req req = { .fd = src, .size = size, .disk_format = "qcow2",
-		.qcow2_cluster_size = cs, .depth = depth, .read_size = rs, .verify_md5 = 1 };
+		.qcow2_cluster_size = cs, .depth = depth, .read_size = rs, .verify_md5 = 1,
+		.qcow2_zero_scan = zero_scan };
 	fs_stream_body *b = NULL;
 	cr_assert_eq(fs_stream_body_new(&b, &req), 0, "%s", fastsnap_error_last());
 	uint64_t length = fs_stream_body_length(b);
@@ -110,8 +112,8 @@ typedef struct {
 } ext;
 
 /* One case: write the extents into a sparse file, stream it, check it. */
-static void run_case(const char *what, uint64_t size, const ext *e, size_t n, uint64_t cs,
-	unsigned depth, uint64_t rs)
+static void run_case_z(const char *what, uint64_t size, const ext *e, size_t n, uint64_t cs,
+	unsigned depth, uint64_t rs, int zero_scan)
 {
 	char raw[64], out[80];
 	int fd = ts_sparse_file(raw, size);
@@ -126,11 +128,11 @@ static void run_case(const char *what, uint64_t size, const ext *e, size_t n, ui
 	fsync(fd);
 	snprintf(out, sizeof(out), "%s.qcow2", raw);
 	uint64_t allocated = 0;
-	uint64_t length = stream_qcow2(fd, size, cs, depth, rs, out, &allocated);
-	char label[160];
+	uint64_t length = stream_qcow2(fd, size, cs, depth, rs, zero_scan, out, &allocated);
+	char label[192];
 	snprintf(label, sizeof(label), "%s (size %llu, cluster %llu, %zu extents, depth %u, "
-		"read size %llu)", what, (unsigned long long)size, (unsigned long long)cs, n, depth,
-		(unsigned long long)rs);
+		"read size %llu%s)", what, (unsigned long long)size, (unsigned long long)cs, n, depth,
+		(unsigned long long)rs, zero_scan ? ", zero scan" : "");
 	qemu_checks(raw, out, size, label);
 	/* the image holds the allocated clusters and little else */
 	cr_assert(allocated <= size, "%s", label);
@@ -140,6 +142,12 @@ static void run_case(const char *what, uint64_t size, const ext *e, size_t n, ui
 	close(fd);
 	unlink(raw);
 	unlink(out);
+}
+
+static void run_case(const char *what, uint64_t size, const ext *e, size_t n, uint64_t cs,
+	unsigned depth, uint64_t rs)
+{
+	run_case_z(what, size, e, n, cs, depth, rs, 0);
 }
 
 Test(qcow2_qemu, empty_disk)
@@ -231,7 +239,9 @@ Test(qcow2_qemu, random_maps, .timeout = 600)
 		}
 		char what[64];
 		snprintf(what, sizeof(what), "random map %ld (seed 0x%llx)", i, (unsigned long long)seed);
-		run_case(what, size, e, n, cs, 1 + (unsigned)(rng(&s) % 8), rss[rng(&s) % 4]);
+		unsigned depth = 1 + (unsigned)(rng(&s) % 8);
+		uint64_t rs = rss[rng(&s) % 4];
+		run_case_z(what, size, e, n, cs, depth, rs, (int)(rng(&s) % 3 == 0));
 	}
 }
 
@@ -293,4 +303,50 @@ Test(qcow2_qemu, unknown_format_and_bad_cluster_size_are_refused)
 	cr_assert(strstr(fastsnap_error_last(), "power of two"), "%s", fastsnap_error_last());
 	close(fd);
 	unlink(raw);
+}
+
+/* Zeros written into the file are data to SEEK_DATA; the zero scan leaves
+ * their clusters out, and the image still equals the file. */
+Test(qcow2_qemu, zero_scan_leaves_out_written_zeros)
+{
+	char raw[64], out[80];
+	const uint64_t size = 8 * MiB + 100;
+	int fd = ts_sparse_file(raw, size);
+	char *zeros = calloc(1, 3 * MiB);
+	cr_assert_eq(pwrite(fd, zeros, 3 * MiB, 1 * MiB), (ssize_t)(3 * MiB));   /* 48 clusters of zeros */
+	free(zeros);
+	ts_fill(fd, 2 * MiB + 5, 10);                  /* one cluster inside them holds data */
+	ts_fill(fd, size - 1, 1);
+	fsync(fd);
+	snprintf(out, sizeof(out), "%s.qcow2", raw);
+	for (int scan = 0; scan < 2; scan++) {
+		uint64_t allocated = 0;
+		stream_qcow2(fd, size, 64 * KiB, 4, 1 * MiB, scan, out, &allocated);
+		if (scan)
+			cr_assert_eq(allocated, 64 * KiB + 100, "allocated %llu", (unsigned long long)allocated);
+		else
+			cr_assert(allocated >= 3 * MiB, "allocated %llu", (unsigned long long)allocated);
+		qemu_checks(raw, out, size, scan ? "zero scan" : "no zero scan");
+	}
+	unlink(out);
+	close(fd);
+	unlink(raw);
+}
+
+Test(qcow2_qemu, all_zero)
+{
+	char b[100000];
+	memset(b, 0, sizeof(b));
+	cr_assert(fs_all_zero(b, 0));
+	cr_assert(fs_all_zero(b, 1));
+	cr_assert(fs_all_zero(b, sizeof(b)));
+	for (size_t at = 0; at < sizeof(b); at += 997) {
+		b[at] = 1;
+		cr_assert(!fs_all_zero(b, sizeof(b)), "byte %zu", at);
+		cr_assert(fs_all_zero(b, at));
+		b[at] = 0;
+	}
+	b[sizeof(b) - 1] = 2;
+	cr_assert(!fs_all_zero(b, sizeof(b)));
+	cr_assert(!fs_all_zero(b + sizeof(b) - 1, 1));
 }
