@@ -217,6 +217,22 @@ Test(qcow2_glance, rbd_snapshot_exact_map, .timeout = 600)
 		fst_env("CEPH_CONF"), fst_env("FASTSNAP_DEV_ADMIN_KEYRING"));
 	check_uploaded(id, size, &res, target, "raw");
 	free(id);
+
+	/* with the zero scan: exactly the six clusters written */
+	id = create_qcow2_image(name);
+	cr_assert_eq(rbd_open_read_only(q.io, name, &snap, "s1"), 0);
+	req.rbd_image = snap;
+	req.image_id = id;
+	req.qcow2_zero_scan = 1;
+	r = fs_stream_run(q.g, &req, &res);
+	rbd_close(snap);
+	cr_assert_eq(r, 0, "fs_stream_run: %s", fastsnap_error_last());
+	cr_assert_eq(res.bytes_allocated, 6 * CL, "allocated %llu",
+		(unsigned long long)res.bytes_allocated);
+	cr_assert(res.bytes_scanned >= res.bytes_allocated);
+	cr_assert_eq(res.bytes_sent, 12 * CL, "sent %llu", (unsigned long long)res.bytes_sent);
+	check_uploaded(id, size, &res, target, "raw");
+	free(id);
 	free(name);
 }
 
