@@ -11,7 +11,8 @@
  *                 Glance-ingest-alone baseline)
  *   map           build the allocation map only, whole objects and exact
  *                 (the qcow2 map), and time both
- * --disk-format raw|qcow2 (and --cluster-size BYTES) picks what is sent.
+ * --disk-format raw|qcow2 (and --cluster-size BYTES, --zero-scan) picks
+ * what is sent.
  * Source: --rbd POOL/IMAGE@SNAP (Ceph identity from CEPH_CONF,
  * FASTSNAP_CEPH_USER, FASTSNAP_CEPH_KEYRING) or --file PATH.
  * Prints one line: mode bytes read seconds MB/s sha512. `put` fails unless
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	long upbuf = 0;
 	const char *fmt = NULL;
 	unsigned long long cs = 0;
+	int zscan = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rbd") && i + 1 < argc)
 			rbd_spec = argv[++i];
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
 			fmt = argv[++i];
 		else if (!strcmp(argv[i], "--cluster-size") && i + 1 < argc)
 			cs = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--zero-scan"))
+			zscan = 1;
 		else if (!mode)
 			mode = argv[i];
 		else if (!arg)
@@ -84,12 +88,12 @@ int main(int argc, char **argv)
 	if (!mode || (!rbd_spec == !file) || (strcmp(mode, "read") && strcmp(mode, "map") && !arg)) {
 		fprintf(stderr, "usage: fastsnap-stream-bench (--rbd POOL/IMAGE@SNAP | --file PATH) "
 			"[--depth N] [--read-size BYTES] [--upload-buffer BYTES] "
-			"[--disk-format raw|qcow2] [--cluster-size BYTES] "
+			"[--disk-format raw|qcow2] [--cluster-size BYTES] [--zero-scan] "
 			"read | glance STORE | put URL | write PATH | map\n");
 		return 2;
 	}
 	fs_stream_req req = { .fd = -1, .depth = depth, .read_size = rs, .disk_format = fmt,
-		.qcow2_cluster_size = cs };
+		.qcow2_cluster_size = cs, .qcow2_zero_scan = zscan };
 	rados_t rados = NULL;
 	rados_ioctx_t io = NULL;
 	rbd_image_t img = NULL;
@@ -227,9 +231,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	double dt = fs_now() - t0;
-	printf("%s bytes=%llu read=%llu allocated=%llu seconds=%.3f MB/s=%.1f sha512=%s\n",
-		mode, (unsigned long long)res.bytes_sent, (unsigned long long)res.bytes_read,
-		(unsigned long long)res.bytes_allocated, dt, (double)req.size / dt / 1e6, res.sha512);
+	printf("%s bytes=%llu read=%llu allocated=%llu scanned=%llu seconds=%.3f MB/s=%.1f "
+		"sha512=%s\n", mode, (unsigned long long)res.bytes_sent,
+		(unsigned long long)res.bytes_read, (unsigned long long)res.bytes_allocated,
+		(unsigned long long)res.bytes_scanned, dt, (double)req.size / dt / 1e6, res.sha512);
 	if (img)
 		rbd_close(img);
 	if (io)
