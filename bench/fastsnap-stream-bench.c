@@ -80,6 +80,8 @@ int main(int argc, char **argv)
 			cs = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--zero-scan"))
 			zscan = 1;
+		else if (!strcmp(argv[i], "--no-zero-scan"))
+			zscan = -1;
 		else if (!mode)
 			mode = argv[i];
 		else if (!arg)
@@ -88,7 +90,7 @@ int main(int argc, char **argv)
 	if (!mode || (!rbd_spec == !file) || (strcmp(mode, "read") && strcmp(mode, "map") && !arg)) {
 		fprintf(stderr, "usage: fastsnap-stream-bench (--rbd POOL/IMAGE@SNAP | --file PATH) "
 			"[--depth N] [--read-size BYTES] [--upload-buffer BYTES] "
-			"[--disk-format raw|qcow2] [--cluster-size BYTES] [--zero-scan] "
+			"[--disk-format raw|qcow2] [--cluster-size BYTES] [--zero-scan|--no-zero-scan] "
 			"read | glance STORE | put URL | write PATH | map\n");
 		return 2;
 	}

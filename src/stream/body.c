@@ -109,7 +109,7 @@ static int build_map(fs_stream_body *b, const fs_stream_req *req)
 		return bits;
 	if ((r = fs_extent_map_round(&b->map, 1ull << bits)) < 0)
 		return r;
-	if (req->qcow2_zero_scan) {
+	if (req->qcow2_zero_scan > 0 || (req->qcow2_zero_scan == 0 && req->rbd_image)) {
 		uint64_t before = b->map.allocated;
 		double t = fs_now();
 		fs_reader_opts ro = { .rbd_image = req->rbd_image, .fd = req->rbd_image ? -1 : req->fd,

@@ -29,7 +29,10 @@ typedef struct {
 	                             * image of it, holes left out (stream/qcow2.h) */
 	uint64_t qcow2_cluster_size; /* qcow2 only; 0: 64 KiB; a power of two, 512 B .. 2 MiB */
 	int qcow2_zero_scan;        /* qcow2 only: read the map once before the upload and
-	                             * leave out the clusters that are all zeros */
+	                             * leave out the clusters that are all zeros:
+	                             * 0 auto (on for RBD, whose exact map is per-object
+	                             * coarse; off for files, whose map is exact), >0 on,
+	                             * <0 off (docs/streaming.md) */
 
 	/* target */
 	const char *image_id;       /* queued Glance image */

@@ -193,7 +193,7 @@ Test(qcow2_glance, rbd_snapshot_exact_map, .timeout = 600)
 	rbd_image_t snap;
 	cr_assert_eq(rbd_open_read_only(q.io, name, &snap, "s1"), 0);
 	fs_stream_req req = { .rbd_image = snap, .fd = -1, .size = size, .disk_format = "qcow2",
-		.image_id = id, .store = "local", .verify_md5 = 1 };
+		.image_id = id, .store = "local", .verify_md5 = 1, .qcow2_zero_scan = -1 };
 	fs_stream_res res;
 	r = fs_stream_run(q.g, &req, &res);
 	rbd_close(snap);
@@ -218,12 +218,12 @@ Test(qcow2_glance, rbd_snapshot_exact_map, .timeout = 600)
 	check_uploaded(id, size, &res, target, "raw");
 	free(id);
 
-	/* with the zero scan: exactly the six clusters written */
+	/* with the zero scan (the default for RBD): exactly the six clusters written */
 	id = create_qcow2_image(name);
 	cr_assert_eq(rbd_open_read_only(q.io, name, &snap, "s1"), 0);
 	req.rbd_image = snap;
 	req.image_id = id;
-	req.qcow2_zero_scan = 1;
+	req.qcow2_zero_scan = 0;
 	r = fs_stream_run(q.g, &req, &res);
 	rbd_close(snap);
 	cr_assert_eq(r, 0, "fs_stream_run: %s", fastsnap_error_last());

@@ -464,7 +464,7 @@ static long env_long(const char *name, long dflt)
 	return v && *v ? strtol(v, NULL, 10) : dflt;
 }
 
-Test(qcow2_property, thousand_random_images_read_back, .timeout = 300)
+Test(qcow2_property, thousand_random_images_read_back)
 {
 	long runs = env_long("FASTSNAP_QCOW2_IMAGE_RUNS", 1000);
 	uint64_t s = 0x51c0ffee;
@@ -516,7 +516,7 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return a / b + (a % b != 0);
 }
 
-Test(qcow2_property, million_random_plans_keep_the_invariants, .timeout = 300)
+Test(qcow2_property, million_random_plans_keep_the_invariants)
 {
 	long runs = env_long("FASTSNAP_QCOW2_PLAN_RUNS", 1000000);
 	uint64_t s = 0xfa575a9;
