@@ -114,8 +114,8 @@ static int build_map(fs_stream_body *b, const fs_stream_req *req)
 		double t = fs_now();
 		fs_reader_opts ro = { .rbd_image = req->rbd_image, .fd = req->rbd_image ? -1 : req->fd,
 			.size = req->size, .depth = b->depth };
-		r = fs_extent_map_drop_zero_clusters(&b->map, &ro, 1ull << bits, req->cancel,
-			&b->scanned);
+		r = fs_extent_map_drop_zero_clusters(&b->map, &ro, 1ull << bits,
+			req->qcow2_zero_scan == 0, req->cancel, &b->scanned);
 		if (r < 0)
 			return r;
 		fs_log(req->log, FASTSNAP_LOG_INFO, "stream: zero scan read %llu bytes in %.2f s: "

@@ -30,9 +30,11 @@ typedef struct {
 	uint64_t qcow2_cluster_size; /* qcow2 only; 0: 64 KiB; a power of two, 512 B .. 2 MiB */
 	int qcow2_zero_scan;        /* qcow2 only: read the map once before the upload and
 	                             * leave out the clusters that are all zeros:
-	                             * 0 auto (on for RBD, whose exact map is per-object
-	                             * coarse; off for files, whose map is exact), >0 on,
-	                             * <0 off (docs/streaming.md) */
+	                             * 0 auto (RBD, whose exact map is per-object coarse:
+	                             * on, but given up after a twentieth of the map when
+	                             * under an eighth of it is zeros; files, whose map is
+	                             * exact: off), >0 on (whole map), <0 off
+	                             * (docs/streaming.md) */
 
 	/* target */
 	const char *image_id;       /* queued Glance image */

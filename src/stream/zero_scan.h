@@ -21,9 +21,12 @@ int fs_all_zero(const char *buf, size_t len);
 
 /* Read every allocated byte of `m` (whose extents are whole clusters,
  * clipped to m->size) from the source in `ro` (ro->map and ro->read_size
- * are ignored) and drop the clusters that are all zeros. `cancel` may be
- * NULL. Sets *scanned to the bytes read. */
+ * are ignored) and drop the clusters that are all zeros. `adaptive`: once
+ * a twentieth of the mapped bytes is scanned, stop (keeping the rest of
+ * the map as it is) if fewer than an eighth of them were zero clusters, so
+ * that a data-heavy disk is not read twice. `cancel` may be NULL. Sets
+ * *scanned to the bytes read. */
 int fs_extent_map_drop_zero_clusters(fs_extent_map *m, const fs_reader_opts *ro, uint64_t cluster,
-	atomic_int *cancel, uint64_t *scanned);
+	int adaptive, atomic_int *cancel, uint64_t *scanned);
 
 #endif

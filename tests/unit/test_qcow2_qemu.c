@@ -351,3 +351,43 @@ Test(qcow2_qemu, all_zero)
 	cr_assert(!fs_all_zero(b, sizeof(b)));
 	cr_assert(!fs_all_zero(b + sizeof(b) - 1, 1));
 }
+
+/* The adaptive scan gives up on a data-heavy map after a twentieth of it
+ * (keeping the rest as it is), and goes to the end of a map that is mostly
+ * zeros. */
+Test(qcow2_qemu, adaptive_zero_scan)
+{
+	char raw[64];
+	const uint64_t size = 64 * MiB;
+	int fd = ts_sparse_file(raw, size);
+	ts_fill(fd, 0, size);                          /* all data */
+	fsync(fd);
+	fs_extent_map m = FS_EXTENT_MAP_INIT;
+	cr_assert_eq(fs_extent_map_from_fd(&m, fd, size), 0);
+	fs_reader_opts ro = { .fd = fd, .size = size, .depth = 4 };
+	uint64_t scanned = 0;
+	cr_assert_eq(fs_extent_map_drop_zero_clusters(&m, &ro, 64 * KiB, 1, NULL, &scanned), 0,
+		"%s", fastsnap_error_last());
+	cr_assert_eq(m.n, 1);
+	cr_assert_eq(m.allocated, size);
+	cr_assert(scanned >= size / 20 && scanned <= size / 20 + 4 * MiB, "scanned %llu",
+		(unsigned long long)scanned);
+	/* written zeros everywhere, data in one cluster of every 4 MiB */
+	char *zeros = calloc(1, 4 * MiB);
+	for (uint64_t o = 0; o < size; o += 4 * MiB)
+		cr_assert_eq(pwrite(fd, zeros, 4 * MiB, (off_t)o), (ssize_t)(4 * MiB));
+	free(zeros);
+	for (uint64_t o = 0; o < size; o += 4 * MiB)
+		ts_fill(fd, o + 3 * MiB + 5, 100);
+	fsync(fd);
+	cr_assert_eq(fs_extent_map_from_fd(&m, fd, size), 0);
+	cr_assert_eq(fs_extent_map_drop_zero_clusters(&m, &ro, 64 * KiB, 1, NULL, &scanned), 0);
+	cr_assert_eq(scanned, size);
+	cr_assert_eq(m.n, 16);
+	cr_assert_eq(m.allocated, 16 * 64 * KiB);
+	for (size_t i = 0; i < m.n; i++)
+		cr_assert_eq(m.v[i].off, i * 4 * MiB + 3 * MiB);
+	fs_extent_map_free(&m);
+	close(fd);
+	unlink(raw);
+}
