@@ -7,6 +7,12 @@
  *                 the library's HTTP settings for an upload: Content-Length,
  *                 "Expect: 100-continue", curl's default upload buffer
  *                 (unless --upload-buffer BYTES)
+ *   write PATH    write the body to a file (e.g. the qcow2 bytes, for a
+ *                 Glance-ingest-alone baseline)
+ *   map           build the allocation map only, whole objects and exact
+ *                 (the qcow2 map), and time both
+ * --disk-format raw|qcow2 (and --cluster-size BYTES, --zero-scan) picks
+ * what is sent.
  * Source: --rbd POOL/IMAGE@SNAP (Ceph identity from CEPH_CONF,
  * FASTSNAP_CEPH_USER, FASTSNAP_CEPH_KEYRING) or --file PATH.
  * Prints one line: mode bytes read seconds MB/s sha512. `put` fails unless
@@ -23,6 +29,7 @@
 #include <rbd/librbd.h>
 
 #include "stream/body.h"
+#include "stream/extents.h"
 #include "clients/glance.h"
 #include "core/settings.h"
 #include "stream/source_file.h"
@@ -53,6 +60,9 @@ int main(int argc, char **argv)
 	unsigned depth = 0;
 	unsigned long long rs = 0;
 	long upbuf = 0;
+	const char *fmt = NULL;
+	unsigned long long cs = 0;
+	int zscan = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rbd") && i + 1 < argc)
 			rbd_spec = argv[++i];
@@ -64,18 +74,28 @@ int main(int argc, char **argv)
 			rs = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--upload-buffer") && i + 1 < argc)
 			upbuf = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--disk-format") && i + 1 < argc)
+			fmt = argv[++i];
+		else if (!strcmp(argv[i], "--cluster-size") && i + 1 < argc)
+			cs = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--zero-scan"))
+			zscan = 1;
+		else if (!strcmp(argv[i], "--no-zero-scan"))
+			zscan = -1;
 		else if (!mode)
 			mode = argv[i];
 		else if (!arg)
 			arg = argv[i];
 	}
-	if (!mode || (!rbd_spec == !file) || (strcmp(mode, "read") && !arg)) {
+	if (!mode || (!rbd_spec == !file) || (strcmp(mode, "read") && strcmp(mode, "map") && !arg)) {
 		fprintf(stderr, "usage: fastsnap-stream-bench (--rbd POOL/IMAGE@SNAP | --file PATH) "
 			"[--depth N] [--read-size BYTES] [--upload-buffer BYTES] "
-			"read | glance STORE | put URL\n");
+			"[--disk-format raw|qcow2] [--cluster-size BYTES] [--zero-scan|--no-zero-scan] "
+			"read | glance STORE | put URL | write PATH | map\n");
 		return 2;
 	}
-	fs_stream_req req = { .fd = -1, .depth = depth, .read_size = rs };
+	fs_stream_req req = { .fd = -1, .depth = depth, .read_size = rs, .disk_format = fmt,
+		.qcow2_cluster_size = cs, .qcow2_zero_scan = zscan };
 	rados_t rados = NULL;
 	rados_ioctx_t io = NULL;
 	rbd_image_t img = NULL;
@@ -106,22 +126,50 @@ int main(int argc, char **argv)
 	double t0 = fs_now();
 	fs_stream_res res;
 	memset(&res, 0, sizeof(res));
-	if (!strcmp(mode, "read") || !strcmp(mode, "put")) {
+	if (!strcmp(mode, "map")) {
+		for (int exact = 0; exact < 2; exact++) {
+			fs_extent_map m = FS_EXTENT_MAP_INIT;
+			double t = fs_now();
+			int r = !img ? fs_extent_map_from_fd(&m, req.fd, req.size)
+				: exact ? fs_extent_map_from_rbd_exact(&m, img, req.size)
+				: fs_extent_map_from_rbd(&m, img, req.size);
+			if (r < 0)
+				die("map");
+			double dt = fs_now() - t;
+			printf("map %s extents=%zu allocated=%llu seconds=%.3f\n",
+				exact ? "exact" : "whole-object", m.n, (unsigned long long)m.allocated, dt);
+			fs_extent_map_free(&m);
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "read") || !strcmp(mode, "put") || !strcmp(mode, "write")) {
 		fs_stream_body *b = NULL;
 		if (fs_stream_body_new(&b, &req) < 0)
 			die("stream");
-		if (!strcmp(mode, "read")) {
+		if (!strcmp(mode, "read") || !strcmp(mode, "write")) {
+			FILE *out = NULL;
+			if (!strcmp(mode, "write") && !(out = fopen(arg, "wb"))) {
+				perror(arg);
+				return 1;
+			}
 			static char buf[1 << 16];
 			ssize_t n;
 			while ((n = fs_stream_body_read(b, buf, sizeof(buf))) > 0)
-				;
+				if (out && fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+					perror(arg);
+					return 1;
+				}
 			if (n < 0)
 				die("read");
+			if (out && fclose(out) != 0) {
+				perror(arg);
+				return 1;
+			}
 		} else {
 			CURL *c = curl_easy_init();
 			curl_easy_setopt(c, CURLOPT_URL, arg);
 			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req.size);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)fs_stream_body_length(b));
 			curl_easy_setopt(c, CURLOPT_READFUNCTION, curl_read);
 			curl_easy_setopt(c, CURLOPT_READDATA, b);
 			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
@@ -144,9 +192,9 @@ int main(int argc, char **argv)
 					status);
 				return 1;
 			}
-			if ((uint64_t)up != req.size) {
+			if ((uint64_t)up != fs_stream_body_length(b)) {
 				fprintf(stderr, "PUT %s: sent %lld bytes, not %llu\n", arg,
-					(long long)up, (unsigned long long)req.size);
+					(long long)up, (unsigned long long)fs_stream_body_length(b));
 				return 1;
 			}
 		}
@@ -160,7 +208,8 @@ int main(int argc, char **argv)
 		fs_glance *g = NULL;
 		if (fs_settings_resolve(&s, &o) < 0 || fs_glance_new(&g, &s, NULL) < 0)
 			die("glance");
-		fs_image_create_req q = { .name = "fastsnap-stream-bench", .disk_format = "raw",
+		fs_image_create_req q = { .name = "fastsnap-stream-bench",
+			.disk_format = fmt ? fmt : "raw",
 			.container_format = "bare" };
 		fs_image *im = NULL;
 		if (fs_glance_image_create(g, &im, &q) < 0)
@@ -184,9 +233,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	double dt = fs_now() - t0;
-	printf("%s bytes=%llu read=%llu allocated=%llu seconds=%.3f MB/s=%.1f sha512=%s\n",
-		mode, (unsigned long long)res.bytes_sent, (unsigned long long)res.bytes_read,
-		(unsigned long long)res.bytes_allocated, dt, (double)req.size / dt / 1e6, res.sha512);
+	printf("%s bytes=%llu read=%llu allocated=%llu scanned=%llu seconds=%.3f MB/s=%.1f "
+		"sha512=%s\n", mode, (unsigned long long)res.bytes_sent,
+		(unsigned long long)res.bytes_read, (unsigned long long)res.bytes_allocated,
+		(unsigned long long)res.bytes_scanned, dt, (double)req.size / dt / 1e6, res.sha512);
 	if (img)
 		rbd_close(img);
 	if (io)

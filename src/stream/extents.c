@@ -127,19 +127,57 @@ static int rbd_diff_cb(uint64_t off, size_t len, int exists, void *arg)
 	return 0;
 }
 
-int fs_extent_map_from_rbd(fs_extent_map *m, rbd_image_t image, uint64_t size)
+static int from_rbd(fs_extent_map *m, rbd_image_t image, uint64_t size, int whole_object)
 {
 	m->n = 0;
 	m->allocated = 0;
 	m->size = size;
 	rbd_diff_ctx c = { m, 0 };
-	int r = rbd_diff_iterate2(image, NULL, 0, size, 1, 1, rbd_diff_cb, &c);
+	int r = rbd_diff_iterate2(image, NULL, 0, size, 1, whole_object, rbd_diff_cb, &c);
 	if (c.err)
 		return c.err;
 	if (r < 0)
 		return fs_err(fs_errno_to_code(r), "listing allocated extents (rbd_diff_iterate2): %s",
 			strerror(-r));
 	fs_extent_map_normalize(m);
+	return 0;
+}
+
+int fs_extent_map_from_rbd(fs_extent_map *m, rbd_image_t image, uint64_t size)
+{
+	return from_rbd(m, image, size, 1);
+}
+
+int fs_extent_map_from_rbd_exact(fs_extent_map *m, rbd_image_t image, uint64_t size)
+{
+	return from_rbd(m, image, size, 0);
+}
+
+int fs_extent_map_round(fs_extent_map *m, uint64_t unit)
+{
+	if (unit == 0 || (unit & (unit - 1)) != 0)
+		return fs_err(FASTSNAP_EINVAL, "extent map: rounding unit %llu is not a power of two",
+			(unsigned long long)unit);
+	size_t w = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		uint64_t a = m->v[i].off & ~(unit - 1);
+		uint64_t end = m->v[i].off + m->v[i].len;
+		uint64_t rem = end % unit, b = end;
+		if (rem)
+			b = m->size - end <= unit - rem ? m->size : end + (unit - rem);
+		if (w > 0 && a <= m->v[w - 1].off + m->v[w - 1].len) {
+			if (b > m->v[w - 1].off + m->v[w - 1].len)
+				m->v[w - 1].len = b - m->v[w - 1].off;
+		} else {
+			m->v[w].off = a;
+			m->v[w].len = b - a;
+			w++;
+		}
+	}
+	m->n = w;
+	m->allocated = 0;
+	for (size_t i = 0; i < m->n; i++)
+		m->allocated += m->v[i].len;
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /*
  * stream/extents.h: the allocation map of a source: which byte ranges hold
- * data. Built from RBD (rbd_diff_iterate2, parent included, whole objects)
- * or from a file (SEEK_DATA/SEEK_HOLE). Everything outside is a hole and
- * reads as zeros. Shared by the streamed upload and, later, a qcow2 writer.
+ * data. Built from RBD (rbd_diff_iterate2, parent included, whole objects,
+ * or exact and rounded to clusters for qcow2) or from a file
+ * (SEEK_DATA/SEEK_HOLE). Everything outside is a hole and reads as zeros.
+ * Shared by the raw upload and the qcow2 writer.
  */
 #ifndef FS_EXTENTS_H
 #define FS_EXTENTS_H
@@ -42,6 +43,13 @@ int fs_extent_map_from_fd(fs_extent_map *m, int fd, uint64_t size);
 /* From an RBD image opened at a snapshot: allocated objects, including
  * what a clone's parent holds. */
 int fs_extent_map_from_rbd(fs_extent_map *m, rbd_image_t image, uint64_t size);
+/* The same, exact (whole_object off): the written ranges at librbd's own
+ * granularity, for the qcow2 writer. Costs more on a large disk (see
+ * docs/streaming.md). */
+int fs_extent_map_from_rbd_exact(fs_extent_map *m, rbd_image_t image, uint64_t size);
+/* Round every extent outward to multiples of `unit` (a power of two),
+ * clipped to m->size, and merge (m must be normalized). */
+int fs_extent_map_round(fs_extent_map *m, uint64_t unit);
 /* Index of the first extent that ends after `off` (m->n if none). */
 size_t fs_extent_map_find(const fs_extent_map *m, uint64_t off);
 void fs_extent_map_free(fs_extent_map *m);

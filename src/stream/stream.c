@@ -1,13 +1,20 @@
 /*
  * stream/stream.c: fs_stream_run (stream.h): the body (body.c) uploaded by
- * fs_glance_upload, then Glance's own hashes compared with ours.
+ * fs_glance_upload, then Glance's own hashes (and, for qcow2, the virtual
+ * size it read from the header) compared with ours.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "stream/body.h"
+#include "stream/qcow2.h"
 #include "stream/stream.h"
+
+static int is_qcow2(const fs_stream_req *req)
+{
+	return req->disk_format && strcmp(req->disk_format, "qcow2") == 0;
+}
 
 /* GET the image and compare its size and hashes with what was sent. */
 static int verify_remote(fs_glance *g, const fs_stream_req *req, const fs_stream_res *res)
@@ -31,9 +38,14 @@ static int verify_remote(fs_glance *g, const fs_stream_req *req, const fs_stream
 	} else if (req->verify_md5 && (!img->checksum || strcasecmp(img->checksum, res->md5) != 0)) {
 		r = fs_err(FASTSNAP_ECHECKSUM, "image %s: md5 mismatch: Glance has %s, fastsnap sent %s",
 			req->image_id, img->checksum ? img->checksum : "(none)", res->md5);
-	} else if (img->size >= 0 && (uint64_t)img->size != req->size) {
+	} else if (img->size >= 0 && (uint64_t)img->size != res->bytes_sent) {
 		r = fs_err(FASTSNAP_ECHECKSUM, "image %s: Glance has %lld bytes, fastsnap sent %llu",
-			req->image_id, (long long)img->size, (unsigned long long)req->size);
+			req->image_id, (long long)img->size, (unsigned long long)res->bytes_sent);
+	} else if (is_qcow2(req) && (uint64_t)img->virtual_size != fs_qcow2_virtual_size(req->size)) {
+		/* Glance reads virtual_size from the qcow2 header it received */
+		r = fs_err(FASTSNAP_ECHECKSUM, "image %s: Glance reports virtual_size %lld for the "
+			"qcow2 image of a %llu-byte disk", req->image_id,
+			(long long)img->virtual_size, (unsigned long long)req->size);
 	}
 	fs_image_free(img);
 	return r;
@@ -51,12 +63,13 @@ int fs_stream_run(fs_glance *g, const fs_stream_req *req, fs_stream_res *res)
 	int r = fs_stream_body_new(&b, req);
 	if (r < 0)
 		return r;
-	fs_log(req->log, FASTSNAP_LOG_INFO, "stream: uploading %llu bytes (%llu allocated) to "
-		"image %s%s%s", (unsigned long long)req->size,
+	fs_log(req->log, FASTSNAP_LOG_INFO, "stream: uploading %llu bytes (%s of a %llu-byte disk, "
+		"%llu allocated) to image %s%s%s", (unsigned long long)fs_stream_body_length(b),
+		is_qcow2(req) ? "qcow2" : "raw", (unsigned long long)req->size,
 		(unsigned long long)fs_stream_body_map(b)->allocated, req->image_id,
 		req->store ? " in store " : "", req->store ? req->store : "");
 	fs_upload_req up = {
-		.length = req->size, .store = req->store, .base_image_ref = req->base_image_ref,
+		.length = fs_stream_body_length(b), .store = req->store, .base_image_ref = req->base_image_ref,
 		.read = fs_stream_body_read, .rewind = fs_stream_body_rewind, .ctx = b,
 	};
 	r = fs_glance_upload(g, req->image_id, &up);

@@ -1,7 +1,8 @@
 /*
  * stream/stream.h: the streamed path's one narrow interface to the engine.
  * Reads a source (an RBD image opened at a snapshot, or a raw file) with a
- * window of reads in flight, skips holes (sends zeros), hashes the stream
+ * window of reads in flight, skips holes (sends zeros when raw; leaves them
+ * out of a qcow2 image, written as a stream), hashes the stream
  * off the critical path, uploads it to PUT /v2/images/{id}/file with an
  * exact Content-Length, and compares the hashes with Glance's.
  * The engine owns the image id, the snapshot and all clean-up.
@@ -21,7 +22,19 @@ typedef struct {
 	/* source: exactly one of these */
 	rbd_image_t rbd_image;      /* opened (read-only) at the snapshot to read */
 	int fd;                     /* raw file or block device, or -1 */
-	uint64_t size;              /* bytes to send (the disk size) */
+	uint64_t size;              /* the disk size (bytes to send when raw) */
+
+	/* what is sent */
+	const char *disk_format;    /* NULL or "raw": the disk's bytes; "qcow2": a qcow2 (v3)
+	                             * image of it, holes left out (stream/qcow2.h) */
+	uint64_t qcow2_cluster_size; /* qcow2 only; 0: 64 KiB; a power of two, 512 B .. 2 MiB */
+	int qcow2_zero_scan;        /* qcow2 only: read the map once before the upload and
+	                             * leave out the clusters that are all zeros:
+	                             * 0 auto (RBD, whose exact map is per-object coarse:
+	                             * on, but given up after a twentieth of the map when
+	                             * under an eighth of it is zeros; files, whose map is
+	                             * exact: off), >0 on (whole map), <0 off
+	                             * (docs/streaming.md) */
 
 	/* target */
 	const char *image_id;       /* queued Glance image */
@@ -44,8 +57,11 @@ typedef struct {
 	char sha512[129];           /* hex */
 	char md5[33];               /* hex, "" unless verify_md5 */
 	uint64_t bytes_read;        /* bytes read from the source (holes excluded) */
-	uint64_t bytes_sent;        /* bytes in the HTTP body */
-	uint64_t bytes_allocated;   /* bytes in allocated extents */
+	uint64_t bytes_sent;        /* bytes in the HTTP body (the qcow2 image's length) */
+	uint64_t bytes_allocated;   /* bytes in allocated extents (qcow2: whole clusters) */
+	uint64_t bytes_scanned;     /* qcow2_zero_scan: bytes read by the scan */
+	uint64_t virtual_size;      /* the disk size the image announces (qcow2: rounded up
+	                             * to 512 bytes, as qemu counts whole sectors) */
 	double seconds;
 } fs_stream_res;
 

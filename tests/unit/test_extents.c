@@ -103,3 +103,30 @@ Test(extents, dense_file_is_one_extent)
 	close(fd);
 	unlink(path);
 }
+
+Test(extents, round_to_clusters_merges_and_clips)
+{
+	fs_extent_map m = FS_EXTENT_MAP_INIT;
+	m.size = 10000;
+	fs_extent_map_add(&m, 10, 1);        /* -> [0, 512) */
+	fs_extent_map_add(&m, 600, 10);      /* -> [512, 1024): touches the first */
+	fs_extent_map_add(&m, 2047, 2);      /* -> [1536, 2560) */
+	fs_extent_map_add(&m, 9990, 5);      /* -> [9728, 10000): clipped to the size */
+	cr_assert_eq(fs_extent_map_round(&m, 512), 0);
+	cr_assert_eq(m.n, 3);
+	cr_assert_eq(m.v[0].off, 0);
+	cr_assert_eq(m.v[0].len, 1024);
+	cr_assert_eq(m.v[1].off, 1536);
+	cr_assert_eq(m.v[1].len, 1024);
+	cr_assert_eq(m.v[2].off, 9728);
+	cr_assert_eq(m.v[2].len, 10000 - 9728);
+	cr_assert_eq(m.allocated, 1024 + 1024 + 272);
+	cr_assert_eq(fs_extent_map_round(&m, 4096), 0);   /* coarser: everything merges but the gap */
+	cr_assert_eq(m.n, 2);
+	cr_assert_eq(m.v[0].off, 0);
+	cr_assert_eq(m.v[0].len, 4096);
+	cr_assert_eq(m.v[1].off, 8192);
+	cr_assert_eq(m.v[1].len, 10000 - 8192);
+	cr_assert_eq(fs_extent_map_round(&m, 3000), FASTSNAP_EINVAL);
+	fs_extent_map_free(&m);
+}
