@@ -426,7 +426,10 @@ typedef struct {
 	/** Extra properties, "key=value" each. */
 	const char *const *properties;
 	size_t properties_count;
-	const char *disk_format;   /**< "raw" (default) */
+	/** "raw" or "qcow2" (streamed as a qcow2 v3 image, holes left out);
+	 * NULL: [libvirt] snapshot_image_format, else raw. qcow2 means the
+	 * streamed path: Ceph clones are raw. */
+	const char *disk_format;
 	int verify_md5;            /**< also compute md5 and compare with `checksum` */
 	unsigned int read_depth;   /**< stream: reads in flight (0: default 8) */
 	uint64_t read_size;        /**< stream: bytes per read (0: default 4 MiB) */
@@ -466,6 +469,12 @@ typedef struct {
  * (no streamed fallback in this mode).
  */
 #define FASTSNAP_SNAPSHOT_CEPH_ONLY 0x1u
+/**
+ * disk_format "qcow2" into an rbd store is refused: it defeats
+ * copy-on-write boot (Nova downloads and converts such an image at every
+ * boot). This flag allows it anyway.
+ */
+#define FASTSNAP_SNAPSHOT_ALLOW_QCOW2_IN_RBD 0x2u
 
 /** As FASTSNAP_ENGINE_OPTS_VERSION: versions 1 to this one are accepted. */
 #define FASTSNAP_SNAPSHOT_OPTS_VERSION 4

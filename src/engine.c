@@ -86,7 +86,7 @@ static int create_image(void *p)
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 	if (rc == 0)
 		rc = fs_register_image_create(r->g, r->id, &r->image_undo, &r->create_undo, &r->o,
-			r->plan.base, &r->owner, r->plan.size, hb);
+			r->plan.base, &r->owner, r->plan.size, hb, r->plan.disk_format);
 	free(hb);
 	return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 }
@@ -144,7 +144,8 @@ static int run_stream(fs_run *r)
 		.owner = owner, .heartbeat_s = r->e->s.heartbeat_s,
 		.req = { .image_id = r->res->image_id, .store = p->policy.store,
 			.base_image_ref = r->o.base_image_ref, .depth = r->o.read_depth,
-			.read_size = r->o.read_size, .verify_md5 = r->o.verify_md5, .log = &r->e->log, .fd = -1 },
+			.read_size = r->o.read_size, .verify_md5 = r->o.verify_md5, .log = &r->e->log, .fd = -1,
+			.disk_format = p->disk_format },
 		.active = on_stream_active, .ctx = r,
 	};
 	fs_stream_res sres;
@@ -235,15 +236,17 @@ static int stage_finish(fs_run *r)
 	if (rc < 0)
 		return rc;
 	fs_image *img = NULL;
+	/* raw: the disk's size; qcow2: the image the stream wrote */
+	uint64_t want = strcmp(r->plan.disk_format, "qcow2") ? r->plan.size : r->res->bytes_sent;
 	if ((rc = fs_glance_image_get(r->g, &img, r->res->image_id)) < 0)
 		return rc;
 	if (!fs_streq(img->status, "active"))
 		rc = fs_err(FASTSNAP_EPROTOCOL, "image %s is '%s' after the %s path, not 'active'",
 			r->res->image_id, img->status ? img->status : "(none)",
 			fastsnap_path_name(r->res->path));
-	else if (img->size >= 0 && (uint64_t)img->size != r->plan.size)
-		rc = fs_err(FASTSNAP_ECHECKSUM, "image %s has size %lld in Glance, the disk has %llu bytes",
-			r->res->image_id, (long long)img->size, (unsigned long long)r->plan.size);
+	else if (img->size >= 0 && (uint64_t)img->size != want)
+		rc = fs_err(FASTSNAP_ECHECKSUM, "image %s has size %lld in Glance, %llu bytes were expected",
+			r->res->image_id, (long long)img->size, (unsigned long long)want);
 	fs_image_free(img);
 	const char *k = FS_PROP_STATE;
 	if (rc < 0 || (rc = fs_glance_image_remove_props(r->g, r->res->image_id, &k, 1)) < 0)

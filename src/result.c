@@ -20,6 +20,7 @@ void fs_result_set_plan(fastsnap_result *res, const fs_plan *p)
 	res->reason = fs_strdup(p->reason);
 	res->store = fs_strdup(p->policy.store);
 	res->size = p->size;
+	res->disk_format = p->disk_format;
 	if (p->path == FASTSNAP_PATH_DIRECT)
 		res->flatten = fs_strdup(fs_flatten_name(p->flatten));
 }
@@ -129,6 +130,7 @@ const char *fastsnap_result_json(fastsnap_result *r)
 	json_str(o, "store", r->store);
 	json_str(o, "reason", r->reason);
 	json_str(o, "flatten", r->flatten);
+	json_str(o, "disk_format", r->disk_format);
 	cJSON_AddNumberToObject(o, "size", (double)r->size);
 	if (r->planned_only) {
 		cJSON_AddBoolToObject(o, "dry_run", 1);

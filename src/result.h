@@ -16,6 +16,7 @@ struct fastsnap_result {
 	char *store;
 	char *location;
 	char *flatten;
+	const char *disk_format;    /* static: "raw" or "qcow2" */
 	char *disk;
 	char *error;
 	char *json;

@@ -31,7 +31,8 @@ static void snapshot_usage(FILE *f)
 "usage: fastsnap [global options] snapshot (--disk POOL/IMAGE | --disk-file PATH) --name NAME\n"
 "                [--base-image-ref UUID] [--store ID] [--instance-uuid UUID]\n"
 "                [--user-id ID] [--owner-id ID] [--flatten sync|deferred|none]\n"
-"                [--disk-format raw] [--property KEY=VALUE]... [--verify-md5]\n"
+"                [--disk-format raw|qcow2] [--allow-qcow2-in-rbd]\n"
+"                [--property KEY=VALUE]... [--verify-md5]\n"
 "                [--read-depth N] [--freeze-cmd CMD [--thaw-cmd CMD]] [--detach]\n"
 "                [--json] [--dry-run]\n"
 "\n"
@@ -45,7 +46,11 @@ static void snapshot_usage(FILE *f)
 "  --user-id ID, --owner-id ID   recorded as user_id / owner_id\n"
 "  --flatten MODE          direct path: sync (default), deferred (active at once,\n"
 "                          flattened afterwards) or none (clone format 2, no flatten)\n"
-"  --disk-format raw       only raw is supported\n"
+"  --disk-format FORMAT    raw (default; else [libvirt] snapshot_image_format) or\n"
+"                          qcow2: streamed as a qcow2 image in one pass, holes left\n"
+"                          out (the direct path clones raw images only)\n"
+"  --allow-qcow2-in-rbd    allow qcow2 into an rbd store (refused: it defeats\n"
+"                          copy-on-write boot)\n"
 "  --property KEY=VALUE    an extra image property (repeatable)\n"
 "  --verify-md5            also check Glance's md5 checksum (streamed path)\n"
 "  --read-depth N          streamed path: reads in flight (default 8)\n"
@@ -107,7 +112,7 @@ static void print_summary(fastsnap_result *r, int dry)
 
 /* Options of `snapshot` (getopt_long). */
 enum { O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
-	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON, O_BTYPE, O_ROT };
+	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON, O_BTYPE, O_ROT, O_QRBD };
 static const struct option snapshot_lo[] = {
 	{ "disk", required_argument, NULL, O_DISK },
 	{ "disk-file", required_argument, NULL, O_FILE },
@@ -129,6 +134,7 @@ static const struct option snapshot_lo[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "backup-type", required_argument, NULL, O_BTYPE },
 	{ "rotation", required_argument, NULL, O_ROT },
+	{ "allow-qcow2-in-rbd", no_argument, NULL, O_QRBD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -203,7 +209,14 @@ static int parse_one(snapshot_args *a, global_opts *g, int c)
 			return EXIT_USAGE;
 		}
 		break;
-	case O_FMT: a->o.disk_format = optarg; break;
+	case O_FMT:
+		if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "qcow2") != 0) {
+			fprintf(stderr, "%s: --disk-format: expected raw or qcow2, not '%s'\n", prog, optarg);
+			return EXIT_USAGE;
+		}
+		a->o.disk_format = optarg;
+		break;
+	case O_QRBD: a->o.flags |= FASTSNAP_SNAPSHOT_ALLOW_QCOW2_IN_RBD; break;
 	case O_PROP:
 		if (a->n_props == sizeof(a->props) / sizeof(a->props[0])) {
 			fprintf(stderr, "%s: too many --property options\n", prog);

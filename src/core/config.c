@@ -68,6 +68,7 @@ void fs_config_free(fs_config *c)
 	free(c->glance_region_name);
 	free(c->glance_interface);
 	free(c->images_rbd_pool);
+	free(c->snapshot_image_format);
 	free(c->images_rbd_ceph_conf);
 	free(c->rbd_user);
 	free(c->images_type);
@@ -300,6 +301,17 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 	} else if (!strcmp(section, "libvirt")) {
 		if (!strcmp(name, "images_rbd_pool"))
 			return fs_cfg_set_str(p, &c->images_rbd_pool, v);
+		if (!strcmp(name, "snapshot_image_format")) {
+			if (!fs_cfg_set_str(p, &c->snapshot_image_format, v))
+				return 0;
+			const char *f = c->snapshot_image_format;
+			if (f && strcmp(f, "raw") != 0 && strcmp(f, "qcow2") != 0) {
+				fs_cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be raw or qcow2, not '%s'", section,
+					name, f);
+				return 0;
+			}
+			return 1;
+		}
 		if (!strcmp(name, "images_rbd_ceph_conf"))
 			return fs_cfg_set_str(p, &c->images_rbd_ceph_conf, v);
 		if (!strcmp(name, "rbd_user"))

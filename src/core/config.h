@@ -27,6 +27,7 @@ typedef struct {
 
 	/* [libvirt] */
 	char *images_rbd_pool;
+	char *snapshot_image_format; /* [libvirt] snapshot_image_format: raw or qcow2 */
 	char *images_rbd_ceph_conf;
 	char *rbd_user;
 	char *images_type;

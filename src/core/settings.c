@@ -40,7 +40,7 @@ void fs_settings_free(fs_settings *s)
 		&s->os_project_name, &s->os_project_id, &s->os_project_domain_name,
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
-		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during,
+		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -213,6 +213,7 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	PICK(ceph_user, o->ceph_user, "FASTSNAP_CEPH_USER", c->rbd_user, FS_DEFAULT_CEPH_USER);
 	PICK(keyring, o->keyring, "FASTSNAP_CEPH_KEYRING", c->keyring, NULL);
 	PICK(images_rbd_pool, NULL, NULL, c->images_rbd_pool, NULL);
+	PICK(snapshot_image_format, NULL, NULL, c->snapshot_image_format, NULL);
 	PICK(glance_url, o->glance_url, "FASTSNAP_GLANCE_URL",
 		c->glance_api_server ? c->glance_api_server : c->glance_endpoint_override, NULL);
 	PICK(os_token, o->os_token, "OS_AUTH_TOKEN", NULL, NULL);

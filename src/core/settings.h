@@ -53,6 +53,7 @@ typedef struct {
 	 * instead of hanging on a dead OSD */
 	long ceph_op_timeout_s;
 	long heartbeat_s;         /* heartbeat period of a run */
+	char *snapshot_image_format; /* [libvirt] snapshot_image_format, or NULL (raw) */
 
 	/* Test builds only (FASTSNAP_TEST_HOOKS; else always NULL): a step
 	 * name after which the run fails or the process SIGKILLs itself, and

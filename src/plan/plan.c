@@ -34,9 +34,9 @@ static int check_request(const fastsnap_snapshot_opts *o)
 	if (o->flatten != FASTSNAP_FLATTEN_SYNC && o->flatten != FASTSNAP_FLATTEN_DEFERRED &&
 	    o->flatten != FASTSNAP_FLATTEN_NONE)
 		return fs_err(FASTSNAP_EINVAL, "snapshot: unknown flatten mode %d", (int)o->flatten);
-	if (o->disk_format && strcmp(o->disk_format, "raw") != 0)
-		return fs_err(FASTSNAP_EUNSUPPORTED, "snapshot: disk format '%s' is not supported yet (raw only)",
-			o->disk_format);
+	if (o->disk_format && strcmp(o->disk_format, "raw") != 0 && strcmp(o->disk_format, "qcow2") != 0)
+		return fs_err(FASTSNAP_EUNSUPPORTED, "snapshot: disk format '%s' is not supported (raw or "
+			"qcow2)", o->disk_format);
 	if (o->image_type == FASTSNAP_IMAGE_BACKUP && (!o->backup_type || !*o->backup_type))
 		return fs_err(FASTSNAP_EINVAL, "backup: a backup type is required");
 	if ((o->flags & FASTSNAP_SNAPSHOT_CEPH_ONLY) &&
@@ -131,6 +131,20 @@ static char *join_reason(const char *a, const char *b)
 	return fs_asprintf("%s; %s", a ? a : "", b ? b : "");
 }
 
+/* raw or qcow2: the request's, else [libvirt] snapshot_image_format. qcow2
+ * into an rbd store is refused unless the caller insists. */
+static int choose_format(fs_plan *p, const fs_settings *s, const fastsnap_snapshot_opts *o)
+{
+	p->disk_format = o->disk_format ? o->disk_format : s->snapshot_image_format;
+	p->disk_format = fs_streq(p->disk_format, "qcow2") ? "qcow2" : "raw";
+	if (!strcmp(p->disk_format, "qcow2") && p->policy.store_is_rbd &&
+	    !(o->flags & FASTSNAP_SNAPSHOT_ALLOW_QCOW2_IN_RBD))
+		return fs_err(FASTSNAP_EINVAL, "qcow2 into rbd store '%s' defeats copy-on-write boot (Nova "
+			"downloads and converts such an image at every boot): use raw, or force it "
+			"(--allow-qcow2-in-rbd)", p->policy.store ? p->policy.store : "?");
+	return 0;
+}
+
 int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	const fastsnap_snapshot_opts *o)
 {
@@ -189,7 +203,12 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	p->clone_format = o->flatten == FASTSNAP_FLATTEN_NONE ? 2 : 1;
 	const char *path_why;
 	char *tmp = NULL;
-	if (p->kind == FS_SRC_FILE) {
+	if ((r = choose_format(p, s, o)) < 0)
+		return r;
+	if (!strcmp(p->disk_format, "qcow2")) {
+		p->path = FASTSNAP_PATH_STREAM;
+		path_why = "stream: a qcow2 image was asked for, and the direct path clones raw images only";
+	} else if (p->kind == FS_SRC_FILE) {
 		p->path = FASTSNAP_PATH_STREAM;
 		path_why = "stream: the disk is a file, not RBD";
 	} else if (!p->policy.same_cluster) {

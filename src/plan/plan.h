@@ -32,6 +32,7 @@ typedef struct {
 	int flatten_for_depth;   /* none: the depth cap is reached, flatten */
 	char *target_pool;       /* direct: the store's pool */
 	char *reason;            /* why this store and this path */
+	const char *disk_format; /* "raw" or "qcow2" (static) */
 } fs_plan;
 
 int fs_plan_make(fs_plan *out, fs_ceph *c, fs_glance *g, const fs_settings *s,

@@ -134,7 +134,7 @@ void fs_image_meta_free(fs_image_meta *m)
 
 int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_undo *u,
 	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
-	uint64_t disk_size, const char *heartbeat_at)
+	uint64_t disk_size, const char *heartbeat_at, const char *disk_format)
 {
 	fs_image_schema schema;
 	memset(&schema, 0, sizeof(schema));
@@ -152,7 +152,7 @@ int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_und
 	fs_image_create_req cr = {
 		.id = id,
 		.name = o->name,
-		.disk_format = "raw",
+		.disk_format = disk_format ? disk_format : "raw",
 		.container_format = "bare",
 		.min_disk = meta.min_disk,
 		.min_ram = meta.min_ram,

@@ -34,7 +34,7 @@ int fs_image_prop_reserved(const char *key);
  * delete is pushed on `u` (*undo_idx). */
 int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_undo *u,
 	const fastsnap_snapshot_opts *o, const fs_image *base, const fs_owner *owner,
-	uint64_t disk_size, const char *heartbeat_at);
+	uint64_t disk_size, const char *heartbeat_at, const char *disk_format);
 
 /* Nova's mode: the caller's image `id` must exist and be queued
  * (FASTSNAP_ENOTFOUND, FASTSNAP_ECONFLICT); nothing is changed in Glance. */

@@ -383,3 +383,107 @@ Test(stream, freeze_and_thaw_bracket_the_snapshot)
 	fst_rbd_remove_all(vms, disk);
 	free(disk);
 }
+
+static int every_fifth(uint64_t obj) { return obj % 5 == 0; }
+
+/* Download image `id` and check it with qemu-img against the raw file
+ * `ref`: 0 when `qemu-img check` and `qemu-img compare` agree. */
+static int qcow2_matches(const char *id, const char *ref, char **out)
+{
+	return fst_sh(out, NULL, "set -e; t=$(mktemp); trap 'rm -f $t' EXIT; "
+		"python3 - $t <<'PY'\nimport os,sys,urllib.request\n"
+		"h=dict(x.split(': ',1) for x in os.environ['FASTSNAP_GLANCE_HEADERS'].split('|') if x)\n"
+		"r=urllib.request.Request(os.environ['FASTSNAP_GLANCE_URL']+'/v2/images/%s/file',headers=h)\n"
+		"open(sys.argv[1],'wb').write(urllib.request.urlopen(r).read())\nPY\n"
+		"qemu-img check -f qcow2 $t >/dev/null && qemu-img compare -f qcow2 -F raw $t %s", id, ref);
+}
+
+/* `fastsnap snapshot --disk-format qcow2` of a sparse RBD disk and of a
+ * sparse raw file: streamed (the plan says why), created as
+ * disk_format=qcow2, fewer bytes sent than the disk holds, and the image
+ * Glance serves passes `qemu-img check` and equals the disk (`qemu-img
+ * compare`). qcow2 into the rbd store is refused unless forced; a dry run
+ * refuses the same. [libvirt] snapshot_image_format picks qcow2 too. */
+Test(stream, qcow2_from_the_command)
+{
+	char *disk = fst_unique("fst-sq2");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 64 * MiB, 61, 3, every_fifth, sha);   /* 4 of 16 objects */
+	char *name = fst_unique("fst-sq2img");
+	cJSON *j = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store local "
+		"--disk-format qcow2", disk, name);
+	cr_assert_eq(st, 0, "%s", err);
+	cr_assert_str_eq(fst_jstr(j, "path"), "stream");
+	cr_assert_str_eq(fst_jstr(j, "disk_format"), "qcow2");
+	cr_assert(strstr(fst_jstr(j, "reason"), "qcow2"), "%s", fst_jstr(j, "reason"));
+	double sent = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "bytes_sent"));
+	cr_assert(sent > 0 && sent < 32.0 * MiB, "qcow2 of a 4/16 full disk sent %.0f bytes", sent);
+	const char *id = fst_jstr(j, "image_id");
+	char *fmt = fst_glance_prop(id, "disk_format");
+	cr_assert_str_eq(fmt, "qcow2");
+	free(fmt);
+	char ref[] = "/tmp/fst-q2ref-XXXXXX";
+	int rfd = mkstemp(ref);
+	close(rfd);
+	cr_assert_eq(fst_sh(NULL, NULL, "rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+		"export vms/%s - 2>/dev/null > %s", disk, ref), 0);
+	char *out = NULL;
+	st = qcow2_matches(id, ref, &out);
+	unlink(ref);
+	cr_assert_eq(st, 0, "qemu-img check/compare of the downloaded image failed: %s", out);
+	free(out);
+	fst_glance_delete(id);
+	cJSON_Delete(j);
+	free(err);
+
+	/* into the rbd store: refused, before anything is created, dry run too */
+	st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store fast "
+		"--disk-format qcow2 --dry-run", disk, name);
+	cr_assert_eq(st, 1, "qcow2 into rbd accepted by a dry run: %s", err);
+	cr_assert(strstr(err, "copy-on-write"), "%s", err);
+	cJSON_Delete(j);
+	free(err);
+	st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store fast "
+		"--disk-format qcow2", disk, name);
+	cr_assert_eq(st, 1);
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_str_eq(ids, "", "an image was created before the refusal");
+	free(ids);
+	cJSON_Delete(j);
+	free(err);
+	st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --store fast "
+		"--disk-format qcow2 --allow-qcow2-in-rbd --dry-run", disk, name);
+	cr_assert_eq(st, 0, "%s", err);
+	cJSON_Delete(j);
+	free(err);
+
+	/* the config file's [libvirt] snapshot_image_format, and a file source */
+	char cfg[] = "/tmp/fst-q2cfg-XXXXXX";
+	int fd = mkstemp(cfg);
+	const char *text = "[libvirt]\nsnapshot_image_format = qcow2\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	char path[] = "/tmp/fst-q2file-XXXXXX";
+	fd = mkstemp(path);
+	close(fd);
+	cr_assert_eq(fst_sh(NULL, NULL, "truncate -s 32M %s && head -c 1M /dev/urandom | "
+		"dd of=%s bs=1M seek=20 conv=notrunc 2>/dev/null", path, path), 0);
+	st = fst_cli_json(&j, &err, NULL, "--config %s snapshot --disk-file %s --name %s --store local",
+		cfg, path, name);
+	cr_assert_eq(st, 0, "%s", err);
+	cr_assert_str_eq(fst_jstr(j, "disk_format"), "qcow2");
+	id = fst_jstr(j, "image_id");
+	st = qcow2_matches(id, path, &out);
+	cr_assert_eq(st, 0, "qemu-img check/compare of the file's image failed: %s", out);
+	free(out);
+	fst_glance_delete(id);
+	cJSON_Delete(j);
+	free(err);
+	unlink(cfg);
+	unlink(path);
+	fst_rbd_remove_all(vms, disk);
+	free(name);
+	free(disk);
+}
