@@ -21,8 +21,10 @@ void fs_result_set_plan(fastsnap_result *res, const fs_plan *p)
 	res->store = fs_strdup(p->policy.store);
 	res->size = p->size;
 	res->disk_format = p->disk_format;
+	/* what happens: a depth-capped none is flattened, as sync is */
 	if (p->path == FASTSNAP_PATH_DIRECT)
-		res->flatten = fs_strdup(fs_flatten_name(p->flatten));
+		res->flatten = fs_strdup(fs_flatten_name(p->flatten_for_depth ? FASTSNAP_FLATTEN_SYNC :
+			p->flatten));
 }
 
 void fs_result_set_stream(fastsnap_result *res, const fs_stream_res *s)

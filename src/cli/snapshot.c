@@ -250,6 +250,18 @@ static int parse_one(snapshot_args *a, global_opts *g, int c)
 	return -1;
 }
 
+/* 8-4-4-4-12 hex digits. */
+static int is_uuid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	if (strlen(s) != sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
+			return 0;
+	return 1;
+}
+
 /* Parse; returns -1 to go on, else the exit status (help, usage error). */
 static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, char **argv)
 {
@@ -274,6 +286,11 @@ static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, ch
 	}
 	if (!a->o.name) {
 		fprintf(stderr, "%s: %s: --name is required\n", prog, cmd);
+		return EXIT_USAGE;
+	}
+	if (a->o.base_image_ref && !is_uuid(a->o.base_image_ref)) {
+		fprintf(stderr, "%s: %s: --base-image-ref '%s' is not an image id (a UUID)\n", prog, cmd,
+			a->o.base_image_ref);
 		return EXIT_USAGE;
 	}
 	a->o.properties = a->props;

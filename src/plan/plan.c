@@ -29,6 +29,13 @@ static int check_request(const fastsnap_snapshot_opts *o)
 		return fs_err(FASTSNAP_EINVAL, "snapshot options: initialise them with FASTSNAP_SNAPSHOT_OPTS_INIT");
 	if (!o->name || !*o->name)
 		return fs_err(FASTSNAP_EINVAL, "snapshot: an image name is required");
+	if (strlen(o->name) > 255)   /* Glance's limit: refused before anything is created */
+		return fs_err(FASTSNAP_EINVAL, "snapshot: the image name has %zu characters; Glance takes "
+			"at most 255", strlen(o->name));
+	if (o->base_image_ref && *o->base_image_ref &&
+	    !fs_is_uuid(o->base_image_ref, strlen(o->base_image_ref)))
+		return fs_err(FASTSNAP_EINVAL, "snapshot: base image ref '%s' is not an image id (a UUID)",
+			o->base_image_ref);
 	if (!!o->disk == !!o->disk_file)
 		return fs_err(FASTSNAP_EINVAL, "snapshot: give exactly one source: an RBD disk (pool/image) or a disk file");
 	if (o->flatten != FASTSNAP_FLATTEN_SYNC && o->flatten != FASTSNAP_FLATTEN_DEFERRED &&
@@ -67,6 +74,12 @@ static int check_source(fs_plan *p, fs_ceph *c, const fastsnap_snapshot_opts *o)
 			return r;
 		p->pool = spec.pool; /* ownership moves to the plan */
 		p->image = spec.image;
+		rados_ioctx_t io;
+		if ((r = fs_ceph_ioctx(&io, c, p->pool)) == FASTSNAP_ENOTFOUND)
+			return fs_err(r, "pool %s does not exist in Ceph cluster %s", p->pool, fs_ceph_fsid(c));
+		if (r < 0)
+			return r;
+		rados_ioctx_destroy(io);
 		r = fs_rbd_disk_info(&p->disk, c, p->pool, p->image);
 		if (r < 0) {
 			if (r == FASTSNAP_ENOTFOUND)
@@ -85,6 +98,9 @@ static int check_source(fs_plan *p, fs_ceph *c, const fastsnap_snapshot_opts *o)
 	int r = fs_source_file_open(&fd, &p->size, &st, p->file);
 	if (fd >= 0)
 		close(fd);
+	if (r == 0 && (p->size == 0 || p->size % 512 != 0))
+		r = fs_err(FASTSNAP_EFORMAT, "disk file %s has %llu bytes: a disk is a non-empty multiple "
+			"of 512 bytes", p->file, (unsigned long long)p->size);
 	return r;
 }
 

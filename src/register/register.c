@@ -53,7 +53,9 @@ static int meta_set(fs_image_meta *m, const char *k, const char *v)
 
 int fs_image_prop_reserved(const char *key)
 {
-	return strncmp(key, "fastsnap_", 9) == 0 || in_list(core_fields, key, 0);
+	/* os_glance_* belongs to Glance (403 when sent) */
+	return strncmp(key, "fastsnap_", 9) == 0 || strncmp(key, "os_glance", 9) == 0 ||
+		in_list(core_fields, key, 0);
 }
 
 int fs_image_meta_build(fs_image_meta *m, const fastsnap_snapshot_opts *o, const fs_image *base,

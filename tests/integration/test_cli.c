@@ -143,6 +143,60 @@ Test(cli, errors_name_what_is_wrong)
 	one_line_error(cmd, "/nonexistent.img");
 }
 
+/* What the real run would refuse, a dry run refuses too, before anything
+ * is created: a name over Glance's 255 characters, a property Glance
+ * reserves (os_glance_*), a disk file that is empty or not whole sectors,
+ * a pool that does not exist (named as such); a base image ref that is no
+ * UUID is a usage error. */
+Test(cli, input_is_checked_before_anything_is_created)
+{
+	char *before = fst_glance_image_ids();
+	char longname[301];
+	memset(longname, 'n', 300);
+	longname[300] = '\0';
+	char file[] = "/tmp/fst-odd-XXXXXX";
+	int fd = mkstemp(file);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char a0[512], a2[512];
+	snprintf(a0, sizeof(a0), "snapshot --disk-file /etc/hostname --name %s --store local", longname);
+	snprintf(a2, sizeof(a2), "snapshot --disk-file %s --name x --store local", file);
+	const struct {
+		const char *args;
+		int exit;
+		const char *says;
+	} cases[] = {
+		{ a0, 1, "255" },
+		{ "snapshot --disk-file /etc/hostname --name x --store local --property os_glance_x=1", 1,
+			"os_glance_x" },
+		{ a2, 1, "multiple of 512" },
+		{ "snapshot --disk nosuchpool/d --name x", 1, "pool nosuchpool does not exist" },
+		{ "snapshot --disk vms/x --name x --base-image-ref not-a-uuid", 2, "not an image id" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int dry = 0; dry < 2; dry++) {
+			char *err = NULL;
+			int st = fst_cli_json(NULL, &err, NULL, "%s%s", cases[i].args, dry ? " --dry-run" : "");
+			cr_assert_eq(st, cases[i].exit, "case %zu%s: exit %d: %s", i, dry ? " (dry run)" : "", st,
+				err);
+			cr_assert(strstr(err, cases[i].says), "case %zu: %s", i, err);
+			free(err);
+		}
+	}
+	/* an odd size: 1000 bytes */
+	fst_sh(NULL, NULL, "head -c 1000 /dev/zero > %s", file);
+	char *err = NULL;
+	cr_assert_eq(fst_cli_json(NULL, &err, NULL, "snapshot --disk-file %s --name x --store local",
+		file), 1);
+	cr_assert(strstr(err, "1000 bytes"), "%s", err);
+	free(err);
+	unlink(file);
+	char *after = fst_glance_image_ids();
+	cr_assert_str_eq(before, after, "an image was created");
+	free(before);
+	free(after);
+}
+
 Test(cli, glance_without_multistore)
 {
 	pid_t proxy;
