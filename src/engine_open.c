@@ -37,7 +37,7 @@ int fastsnap_engine_open(fastsnap_engine **out, const fastsnap_engine_opts *in)
 	r = fs_settings_resolve(&e->s, &opts);
 	if (r == 0)
 		r = fs_ceph_connect(&e->ceph, e->s.ceph_conf, e->s.ceph_user, e->s.keyring,
-			e->s.ceph_op_timeout_s, &e->log);
+			e->s.ceph_op_timeout_s, e->s.connect_timeout_ms, &e->log);
 	if (r < 0) {
 		fs_settings_free(&e->s);
 		pthread_mutex_destroy(&e->mu);

@@ -17,7 +17,7 @@ struct fs_ceph {
 };
 
 int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const char *keyring,
-	long op_timeout_s, const fs_logger *lg)
+	long op_timeout_s, long connect_timeout_ms, const fs_logger *lg)
 {
 	*out = NULL;
 	if (!user || !*user)
@@ -55,8 +55,11 @@ int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const cha
 	 * codes instead. */
 	rados_conf_set(c->rados, "log_to_stderr", "false");
 	rados_conf_set(c->rados, "err_to_stderr", "false");
-	/* Fail fast instead of hanging when the mon is unreachable. */
-	rados_conf_set(c->rados, "client_mount_timeout", "15");
+	/* Fail within the connect timeout instead of hanging when the mon is
+	 * unreachable (librados counts whole seconds). */
+	char mt[32];
+	snprintf(mt, sizeof(mt), "%ld", connect_timeout_ms > 0 ? (connect_timeout_ms + 999) / 1000 : 15);
+	rados_conf_set(c->rados, "client_mount_timeout", mt);
 	if (op_timeout_s > 0) {
 		char t[32];
 		snprintf(t, sizeof(t), "%ld", op_timeout_s);

@@ -15,9 +15,10 @@ typedef struct fs_ceph fs_ceph;
 
 /* Connect as client.<user> with conf and keyring (either may be NULL).
  * `op_timeout_s` (> 0) bounds every mon and OSD operation: a dead OSD
- * gives ETIMEDOUT instead of a hang. */
+ * gives ETIMEDOUT instead of a hang; `connect_timeout_ms` bounds the
+ * connection to the mons (0: 15 s). */
 int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const char *keyring,
-	long op_timeout_s, const fs_logger *lg);
+	long op_timeout_s, long connect_timeout_ms, const fs_logger *lg);
 void fs_ceph_close(fs_ceph *c);
 const char *fs_ceph_fsid(const fs_ceph *c);
 /* Open an I/O context on a pool ("pool" or "pool/namespace" is not supported). */

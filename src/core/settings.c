@@ -40,7 +40,7 @@ void fs_settings_free(fs_settings *s)
 		&s->os_project_name, &s->os_project_id, &s->os_project_domain_name,
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
-		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format,
+		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format, &s->test_run_during,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -307,6 +307,7 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 	PICK(test_fail_after, NULL, "FASTSNAP_TEST_FAIL_AFTER", NULL, NULL);
 	PICK(test_kill_after, NULL, "FASTSNAP_TEST_KILL_AFTER", NULL, NULL);
 	PICK(test_kill_during, NULL, "FASTSNAP_TEST_KILL_DURING", NULL, NULL);
+	PICK(test_run_during, NULL, "FASTSNAP_TEST_RUN_DURING", NULL, NULL);
 #endif
 	return 0;
 }

@@ -63,6 +63,7 @@ typedef struct {
 	char *test_fail_after;
 	char *test_kill_after;
 	char *test_kill_during;
+	char *test_run_during;    /* "step:fraction:shell command", run once */
 } fs_settings;
 
 /* Resolve opts + env + config file into `s` (zeroed first). */

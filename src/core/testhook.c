@@ -45,21 +45,38 @@ int fs_test_hook_after(const fs_settings *s, fastsnap_step step)
 	return 0;
 }
 
-/* "step:fraction[:INT|TERM|HUP]": SIGKILL, or once the named signal. */
+/* Has `spec` ("step:fraction...") reached its point? *rest: after the
+ * fraction (":..." or ""). */
+static int reached(const char *spec, fastsnap_step step, uint64_t done, uint64_t total,
+	const char **rest)
+{
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	const char *name = fastsnap_step_name(step);
+	if (!colon || !name || !total || strlen(name) != (size_t)(colon - spec) ||
+	    strncmp(spec, name, strlen(name)) != 0)
+		return 0;
+	char *end;
+	double at = strtod(colon + 1, &end);
+	*rest = end;
+	return (double)done / (double)total >= at && done < total;
+}
+
+/* kill: "step:fraction[:INT|TERM|HUP]": SIGKILL, or once the named signal;
+ * run: "step:fraction:command", once (sh -c). */
 void fs_test_hook_during(const fs_settings *s, fastsnap_step step, uint64_t done, uint64_t total)
 {
-	static atomic_int signaled;
-	if (!s || !s->test_kill_during || !total)
+	static atomic_int signaled, ran;
+	const char *rest;
+	if (!s)
 		return;
-	const char *colon = strchr(s->test_kill_during, ':');
-	const char *name = fastsnap_step_name(step);
-	if (!colon || !name || strlen(name) != (size_t)(colon - s->test_kill_during) ||
-	    strncmp(s->test_kill_during, name, strlen(name)) != 0)
+	if (reached(s->test_run_during, step, done, total, &rest) && *rest == ':' &&
+	    !atomic_exchange(&ran, 1)) {
+		int st = system(rest + 1);
+		(void)st;
+	}
+	if (!reached(s->test_kill_during, step, done, total, &rest))
 		return;
-	double at = strtod(colon + 1, NULL);
-	if ((double)done / (double)total < at || done >= total)
-		return;
-	int sig = hook_signal(colon + 1);
+	int sig = hook_signal(s->test_kill_during);
 	if (sig == SIGKILL || !atomic_exchange(&signaled, 1))
 		kill(getpid(), sig);   /* to the process: its signal thread takes it */
 }
