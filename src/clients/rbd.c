@@ -141,6 +141,24 @@ int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const c
 	return snap_op(c, pool, image, snap, rbd_snap_protect, "protect snapshot");
 }
 
+int fs_rbd_snap_create_protected(fs_ceph *c, const char *pool, const char *image, const char *snap,
+	int *created)
+{
+	fs_rbd_h h;
+	*created = 0;
+	int r = h_open(&h, c, pool, image, NULL, 0, "open");
+	if (r < 0)
+		return r;
+	const char *what = "create snapshot";
+	if ((r = rbd_snap_create(h.img, snap)) == 0) {
+		*created = 1;
+		what = "protect snapshot";
+		r = rbd_snap_protect(h.img, snap);
+	}
+	h_close(&h);
+	return r < 0 ? rbd_fail(r, what, pool, image, snap) : 0;
+}
+
 int fs_rbd_snap_exists(fs_ceph *c, const char *pool, const char *image, const char *snap)
 {
 	fs_rbd_h h;

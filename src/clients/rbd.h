@@ -27,6 +27,10 @@ typedef struct {
 int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image);
 int fs_rbd_snap_create(fs_ceph *c, const char *pool, const char *image, const char *snap);
 int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const char *snap);
+/* Create and protect pool/image@snap on one open of the image; *created
+ * says whether the snapshot exists (for the caller's undo entry). */
+int fs_rbd_snap_create_protected(fs_ceph *c, const char *pool, const char *image, const char *snap,
+	int *created);
 /* 1 when pool/image@snap exists, 0 when not, or an error. */
 int fs_rbd_snap_exists(fs_ceph *c, const char *pool, const char *image, const char *snap);
 /* Remove a snapshot, unprotecting it first if it is protected; a missing

@@ -86,13 +86,16 @@ static int snap(direct_run *d)
 {
 	const fs_direct_req *q = d->q;
 	const char *pool = q->plan->target_pool;
+	int created = 0;
 	int rc = fs_step_begin(q->st, FASTSNAP_STEP_SNAP);
-	if (rc < 0 || (rc = fs_rbd_snap_create(q->c, pool, q->image_id, "snap")) < 0)
-		return rc;
-	if ((rc = fs_undo_push_rbd_snap(q->u, q->c, pool, q->image_id, "snap")) < 0 ||
-	    (rc = fs_rbd_snap_protect(q->c, pool, q->image_id, "snap")) < 0)
-		return rc;
-	return fs_step_end(q->st, FASTSNAP_STEP_SNAP);
+	if (rc == 0)
+		rc = fs_rbd_snap_create_protected(q->c, pool, q->image_id, "snap", &created);
+	if (created) {
+		int ix = fs_undo_push_rbd_snap(q->u, q->c, pool, q->image_id, "snap");
+		if (rc == 0 && ix < 0)
+			rc = ix;
+	}
+	return rc < 0 ? rc : fs_step_end(q->st, FASTSNAP_STEP_SNAP);
 }
 
 static int register_once(direct_run *d)
