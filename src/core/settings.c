@@ -37,6 +37,9 @@ void fs_settings_free(fs_settings *s)
 		&s->os_project_name, &s->os_project_id, &s->os_project_domain_name,
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
+		&s->su_auth_url, &s->su_username, &s->su_password, &s->su_user_domain_name,
+		&s->su_project_name, &s->su_project_id, &s->su_project_domain_name,
+		&s->su_application_credential_id, &s->su_application_credential_secret,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -195,6 +198,51 @@ static int fs_check_line(const char *v, const char *what)
 	return 0;
 }
 
+/* [service_user]: copied from the config file when send_service_user_token
+ * is true, and checked as Nova's keystoneauth would (auth_type password or
+ * v3applicationcredential, an auth_url, a user and password or an
+ * application credential). */
+static int fs_resolve_service_user(fs_settings *s, const fs_config *c)
+{
+	if (c->su_send != 1)
+		return 0;
+	const char *t = c->su_auth_type ? c->su_auth_type : "password";
+	int appcred = !strcmp(t, "v3applicationcredential");
+	if (strcmp(t, "password") && strcmp(t, "v3password") && !appcred)
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type '%s' is not supported "
+			"(password, v3password or v3applicationcredential)", t);
+	if (!c->su_auth_url)
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] send_service_user_token is true "
+			"but auth_url is not set");
+	if (appcred && (!c->su_application_credential_id || !c->su_application_credential_secret))
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type v3applicationcredential "
+			"needs application_credential_id and application_credential_secret");
+	if (!appcred && (!c->su_username || !c->su_password))
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type %s needs username and "
+			"password", t);
+	const char *src[] = { c->su_auth_url, c->su_username, c->su_password,
+		c->su_user_domain_name, c->su_project_name, c->su_project_id,
+		c->su_project_domain_name, c->su_application_credential_id,
+		c->su_application_credential_secret };
+	char **dst[] = { &s->su_auth_url, &s->su_username, &s->su_password,
+		&s->su_user_domain_name, &s->su_project_name, &s->su_project_id,
+		&s->su_project_domain_name, &s->su_application_credential_id,
+		&s->su_application_credential_secret };
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		if (appcred && i >= 1 && i <= 6)
+			continue;       /* an application credential carries user and scope */
+		if (!appcred && i >= 7)
+			continue;
+		if (src[i] && !(*dst[i] = strdup(src[i])))
+			return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	int rc = fs_check_line(s->su_auth_url, "[service_user] auth_url");
+	if (rc < 0)
+		return rc;
+	s->service_token = 1;
+	return 0;
+}
+
 static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c)
 {
 	int rc = 0;
@@ -295,6 +343,9 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	} else
 		s->ceph_op_timeout_s = c->ceph_op_timeout_s > 0 ? c->ceph_op_timeout_s
 			: FS_DEFAULT_CEPH_OP_TIMEOUT_S;
+
+	if ((rc = fs_resolve_service_user(s, c)) < 0)
+		return rc;
 
 	/* headers: the caller's, then the environment's */
 	for (size_t i = 0; i < o->glance_headers_count; i++) {
