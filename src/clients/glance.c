@@ -17,6 +17,8 @@
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
 #define JSON_CT "Content-Type: application/json"
+/* How long a DELETE answered 409 is retried (docs/glance-api.md). */
+#define FS_DELETE_409_BOUND_S 30.0
 
 struct fs_glance {
 	fs_http *h;
@@ -328,8 +330,32 @@ int fs_glance_image_delete(fs_glance *g, const char *id)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	gcall_req r = { .method = "DELETE", .path = path, .retry = 1 };
 	fs_http_resp resp;
-	rc = gexpect(g, &resp, &r, 204, 200);
-	fs_http_resp_free(&resp);
+	/* A 409 while Glance still works on the image (a location_import task,
+	 * its background hash: docs/glance-api.md) is retried within a bound;
+	 * a protected image's 409 is not. */
+	double t0 = fs_now();
+	long delay = 250;
+	for (;;) {
+		rc = gexpect(g, &resp, &r, 204, 200);
+		fs_http_resp_free(&resp);
+		if (rc == 0 || g->last_status != 409 || fs_now() - t0 > FS_DELETE_409_BOUND_S)
+			break;
+		fs_image *img = NULL;
+		char *keep = fs_strdup(fastsnap_error_last());
+		int prot = 0;
+		if (fs_glance_image_get(g, &img, id) == 0)
+			prot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(img->raw, "protected"));
+		fs_image_free(img);
+		rc = fs_err(FASTSNAP_ECONFLICT, "%s", keep ? keep : "Glance DELETE: 409");
+		free(keep);
+		if (prot)
+			break;
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance DELETE %s: 409, retrying", id);
+		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		if (delay < 2000)
+			delay *= 2;
+	}
 	free(path);
 	return rc;
 }

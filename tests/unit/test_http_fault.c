@@ -587,3 +587,17 @@ Test(http_fault, config_errors)
 	cr_assert_eq(fs_glance_new(&g, &s, NULL), FASTSNAP_ECONFIG);
 	fs_settings_free(&s);
 }
+
+/* A DELETE answered 409 (Glance still hashing or importing the image) is
+ * retried within a bound: 409, the GET that checks "protected" (409 too),
+ * then the DELETE that succeeds. */
+Test(http_fault, delete_retries_409)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "fail409x2", tag, 3);
+	cr_assert_eq(fs_glance_image_delete(g, "img-1"), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(state_int("fail409x2", tag, "count"), 3);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
