@@ -49,13 +49,7 @@ static void teardown(void)
 
 TestSuite(trixie, .init = setup, .fini = teardown, .timeout = 300);
 
-/* Skip unless the trixie stack runs: `what` says which of its features. */
-#define NEED_TRIXIE(what) do { \
-	const char *stk_ = getenv("FASTSNAP_DEV_STACK"); \
-	if (!stk_ || strcmp(stk_, "trixie") != 0) \
-		cr_skip_test("needs the trixie stack: %s (this is the bookworm stack: Glance 25, " \
-			"identity headers, no Keystone)", what); \
-} while (0)
+#define NEED_TRIXIE(what) FST_NEED_STACK("trixie", what)
 
 static double now_s(void)
 {
