@@ -238,7 +238,7 @@ fsdev_stack() {
   if [[ -f $1/.stack ]] && grep -qx 'stack=trixie' "$1/.stack"; then echo trixie; else echo bookworm; fi
 }
 # fsdev_stack_root STATE: the root a trixie state dir was built with.
-fsdev_stack_root() { sed -n 's/^root=//p' "$1/.stack" 2>/dev/null; }
+fsdev_stack_root() { [[ -f $1/.stack ]] && sed -n "s/^root=//p" "$1/.stack"; return 0; }
 
 # fsdev_load_stack STATE: set FSDEV_COMPONENTS for the stack of STATE.
 fsdev_load_stack() {
