@@ -28,6 +28,7 @@ FSDEV_COMPONENTS=(glance osd mon)
 fsdev_pidfile() {
   case $1 in
     glance) echo run/glance-api.pid ;;
+    keystone) echo run/keystone.pid ;;
     osd)    echo run/ceph-osd.0.pid ;;
     mon)    echo run/ceph-mon.a.pid ;;
   esac
@@ -35,6 +36,7 @@ fsdev_pidfile() {
 fsdev_exe() {
   case $1 in
     glance) echo glance-api ;;
+    keystone) echo uwsgi ;;
     osd)    echo ceph-osd ;;
     mon)    echo ceph-mon ;;
   esac
@@ -103,6 +105,10 @@ fsdev_stop() {
   fi
   fsdev_log "stopping $comp (pid $pid)"
   FSDEV_STOPPED_PIDS="${FSDEV_STOPPED_PIDS:-} $pid"
+  # worker processes (Glance's, uWSGI's): their parent stops them; we wait
+  # for them below and TERM any that outlive it
+  local kids
+  kids=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' | tr '\n' ' ')
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
     fsdev_pid_is_ours "$state" "$comp" "$pid" || break
@@ -120,6 +126,15 @@ fsdev_stop() {
     fsdev_log "error: $comp (pid $pid) is still running"
     return 1
   fi
+  local k left
+  for ((i = 0; i < 50; i++)); do
+    left=""
+    for k in $kids; do fsdev_pid_is_ours "$state" "$comp" "$k" && left+="$k "; done
+    [[ -z $left ]] && break
+    ((i == 30)) && kill -TERM $left 2>/dev/null
+    sleep 0.1
+  done
+  [[ -n $left ]] && kill -KILL $left 2>/dev/null
   rm -f "$f"
 }
 
@@ -202,4 +217,90 @@ fsdev_ceph() {
   local state=$1
   shift
   timeout 30 ceph --conf "$state/ceph.conf" --id admin --connect-timeout 10 "$@"
+}
+
+# The Debian 13 root of the trixie stack (ceph-dev/trixie-root builds it):
+# $FASTSNAP_DEV_TRIXIE_ROOT, default /var/cache/fastsnap-dev/trixie-root.
+fsdev_trixie_root() {
+  local d=${FASTSNAP_DEV_TRIXIE_ROOT:-/var/cache/fastsnap-dev/trixie-root}
+  d=$(realpath -m -- "$d") || return 1
+  [[ $d != / && $d != *[[:space:]]* ]] || fsdev_die "bad FASTSNAP_DEV_TRIXIE_ROOT: '$d'"
+  printf '%s\n' "$d"
+}
+
+# ---------------------------------------------------------------------------
+# The trixie stack (ceph-dev/up --stack trixie). Its state dir holds a file
+# .stack naming the stack and the root; its daemons (mon, OSD, Glance,
+# Keystone) run chrooted into that root. A bookworm state dir has no .stack.
+
+# fsdev_stack STATE: "trixie" or "bookworm".
+fsdev_stack() {
+  if [[ -f $1/.stack ]] && grep -qx 'stack=trixie' "$1/.stack"; then echo trixie; else echo bookworm; fi
+}
+# fsdev_stack_root STATE: the root a trixie state dir was built with.
+fsdev_stack_root() { [[ -f $1/.stack ]] && sed -n "s/^root=//p" "$1/.stack"; return 0; }
+
+# fsdev_load_stack STATE: set FSDEV_COMPONENTS for the stack of STATE.
+fsdev_load_stack() {
+  if [[ $(fsdev_stack "$1") == trixie ]]; then FSDEV_COMPONENTS=(glance keystone osd mon); fi
+}
+
+# fsdev_inroot ROOT CMD...: run CMD inside ROOT with a clean environment
+# (host variables do not leak in). VAR=value words may precede CMD.
+fsdev_inroot() {
+  local root=$1; shift
+  chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root LANG=C.UTF-8 "$@"
+}
+
+# The mounts a root needs: proc, /dev, /dev/shm, /dev/pts, a tmpfs on run.
+# They are shared by every user of the root (trixie stacks, tests/run's build);
+# each user also binds its own directory at the same absolute path inside it.
+# Both functions take ROOT.lock; the last user to release unmounts the shared ones.
+fsdev_mounted() { awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
+FSDEV_ROOT_SHARED=(proc dev dev/shm dev/pts run)
+
+# fsdev_root_acquire ROOT DIR: mount the shared mounts (if not yet) and bind
+# DIR at ROOT/DIR.
+fsdev_root_acquire() {
+  local root=$1 dir=$2 m
+  (
+    exec 7>"$root.lock"
+    flock -w 300 7 || fsdev_die "$root.lock is held (a root build?)"
+    [[ -f $root/.fastsnap-trixie-root ]] || fsdev_die "$root is not a built root"
+    fsdev_mounted "$root/proc" || mount -t proc proc "$root/proc"
+    for m in dev dev/shm dev/pts; do
+      mkdir -p "$root/$m"
+      fsdev_mounted "$root/$m" || mount --bind "/$m" "$root/$m"
+    done
+    fsdev_mounted "$root/run" || mount -t tmpfs -o mode=755,size=64m tmpfs "$root/run"
+    mkdir -p "$root$dir"
+    fsdev_mounted "$root$dir" || mount --bind "$dir" "$root$dir"
+  ) || return 1
+}
+
+# fsdev_root_release ROOT DIR: unmount ROOT/DIR; then, if no other directory
+# is bound into the root and no process runs in it, the shared mounts.
+fsdev_root_release() {
+  local root=$1 dir=$2 m i p users rc=0
+  (
+    exec 7>"$root.lock"
+    flock -w 300 7 || exit 1
+    if fsdev_mounted "$root$dir"; then umount "$root$dir" || exit 1; fi
+    rmdir "$root$dir" 2>/dev/null || true
+    # other users: binds under the root other than the shared ones
+    users=$(awk -v r="$root/" '{ if (index($5, r) == 1) print $5 }' /proc/self/mountinfo |
+      while read -r p; do
+        case ${p#"$root"/} in proc|dev|dev/shm|dev/pts|run) ;; *) echo "$p" ;; esac
+      done)
+    [[ -z $users ]] || exit 0
+    for p in /proc/[0-9]*; do
+      [[ $(readlink "$p/root" 2>/dev/null) == "$root" ]] && exit 0
+    done
+    for ((i = ${#FSDEV_ROOT_SHARED[@]} - 1; i >= 0; i--)); do
+      m=$root/${FSDEV_ROOT_SHARED[i]}
+      if fsdev_mounted "$m"; then umount "$m" || rc=1; fi
+    done
+    exit $rc
+  )
 }

@@ -2,12 +2,16 @@
  * clients/auth.c: Glance identity: static token, or Keystone v3 password /
  * application credential (POST /v3/auth/tokens, token from X-Subject-Token,
  * Glance endpoint from the catalog), re-authentication after a 401, and the
- * parser of Keystone's token body. Secrets are registered with the HTTP
- * layer so that they never reach a log line or an error message.
+ * parser of Keystone's token body; and the service token of nova.conf's
+ * [service_user] (X-Service-Token), renewed before it expires. Secrets are
+ * registered with the HTTP layer so that they never reach a log line or an
+ * error message.
  */
 #include <ctype.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -19,8 +23,15 @@ struct fs_auth {
 	const fs_settings *s;     /* == &own */
 	fs_http *h;
 	char *token;
+	long long token_issued, token_expires;   /* epoch s, 0 unknown */
 	char *endpoint;
 	int token_requests;
+	/* [service_user] */
+	int has_svc;
+	fs_settings svc;          /* its identity, in the os_* fields */
+	char *svc_token;
+	long long svc_issued, svc_expires;
+	int svc_requests;
 };
 
 /* ---- parser ---- */
@@ -38,6 +49,7 @@ void fs_keystone_token_free(fs_keystone_token *t)
 	free(t->user_id);
 	free(t->project_id);
 	free(t->expires_at);
+	free(t->issued_at);
 	for (size_t i = 0; i < t->n_endpoints; i++) {
 		free(t->endpoints[i].service_type);
 		free(t->endpoints[i].interface);
@@ -70,6 +82,8 @@ int fs_parse_keystone_token(fs_keystone_token *out, const char *buf, size_t len)
 		out->project_id = strdup(jstr(proj, "id"));
 	if (jstr(tok, "expires_at"))
 		out->expires_at = strdup(jstr(tok, "expires_at"));
+	if (jstr(tok, "issued_at"))
+		out->issued_at = strdup(jstr(tok, "issued_at"));
 	const cJSON *cat = cJSON_GetObjectItemCaseSensitive(tok, "catalog");
 	if (cat && !cJSON_IsArray(cat)) {
 		rc = fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: \"catalog\" is not an array");
@@ -142,6 +156,36 @@ const char *fs_keystone_find_endpoint(const fs_keystone_token *t, const char *ty
 		return e->url;
 	}
 	return NULL;
+}
+
+long long fs_keystone_time(const char *iso)
+{
+	if (!iso)
+		return 0;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	int n = 0;
+	if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n < 19)
+		return 0;
+	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return 0;
+	/* fractions and a trailing 'Z' (or "+00:00") are UTC, as Keystone writes */
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	return t == (time_t)-1 ? 0 : (long long)t;
+}
+
+int fs_keystone_token_stale(long long issued, long long expires, long long now)
+{
+	if (expires <= 0)
+		return 0;          /* unknown: rely on the 401 */
+	long long margin = 60;
+	if (issued > 0 && expires > issued && expires - issued < 300)
+		margin = (expires - issued) / 5;
+	return now >= expires - margin;
 }
 
 /* ---- request building ---- */
@@ -252,6 +296,33 @@ int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h)
 		}
 	}
 	a->s = &a->own;
+	if (s->service_token) {
+		fs_settings *v = &a->svc;
+		char **dst[] = { &v->os_auth_url, &v->os_username, &v->os_password,
+			&v->os_user_domain_name, &v->os_project_name, &v->os_project_id,
+			&v->os_project_domain_name, &v->os_application_credential_id,
+			&v->os_application_credential_secret };
+		const char *src[] = { s->su_auth_url, s->su_username, s->su_password,
+			s->su_user_domain_name, s->su_project_name, s->su_project_id,
+			s->su_project_domain_name, s->su_application_credential_id,
+			s->su_application_credential_secret };
+		for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+			if (src[i] && !(*dst[i] = strdup(src[i]))) {
+				rc = fs_err(FASTSNAP_ENOMEM, "out of memory copying [service_user]");
+				goto fail;
+			}
+		}
+		a->has_svc = 1;
+		if ((rc = fs_http_add_secret(h, s->su_password)) < 0 ||
+		    (rc = fs_http_add_secret(h, s->su_application_credential_secret)) < 0)
+			goto fail;
+		char *body = NULL;
+		if ((rc = fs_keystone_request_body(&body, &a->svc)) < 0) {
+			fs_err_prefix("[service_user]");
+			goto fail;
+		}
+		free(body);
+	}
 	if (s->os_token && *s->os_token)
 		a->mode = FS_AUTH_TOKEN;
 	else if (s->os_auth_url && *s->os_auth_url)
@@ -306,6 +377,8 @@ void fs_auth_free(fs_auth *a)
 	if (!a)
 		return;
 	own_free(&a->own);
+	own_free(&a->svc);
+	free(a->svc_token);
 	free(a->token);
 	free(a->endpoint);
 	free(a);
@@ -322,9 +395,13 @@ const char *fs_auth_token(const fs_auth *a)
 	return a->token;
 }
 
-static int keystone_auth(fs_auth *a)
+/* POST /v3/auth/tokens for identity `s`. On success *token_out is the new
+ * token (registered as a secret) and *t the parsed body. */
+static int keystone_request(fs_auth *a, const fs_settings *s, const char *log_name,
+	char **token_out, fs_keystone_token *t)
 {
-	const fs_settings *s = a->s;
+	*token_out = NULL;
+	memset(t, 0, sizeof(*t));
 	char *body = NULL;
 	int rc = fs_keystone_request_body(&body, s);
 	if (rc < 0)
@@ -336,12 +413,11 @@ static int keystone_auth(fs_auth *a)
 	}
 	const char *hdrs[] = { "Content-Type: application/json", "Accept: application/json" };
 	fs_http_req req = {
-		.method = "POST", .url = url, .log_name = "Keystone POST /v3/auth/tokens",
+		.method = "POST", .url = url, .log_name = log_name,
 		.headers = hdrs, .n_headers = 2, .body = body, .body_len = strlen(body),
 		.capture_header = "X-Subject-Token",
 	};
 	fs_http_resp resp;
-	a->token_requests++;
 	rc = fs_http_do(a->h, &resp, &req);
 	free(body);
 	free(url);
@@ -350,18 +426,37 @@ static int keystone_auth(fs_auth *a)
 	if (resp.status != 201 && resp.status != 200) {
 		rc = fs_http_status_error(a->h, &resp, req.log_name);
 		if (resp.status < 400)
-			rc = fs_err(FASTSNAP_EPROTOCOL, "Keystone POST /v3/auth/tokens: unexpected "
-				"status %ld", resp.status);
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", log_name,
+				resp.status);
 		goto out;
 	}
 	if (!resp.captured || !*resp.captured) {
-		rc = fs_err(FASTSNAP_EPROTOCOL, "Keystone POST /v3/auth/tokens: no X-Subject-Token "
-			"header in the response");
+		rc = fs_err(FASTSNAP_EPROTOCOL, "%s: no X-Subject-Token header in the response",
+			log_name);
 		goto out;
 	}
-	fs_keystone_token t;
-	if ((rc = fs_parse_keystone_token(&t, resp.body.ptr, resp.body.len)) < 0)
+	if ((rc = fs_parse_keystone_token(t, resp.body.ptr, resp.body.len)) < 0)
 		goto out;
+	if ((rc = fs_http_add_secret(a->h, resp.captured)) < 0) {
+		fs_keystone_token_free(t);
+		goto out;
+	}
+	*token_out = resp.captured;
+	resp.captured = NULL;
+out:
+	fs_http_resp_free(&resp);
+	return rc;
+}
+
+static int keystone_auth(fs_auth *a)
+{
+	const fs_settings *s = a->s;
+	char *tok;
+	fs_keystone_token t;
+	a->token_requests++;
+	int rc = keystone_request(a, s, "Keystone POST /v3/auth/tokens", &tok, &t);
+	if (rc < 0)
+		return rc;
 	if (!a->endpoint) {
 		const char *ep = fs_keystone_find_endpoint(&t, "image", s->os_interface,
 			s->os_region_name);
@@ -371,33 +466,65 @@ static int keystone_auth(fs_auth *a)
 				s->os_region_name ? " in region " : "",
 				s->os_region_name ? s->os_region_name : "");
 			fs_keystone_token_free(&t);
-			goto out;
+			free(tok);
+			return rc;
 		}
-		a->endpoint = strip_slash(ep);
+		if (!(a->endpoint = strip_slash(ep)))
+			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 	}
+	a->token_issued = fs_keystone_time(t.issued_at);
+	a->token_expires = fs_keystone_time(t.expires_at);
 	fs_keystone_token_free(&t);
 	/* the old token stays registered as a secret: it may still be valid */
 	free(a->token);
-	a->token = resp.captured;
-	resp.captured = NULL;
-	rc = fs_http_add_secret(a->h, a->token);
-	if (!a->endpoint && rc == 0)
-		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-out:
-	fs_http_resp_free(&resp);
+	a->token = tok;
 	return rc;
+}
+
+static int service_auth(fs_auth *a)
+{
+	char *tok;
+	fs_keystone_token t;
+	a->svc_requests++;
+	int rc = keystone_request(a, &a->svc, "Keystone POST /v3/auth/tokens ([service_user])",
+		&tok, &t);
+	if (rc < 0) {
+		fs_err_prefix("service token ([service_user] in the config file)");
+		return rc;
+	}
+	a->svc_issued = fs_keystone_time(t.issued_at);
+	a->svc_expires = fs_keystone_time(t.expires_at);
+	fs_keystone_token_free(&t);
+	free(a->svc_token);
+	a->svc_token = tok;
+	return 0;
 }
 
 int fs_auth_ensure(fs_auth *a)
 {
-	if (a->mode != FS_AUTH_KEYSTONE || a->token)
-		return 0;
-	return keystone_auth(a);
+	long long now = (long long)time(NULL);
+	int rc = 0;
+	if (a->mode == FS_AUTH_KEYSTONE && (!a->token ||
+	    fs_keystone_token_stale(a->token_issued, a->token_expires, now)))
+		rc = keystone_auth(a);
+	if (rc == 0 && a->has_svc && (!a->svc_token ||
+	    fs_keystone_token_stale(a->svc_issued, a->svc_expires, now)))
+		rc = service_auth(a);
+	return rc;
 }
 
 int fs_auth_reauth(fs_auth *a)
 {
-	if (a->mode != FS_AUTH_KEYSTONE)
+	if (a->mode != FS_AUTH_KEYSTONE && !a->has_svc)
 		return fs_err(FASTSNAP_EUNAUTHORIZED, "cannot re-authenticate without Keystone");
-	return keystone_auth(a);
+	int rc = 0;
+	if (a->mode == FS_AUTH_KEYSTONE)
+		rc = keystone_auth(a);
+	if (rc == 0 && a->has_svc)
+		rc = service_auth(a);
+	return rc;
 }
+
+int fs_auth_has_service(const fs_auth *a) { return a->has_svc; }
+const char *fs_auth_service_token(const fs_auth *a) { return a->svc_token; }
+int fs_auth_service_token_requests(const fs_auth *a) { return a->svc_requests; }

@@ -24,6 +24,7 @@ typedef struct {
 	char *user_id;
 	char *project_id;          /* NULL for unscoped tokens */
 	char *expires_at;
+	char *issued_at;
 	fs_catalog_endpoint *endpoints;
 	size_t n_endpoints;
 } fs_keystone_token;
@@ -41,6 +42,14 @@ char *fs_keystone_tokens_url(const char *auth_url);
 /* The JSON body of POST /v3/auth/tokens for the settings (password or
  * application credential). Returns 0 and a new string, or an error. */
 int fs_keystone_request_body(char **out, const fs_settings *s);
+
+/* "2026-12-01T12:00:00.000000Z" (Keystone's expires_at / issued_at) as
+ * seconds since the epoch; 0 when it does not parse. */
+long long fs_keystone_time(const char *iso);
+/* Should a token issued at `issued` expiring at `expires` (epoch seconds,
+ * 0 unknown) be renewed at `now`? Yes within a margin of its expiry: 60 s,
+ * or a fifth of its lifetime when that is shorter than 5 minutes. */
+int fs_keystone_token_stale(long long issued, long long expires, long long now);
 
 /* ---- the authenticator ---- */
 
@@ -68,5 +77,15 @@ const char *fs_auth_token(const fs_auth *a);
 const char *fs_auth_endpoint(const fs_auth *a);
 /* Number of Keystone token requests made (for tests). */
 int fs_auth_token_requests(const fs_auth *a);
+
+/* ---- the service token ([service_user], as Nova sends it) ----
+ * When s->service_token is set, fs_auth_ensure also gets a token for the
+ * service user and renews it before its expires_at (Glance silently ignores
+ * an expired service token). fs_auth_reauth renews both. */
+int fs_auth_has_service(const fs_auth *a);
+/* The token to send as X-Service-Token, or NULL. */
+const char *fs_auth_service_token(const fs_auth *a);
+/* Number of service token requests made (for tests). */
+int fs_auth_service_token_requests(const fs_auth *a);
 
 #endif

@@ -17,6 +17,8 @@
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
 #define JSON_CT "Content-Type: application/json"
+/* How long a DELETE answered 409 is retried (docs/glance-api.md). */
+#define FS_DELETE_409_BOUND_S 30.0
 
 struct fs_glance {
 	fs_http *h;
@@ -120,9 +122,9 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	if (rc < 0)
 		return rc;
 	char *url = fs_asprintf("%s%s", fs_auth_endpoint(g->a), r->path);
-	size_t nh = g->headers.n + r->n_extra + 2;
+	size_t nh = g->headers.n + r->n_extra + 3;
 	const char **hdrs = calloc(nh, sizeof(*hdrs));
-	char *tokhdr = NULL;
+	char *tokhdr = NULL, *svchdr = NULL;
 	if (!url || !hdrs) {
 		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 		goto out;
@@ -138,6 +140,17 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 				goto out;
 			}
 			hdrs[n++] = tokhdr;
+		}
+		/* [service_user]: the service token next to the user's (as Nova) */
+		free(svchdr);
+		svchdr = NULL;
+		const char *svc = fs_auth_service_token(g->a);
+		if (svc) {
+			if (!(svchdr = fs_asprintf("X-Service-Token: %s", svc))) {
+				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+				goto out;
+			}
+			hdrs[n++] = svchdr;
 		}
 		hdrs[n++] = "Accept: application/json";
 		for (size_t i = 0; i < g->headers.n; i++)
@@ -159,7 +172,7 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 		rc = fs_http_do(g->h, resp, &hr);
 		g->last_status = resp->status;
 		if (rc < 0 || resp->status != 401 || reauthed ||
-		    fs_auth_get_mode(g->a) != FS_AUTH_KEYSTONE)
+		    (fs_auth_get_mode(g->a) != FS_AUTH_KEYSTONE && !fs_auth_has_service(g->a)))
 			break;
 		/* the token expired or was revoked: authenticate once more */
 		fs_log(&g->lg, FASTSNAP_LOG_INFO, "%s: 401, authenticating again", log_name);
@@ -174,6 +187,7 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	}
 out:
 	free(tokhdr);
+	free(svchdr);
 	free(hdrs);
 	free(url);
 	return rc;
@@ -313,8 +327,32 @@ int fs_glance_image_delete(fs_glance *g, const char *id)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	gcall_req r = { .method = "DELETE", .path = path, .retry = 1 };
 	fs_http_resp resp;
-	rc = gexpect(g, &resp, &r, 204, 200);
-	fs_http_resp_free(&resp);
+	/* A 409 while Glance still works on the image (a location_import task,
+	 * its background hash: docs/glance-api.md) is retried within a bound;
+	 * a protected image's 409 is not. */
+	double t0 = fs_now();
+	long delay = 250;
+	for (;;) {
+		rc = gexpect(g, &resp, &r, 204, 200);
+		fs_http_resp_free(&resp);
+		if (rc == 0 || g->last_status != 409 || fs_now() - t0 > FS_DELETE_409_BOUND_S)
+			break;
+		fs_image *img = NULL;
+		char *keep = fs_strdup(fastsnap_error_last());
+		int prot = 0;
+		if (fs_glance_image_get(g, &img, id) == 0)
+			prot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(img->raw, "protected"));
+		fs_image_free(img);
+		rc = fs_err(FASTSNAP_ECONFLICT, "%s", keep ? keep : "Glance DELETE: 409");
+		free(keep);
+		if (prot)
+			break;
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance DELETE %s: 409, retrying", id);
+		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		if (delay < 2000)
+			delay *= 2;
+	}
 	free(path);
 	return rc;
 }
@@ -547,7 +585,9 @@ out:
 
 /* ---- locations ---- */
 
-static cJSON *validation_json(const fs_validation *vd)
+/* validation_data: POST /locations takes os_hash_algo and os_hash_value
+ * only (a checksum gives 400); the PATCH also takes the md5 checksum. */
+static cJSON *validation_json(const fs_validation *vd, int with_checksum)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
@@ -556,7 +596,7 @@ static cJSON *validation_json(const fs_validation *vd)
 		cJSON_AddStringToObject(o, "os_hash_algo", vd->os_hash_algo);
 	if (vd->os_hash_value)
 		cJSON_AddStringToObject(o, "os_hash_value", vd->os_hash_value);
-	if (vd->checksum)
+	if (with_checksum && vd->checksum)
 		cJSON_AddStringToObject(o, "checksum", vd->checksum);
 	return o;
 }
@@ -566,17 +606,64 @@ void fs_glance_set_cancel(fs_glance *g, fs_cancel_fn fn, void *ctx)
 	fs_http_set_cancel(g->h, fn, ctx);
 }
 
-/* Poll until the image is active (after a 202 from POST /locations). */
+/* The message of the image's latest failed task (GET /v2/images/{id}/tasks,
+ * Glance >= 21; members see their own images' tasks), or NULL. */
+static char *last_task_failure(fs_glance *g, const char *id)
+{
+	char *path = image_path(id, "/tasks");
+	if (!path)
+		return NULL;
+	gcall_req r = { .method = "GET", .path = path, .retry = 1 };
+	fs_http_resp resp;
+	char name[512];
+	char *msg = NULL;
+	int rc = gcall(g, &resp, &r, name, sizeof(name));
+	free(path);
+	if (rc == 0 && resp.status == 200) {
+		cJSON *j = cJSON_ParseWithLength(resp.body.ptr, resp.body.len);
+		const cJSON *tasks = j ? cJSON_GetObjectItemCaseSensitive(j, "tasks") : NULL;
+		const cJSON *t, *best = NULL;
+		const char *best_at = "";
+		cJSON_ArrayForEach(t, tasks) {
+			const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "status");
+			const cJSON *at = cJSON_GetObjectItemCaseSensitive(t, "updated_at");
+			if (!cJSON_IsString(st) || strcmp(st->valuestring, "failure") != 0)
+				continue;
+			const char *a = cJSON_IsString(at) ? at->valuestring : "";
+			if (!best || strcmp(a, best_at) >= 0) {
+				best = t;
+				best_at = a;
+			}
+		}
+		const cJSON *m = best ? cJSON_GetObjectItemCaseSensitive(best, "message") : NULL;
+		if (cJSON_IsString(m) && *m->valuestring)
+			msg = fs_strdup(m->valuestring);
+		cJSON_Delete(j);
+	} else if (rc == 0) {
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld: the task's reason is not readable",
+			name, resp.status);
+	}
+	fs_http_resp_free(&resp);
+	return msg;
+}
+
+/* Poll after a 202 from POST /locations until the image is active. While
+ * Glance's location_import task runs, the image holds the
+ * os_glance_import_task lock (status queued, then importing when validation
+ * data is checked); a task that fails drops the lock and leaves the image
+ * queued: that is a rejected location, not a reason to wait for the timeout. */
 static int wait_active(fs_glance *g, const char *id, double timeout_s)
 {
 	double t0 = fs_now();
+	long delay = 100;
 	for (;;) {
 		fs_image *img;
 		int rc = fs_glance_image_get(g, &img, id);
 		if (rc < 0)
 			return rc;
 		char st[32];
-		snprintf(st, sizeof(st), "%s", img->status);
+		snprintf(st, sizeof(st), "%s", img->status ? img->status : "?");
+		int locked = fs_image_prop(img, "os_glance_import_task") != NULL;
 		fs_image_free(img);
 		if (strcmp(st, "active") == 0)
 			return 0;
@@ -584,12 +671,72 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 		    strcmp(st, "pending_delete") == 0)
 			return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
 				"after POST /locations", id, st);
+		if (strcmp(st, "queued") == 0 && !locked) {
+			char *why = last_task_failure(g, id);
+			rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance accepted POST "
+				"/v2/images/%s/locations (202) but its location_import task failed and "
+				"the image is back to 'queued': %s", id,
+				why ? why : "the task's message is not readable (Glance could not open "
+				"the location)");
+			free(why);
+			return rc;
+		}
 		if (fs_now() - t0 >= timeout_s)
 			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
 				"POST /locations", id, st, timeout_s);
-		if ((rc = fs_http_sleep(g->h, 250)) < 0)
+		if ((rc = fs_http_sleep(g->h, delay)) < 0)
 			return rc;
+		if (delay < 500)
+			delay += 100;
 	}
+}
+
+#define SERVICE_USER_HINT "the caller lacks the service role: set [service_user] with " \
+	"send_service_user_token = True in the config file (a user with the service role), as " \
+	"in nova.conf"
+
+/* PATCH add /locations/- (Glance < 29, or where the POST is refused). */
+static int add_location_patch(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_validation *vd, const char *post_note)
+{
+	char name[512];
+	fs_http_resp resp;
+	cJSON *ops = cJSON_CreateArray();
+	cJSON *op = cJSON_CreateObject();
+	cJSON_AddItemToArray(ops, op);
+	cJSON_AddStringToObject(op, "op", "add");
+	cJSON_AddStringToObject(op, "path", "/locations/-");
+	cJSON *val = cJSON_AddObjectToObject(op, "value");
+	cJSON_AddStringToObject(val, "url", url);
+	cJSON *md = cJSON_AddObjectToObject(val, "metadata");
+	if (store)
+		cJSON_AddStringToObject(md, "store", store);
+	if (vd)
+		cJSON_AddItemToObject(val, "validation_data", validation_json(vd, 1));
+	int rc = do_patch(g, &resp, id, ops, name, sizeof(name));
+	cJSON_Delete(ops);
+	if (rc == 0) {
+		long st = resp.status;
+		if (st == 200) {
+			rc = 0;
+		} else if (st >= 400) {
+			rc = fs_http_status_error(g->h, &resp, name);
+			char note[768];
+			if (st == 403) {
+				snprintf(note, sizeof(note), " (Glance does not allow locations: "
+					"show_multiple_locations or policy)%s%s", post_note ? "; before it, " : "",
+					post_note ? post_note : "");
+				rc = recode(FASTSNAP_ELOCATION_DISALLOWED, note);
+			} else if (st == 400 || st == 500) {
+				rc = recode(FASTSNAP_ELOCATION_REJECTED, " (Glance could not open the "
+					"location)");
+			}
+		} else {
+			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
+		}
+	}
+	fs_http_resp_free(&resp);
+	return rc;
 }
 
 int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
@@ -603,11 +750,11 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 	char name[512];
 	fs_http_resp resp;
 
-	/* 1. Glance >= 29: POST /v2/images/{id}/locations */
+	/* 1. Glance >= 29: POST /v2/images/{id}/locations (docs/glance-api.md) */
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "url", url);
 	if (vd)
-		cJSON_AddItemToObject(o, "validation_data", validation_json(vd));
+		cJSON_AddItemToObject(o, "validation_data", validation_json(vd, 0));
 	char *body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	char *path = image_path(id, "/locations");
@@ -633,49 +780,31 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 			name, st);
 		return wait_active(g, id, poll_timeout_s > 0 ? poll_timeout_s : 60);
 	}
-	if (st != 404 && st != 405 && st != 501 && st != 403) {
+	char *post_note = NULL;
+	if (st == 403) {
+		/* Glance >= 29 without the service role (user or service token):
+		 * "http store must be enabled to use location API by normal user".
+		 * Say so, then try the PATCH as Nova does. */
+		rc = fs_http_status_error(g->h, &resp, name);
+		post_note = fs_asprintf("%s (%s)", fastsnap_error_last(), SERVICE_USER_HINT);
+		fs_log(&g->lg, FASTSNAP_LOG_WARN, "%s: 403: %s; trying the JSON-patch", name,
+			SERVICE_USER_HINT);
+	} else if (st != 404 && st != 405) {
 		rc = st >= 400 ? fs_http_status_error(g->h, &resp, name) :
 			fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
 		if (st == 400)
 			rc = recode(FASTSNAP_ELOCATION_REJECTED, NULL);
 		fs_http_resp_free(&resp);
 		return rc;
+	} else {
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld (Glance < 29), using the JSON-patch",
+			name, st);
 	}
 	fs_http_resp_free(&resp);
-	fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld, falling back to the JSON-patch", name, st);
 
 	/* 2. PATCH add /locations/- */
-	cJSON *ops = cJSON_CreateArray();
-	cJSON *op = cJSON_CreateObject();
-	cJSON_AddItemToArray(ops, op);
-	cJSON_AddStringToObject(op, "op", "add");
-	cJSON_AddStringToObject(op, "path", "/locations/-");
-	cJSON *val = cJSON_AddObjectToObject(op, "value");
-	cJSON_AddStringToObject(val, "url", url);
-	cJSON *md = cJSON_AddObjectToObject(val, "metadata");
-	if (store)
-		cJSON_AddStringToObject(md, "store", store);
-	if (vd)
-		cJSON_AddItemToObject(val, "validation_data", validation_json(vd));
-	rc = do_patch(g, &resp, id, ops, name, sizeof(name));
-	cJSON_Delete(ops);
-	if (rc == 0) {
-		st = resp.status;
-		if (st == 200) {
-			rc = 0;
-		} else if (st >= 400) {
-			rc = fs_http_status_error(g->h, &resp, name);
-			if (st == 403)
-				rc = recode(FASTSNAP_ELOCATION_DISALLOWED, " (Glance does not allow "
-					"locations: show_multiple_locations or policy)");
-			else if (st == 400 || st == 500)
-				rc = recode(FASTSNAP_ELOCATION_REJECTED, " (Glance could not open the "
-					"location)");
-		} else {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
-		}
-	}
-	fs_http_resp_free(&resp);
+	rc = add_location_patch(g, id, url, store, vd, post_note);
+	free(post_note);
 	return rc;
 }
 

@@ -124,14 +124,22 @@ int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req);
 typedef struct {
 	const char *os_hash_algo;   /* "sha512" */
 	const char *os_hash_value;
-	const char *checksum;       /* md5, optional */
+	const char *checksum;       /* md5, optional; sent with the PATCH only */
 } fs_validation;
 
-/* POST /v2/images/{id}/locations (then poll until active), falling back on
- * 404/405/501/403 to PATCH add /locations/-. Errors:
+/* POST /v2/images/{id}/locations (Glance >= 29), then poll until active
+ * (queued or importing meanwhile); falls back to PATCH add /locations/- on
+ * 404/405 (Glance < 29) and on 403 (no service role: the error then names
+ * [service_user]). Errors:
  *   FASTSNAP_ELOCATION_DISALLOWED  PATCH answered 403
- *   FASTSNAP_ELOCATION_REJECTED    PATCH answered 400 or 500 (could not open)
- * `vd` may be NULL. `poll_timeout_s` bounds the POST's activation wait. */
+ *   FASTSNAP_ELOCATION_REJECTED    PATCH answered 400 or 500 (could not open),
+ *                                  POST answered 400, or Glance's
+ *                                  location_import task failed after a 202
+ *                                  (image back to queued without the
+ *                                  os_glance_import_task lock; the task's
+ *                                  message, when readable, is in the error)
+ *   FASTSNAP_ETIMEOUT              still not active after poll_timeout_s
+ * `vd` may be NULL. */
 int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
 	const fs_validation *vd, double poll_timeout_s);
 

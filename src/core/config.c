@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ void fs_config_init(fs_config *c)
 	memset(c, 0, sizeof(*c));
 	c->glance_num_retries = -1;
 	c->glance_insecure = -1;
+	c->su_send = -1;
 	c->clone_depth_cap = -1;
 	c->ceph_op_timeout_s = -1;
 	c->connect_timeout_ms = -1;
@@ -73,6 +75,12 @@ void fs_config_free(fs_config *c)
 	free(c->rbd_user);
 	free(c->images_type);
 	free(c->keyring);
+	char **su[] = { &c->su_auth_type, &c->su_auth_url, &c->su_username, &c->su_password,
+		&c->su_user_domain_name, &c->su_project_name, &c->su_project_id,
+		&c->su_project_domain_name, &c->su_application_credential_id,
+		&c->su_application_credential_secret };
+	for (size_t i = 0; i < sizeof(su) / sizeof(su[0]); i++)
+		free(*su[i]);
 	fs_config_init(c);
 }
 
@@ -318,6 +326,25 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 			return fs_cfg_set_str(p, &c->rbd_user, v);
 		if (!strcmp(name, "images_type"))
 			return fs_cfg_set_str(p, &c->images_type, v);
+	} else if (!strcmp(section, "service_user")) {
+		static const struct { const char *name; size_t off; } su[] = {
+			{ "auth_type", offsetof(fs_config, su_auth_type) },
+			{ "auth_url", offsetof(fs_config, su_auth_url) },
+			{ "username", offsetof(fs_config, su_username) },
+			{ "password", offsetof(fs_config, su_password) },
+			{ "user_domain_name", offsetof(fs_config, su_user_domain_name) },
+			{ "project_name", offsetof(fs_config, su_project_name) },
+			{ "project_id", offsetof(fs_config, su_project_id) },
+			{ "project_domain_name", offsetof(fs_config, su_project_domain_name) },
+			{ "application_credential_id", offsetof(fs_config, su_application_credential_id) },
+			{ "application_credential_secret",
+				offsetof(fs_config, su_application_credential_secret) },
+		};
+		if (!strcmp(name, "send_service_user_token"))
+			return fs_cfg_set_bool(p, &c->su_send, section, name, v);
+		for (size_t i = 0; i < sizeof(su) / sizeof(su[0]); i++)
+			if (!strcmp(name, su[i].name))
+				return fs_cfg_set_str(p, (char **)((char *)c + su[i].off), v);
 	} else if (!strcmp(section, "fastsnap")) {
 		if (!strcmp(name, "keyring"))
 			return fs_cfg_set_str(p, &c->keyring, v);

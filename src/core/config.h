@@ -32,6 +32,20 @@ typedef struct {
 	char *rbd_user;
 	char *images_type;
 
+	/* [service_user] (as in nova.conf): the service token sent next to the
+	 * user's token as X-Service-Token (docs/auth.md) */
+	int su_send;               /* send_service_user_token: -1 unset, 0/1 */
+	char *su_auth_type;        /* auth_type: password, v3password, v3applicationcredential */
+	char *su_auth_url;
+	char *su_username;
+	char *su_password;
+	char *su_user_domain_name;
+	char *su_project_name;
+	char *su_project_id;
+	char *su_project_domain_name;
+	char *su_application_credential_id;
+	char *su_application_credential_secret;
+
 	/* [fastsnap] */
 	char *keyring;             /* keyring: path of the Ceph keyring */
 	int clone_depth_cap;       /* -1 unset; 1..1000 */

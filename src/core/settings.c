@@ -41,6 +41,9 @@ void fs_settings_free(fs_settings *s)
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
 		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format, &s->test_run_during,
+		&s->su_auth_url, &s->su_username, &s->su_password, &s->su_user_domain_name,
+		&s->su_project_name, &s->su_project_id, &s->su_project_domain_name,
+		&s->su_application_credential_id, &s->su_application_credential_secret,
 	};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -199,6 +202,51 @@ static int fs_check_line(const char *v, const char *what)
 	return 0;
 }
 
+/* [service_user]: copied from the config file when send_service_user_token
+ * is true, and checked as Nova's keystoneauth would (auth_type password or
+ * v3applicationcredential, an auth_url, a user and password or an
+ * application credential). */
+static int fs_resolve_service_user(fs_settings *s, const fs_config *c)
+{
+	if (c->su_send != 1)
+		return 0;
+	const char *t = c->su_auth_type ? c->su_auth_type : "password";
+	int appcred = !strcmp(t, "v3applicationcredential");
+	if (strcmp(t, "password") && strcmp(t, "v3password") && !appcred)
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type '%s' is not supported "
+			"(password, v3password or v3applicationcredential)", t);
+	if (!c->su_auth_url)
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] send_service_user_token is true "
+			"but auth_url is not set");
+	if (appcred && (!c->su_application_credential_id || !c->su_application_credential_secret))
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type v3applicationcredential "
+			"needs application_credential_id and application_credential_secret");
+	if (!appcred && (!c->su_username || !c->su_password))
+		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type %s needs username and "
+			"password", t);
+	const char *src[] = { c->su_auth_url, c->su_username, c->su_password,
+		c->su_user_domain_name, c->su_project_name, c->su_project_id,
+		c->su_project_domain_name, c->su_application_credential_id,
+		c->su_application_credential_secret };
+	char **dst[] = { &s->su_auth_url, &s->su_username, &s->su_password,
+		&s->su_user_domain_name, &s->su_project_name, &s->su_project_id,
+		&s->su_project_domain_name, &s->su_application_credential_id,
+		&s->su_application_credential_secret };
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		if (appcred && i >= 1 && i <= 6)
+			continue;       /* an application credential carries user and scope */
+		if (!appcred && i >= 7)
+			continue;
+		if (src[i] && !(*dst[i] = strdup(src[i])))
+			return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	int rc = fs_check_line(s->su_auth_url, "[service_user] auth_url");
+	if (rc < 0)
+		return rc;
+	s->service_token = 1;
+	return 0;
+}
+
 static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c);
 static int resolve_headers(fs_settings *s, const fastsnap_engine_opts *o);
 
@@ -249,7 +297,7 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 		return fs_err(FASTSNAP_EINVAL, "Glance URL '%s' contains a space", s->glance_url);
 
 	s->insecure = o->insecure ? 1 : (c->glance_insecure == 1);
-	if ((rc = resolve_numbers(s, o, c)) < 0)
+	if ((rc = resolve_numbers(s, o, c)) < 0 || (rc = fs_resolve_service_user(s, c)) < 0)
 		return rc;
 	return resolve_headers(s, o);
 }

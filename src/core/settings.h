@@ -36,6 +36,20 @@ typedef struct {
 	char *os_interface;
 	char *os_region_name;
 
+	/* Service token: nova.conf's [service_user] (config file only).
+	 * service_token = send_service_user_token; the su_* identity is
+	 * authenticated like the user's (password or application credential). */
+	int service_token;
+	char *su_auth_url;
+	char *su_username;
+	char *su_password;
+	char *su_user_domain_name;
+	char *su_project_name;
+	char *su_project_id;
+	char *su_project_domain_name;
+	char *su_application_credential_id;
+	char *su_application_credential_secret;
+
 	/* HTTP */
 	long connect_timeout_ms;
 	long low_speed_time_s;

@@ -132,14 +132,18 @@ static int fs_pol_feas(fs_feas *f, fs_rbd_url *u, const fs_policy_in *in, const 
 			f->is_rbd = 1;
 		else {
 			FS_WHY("store '%s' has an unknown type (%s) and no rbd:// location is known in it",
-				id, detail ? "stores/detail gives none" : "stores/detail is not readable");
+				id, detail ? "stores/detail gives none" : "stores/detail is not readable: Glance "
+				"allows it to admins and, from Glance 30, to the service role ([service_user] "
+				"in the config file)");
 			return 0;
 		}
 		f->pool = detail && si->pool ? si->pool : have ? u->pool : NULL;
 		f->fsid = si->fsid ? si->fsid : have ? u->fsid : NULL;
 		if (!f->pool) {
 			FS_WHY("store '%s' is rbd but its pool is unknown (%s and no rbd:// location is known in it)",
-				id, detail ? "stores/detail gives no pool" : "stores/detail is not readable");
+				id, detail ? "stores/detail gives no pool" : "stores/detail is not readable: Glance "
+				"allows it to admins and, from Glance 30, to the service role ([service_user] "
+				"in the config file)");
 			return 0;
 		}
 		if (!f->fsid) {

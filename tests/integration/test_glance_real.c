@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
 
+#include "devenv.h"
 #include "clients/glance.h"
 #include "core/settings.h"
 
@@ -292,7 +293,10 @@ static void upload_and_check(const char *store)
 	cr_assert_str_eq(img->os_hash_value, sha);
 	cr_assert_eq(img->stores.n, 1);
 	cr_assert_str_eq(img->stores.v[0], store);
-	if (strcmp(store, "fast") == 0) {
+	if (strcmp(store, "fast") == 0 && strcmp(fst_stack(), "trixie") == 0) {
+		/* Glance 30's show_multiple_locations = False: none shown */
+		cr_assert_eq(img->n_locations, 0);
+	} else if (strcmp(store, "fast") == 0) {
 		cr_assert_eq(img->n_locations, 1);
 		cr_assert_eq(strncmp(img->locations[0].url, "rbd://", 6), 0, "%s",
 			img->locations[0].url);
@@ -393,7 +397,10 @@ Test(glance_real, location_rejected)
 	fprintf(stderr, "glance_real: location of a missing rbd image: %d %s\n", rc, msg);
 	cr_assert_eq(rc, FASTSNAP_ELOCATION_REJECTED, "rc %d (%s): %s", rc, fastsnap_strerror(rc),
 		msg);
-	cr_assert(strstr(msg, "Glance PATCH /v2/images/"), "%s", msg);
+	/* Glance < 29: the PATCH's 400; Glance >= 29: the POST's 202, then its
+	 * location_import task fails and the image is back to queued */
+	cr_assert(strstr(msg, "Glance PATCH /v2/images/") ||
+		strstr(msg, "location_import task failed"), "%s", msg);
 	fs_image *img;
 	cr_assert_eq(fs_glance_image_get(g, &img, id), 0);
 	cr_assert_str_eq(img->status, "queued");

@@ -418,3 +418,9 @@ int fst_rbd_parent(rados_ioctx_t io, const char *name, char **parent, int *in_tr
 	rbd_snap_spec_cleanup(&ps);
 	return 1;
 }
+
+const char *fst_stack(void)
+{
+	const char *s = getenv("FASTSNAP_DEV_STACK");
+	return s && !strcmp(s, "trixie") ? "trixie" : "bookworm";
+}

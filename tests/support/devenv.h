@@ -61,6 +61,16 @@ void fst_glance_download_sha512(const char *image_id, char out[129]);
 /* Number of images in Glance visible to admin, as a sorted id list. */
 char *fst_glance_image_ids(void);
 
+/* ---- stacks (tests/run runs the suite on each; ceph-dev/README.md) ----
+ * A test that needs one stack's feature skips on the other, naming why:
+ * FST_NEED_STACK("trixie", "Glance 30's POST /locations"). tests/run counts
+ * the skips. FASTSNAP_DEV_STACK is "trixie" in the trixie stack's env file,
+ * unset (bookworm) otherwise. */
+const char *fst_stack(void);
+#define FST_NEED_STACK(stack, why) do { \
+	if (strcmp(fst_stack(), (stack)) != 0) \
+		cr_skip_test("needs the %s stack: %s (this is %s)", (stack), (why), fst_stack()); \
+} while (0)
 #endif
 
 /* ---- scenario helpers (tests/support/scenario.c) ---- */

@@ -429,3 +429,21 @@ Test(keystone_parse, request_bodies)
 	s.os_username = "demo";
 	cr_assert_eq(fs_keystone_request_body(&b, &s), FASTSNAP_ECONFIG);
 }
+
+/* Keystone's timestamps, and when a token is renewed before it expires. */
+Test(keystone, token_times_and_staleness)
+{
+	cr_assert_eq(fs_keystone_time("2026-12-01T12:00:00.000000Z"), 1796126400LL);
+	cr_assert_eq(fs_keystone_time("2026-12-01T12:00:10Z"), 1796126410LL);
+	cr_assert_eq(fs_keystone_time(NULL), 0);
+	cr_assert_eq(fs_keystone_time("yesterday"), 0);
+	cr_assert_eq(fs_keystone_time("2026-13-01T00:00:00Z"), 0);
+	/* one hour: renewed in its last minute */
+	cr_assert_not(fs_keystone_token_stale(1000, 4600, 4539));
+	cr_assert(fs_keystone_token_stale(1000, 4600, 4540));
+	/* 10 s: renewed in its last 2 s */
+	cr_assert_not(fs_keystone_token_stale(1000, 1010, 1007));
+	cr_assert(fs_keystone_token_stale(1000, 1010, 1008));
+	/* unknown expiry: never (a 401 renews it) */
+	cr_assert_not(fs_keystone_token_stale(0, 0, 99999));
+}

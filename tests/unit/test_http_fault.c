@@ -416,8 +416,9 @@ Test(http_fault, location_post_202_polls_until_active)
 	TAG(tag);
 	char *post, *patch;
 	cr_assert_eq(add_loc("loc-202-200", tag, &post, &patch), 0, "%s", fastsnap_error_last());
+	/* Glance >= 29 takes os_hash_algo and os_hash_value only (a checksum is a 400) */
 	cr_assert_str_eq(post, "{\"url\":\"rbd://f/images/img-1/snap\",\"validation_data\":"
-		"{\"os_hash_algo\":\"sha512\",\"os_hash_value\":\"abcd\",\"checksum\":\"md5x\"}}");
+		"{\"os_hash_algo\":\"sha512\",\"os_hash_value\":\"abcd\"}}");
 	cr_assert_null(patch);
 	/* POST, then GETs until active (the fake needs 2 polls) */
 	cr_assert_eq(state_int("loc-202-200", tag, "count"), 3);
@@ -426,8 +427,9 @@ Test(http_fault, location_post_202_polls_until_active)
 
 Test(http_fault, location_fallbacks_to_patch)
 {
-	const char *ok[] = { "loc-404-200", "loc-405-200", "loc-501-200", "loc-403-200" };
-	for (size_t i = 0; i < 4; i++) {
+	/* 404/405: no POST (Glance < 29); 403: no service role (Nova also tries the PATCH) */
+	const char *ok[] = { "loc-404-200", "loc-405-200", "loc-403-200" };
+	for (size_t i = 0; i < 3; i++) {
 		TAG(tag);
 		char *post, *patch;
 		cr_assert_eq(add_loc(ok[i], tag, &post, &patch), 0, "%s: %s", ok[i],
@@ -455,6 +457,8 @@ Test(http_fault, location_patch_errors)
 		{ "loc-404-500", FASTSNAP_ELOCATION_REJECTED },
 		{ "loc-404-409", FASTSNAP_ECONFLICT },
 		{ "loc-409-200", FASTSNAP_ECONFLICT },
+		/* only 404/405 mean "no POST": a 501 is an error, not a fallback */
+		{ "loc-501-200", FASTSNAP_EUNAVAILABLE },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TAG(tag);
@@ -463,6 +467,12 @@ Test(http_fault, location_patch_errors)
 		cr_assert_eq(rc, cases[i].rc, "%s: rc %d (%s)", cases[i].scen, rc,
 			fastsnap_error_last());
 		cr_assert(strstr(fastsnap_error_last(), "injected"), "%s", fastsnap_error_last());
+		if (!strcmp(cases[i].scen, "loc-501-200"))
+			cr_assert_null(patch, "a 501 from the POST must not lead to the PATCH");
+		/* a 403 from the POST names what to fix */
+		if (!strncmp(cases[i].scen, "loc-403-", 8))
+			cr_assert(strstr(fastsnap_error_last(), "[service_user]") &&
+				strstr(fastsnap_error_last(), "POST"), "%s", fastsnap_error_last());
 		free(post);
 		free(patch);
 	}
@@ -574,5 +584,19 @@ Test(http_fault, config_errors)
 	s.os_auth_url = strdup("http://127.0.0.1:1");
 	s.os_username = strdup("u");
 	cr_assert_eq(fs_glance_new(&g, &s, NULL), FASTSNAP_ECONFIG);
+	fs_settings_free(&s);
+}
+
+/* A DELETE answered 409 (Glance still hashing or importing the image) is
+ * retried within a bound: 409, the GET that checks "protected" (409 too),
+ * then the DELETE that succeeds. */
+Test(http_fault, delete_retries_409)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "fail409x2", tag, 3);
+	cr_assert_eq(fs_glance_image_delete(g, "img-1"), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(state_int("fail409x2", tag, "count"), 3);
+	fs_glance_free(g);
 	fs_settings_free(&s);
 }

@@ -369,3 +369,56 @@ Test(settings, bad_version)
 	cr_assert_eq(fs_settings_resolve(&s, &o), FASTSNAP_EINVAL);
 	cr_assert_eq(fs_settings_resolve(&s, NULL), FASTSNAP_EINVAL);
 }
+
+/* nova.conf's [service_user]: read only when send_service_user_token is
+ * true, checked like keystoneauth would. */
+Test(settings, service_user_section)
+{
+	clean_env();
+	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
+	fs_settings s;
+	char *path = write_config("[service_user]\nsend_service_user_token = True\nauth_type = password\n"
+		"auth_url = http://ks:5000/v3\nusername = nova\npassword = \"pw\"\nuser_domain_name = Default\n"
+		"project_name = service\nproject_domain_name = Default\n");
+	o.config_file = path;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.service_token, 1);
+	cr_assert_str_eq(s.su_auth_url, "http://ks:5000/v3");
+	cr_assert_str_eq(s.su_username, "nova");
+	cr_assert_str_eq(s.su_password, "pw");
+	cr_assert_str_eq(s.su_project_name, "service");
+	/* the user's own identity is untouched */
+	cr_assert_null(s.os_username);
+	fs_settings_free(&s);
+	unlink(path);
+	free(path);
+
+	/* off (or absent): nothing is sent */
+	path = write_config("[service_user]\nsend_service_user_token = false\nusername = nova\n");
+	o.config_file = path;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.service_token, 0);
+	cr_assert_null(s.su_username);
+	fs_settings_free(&s);
+	unlink(path);
+	free(path);
+
+	const char *bad[][2] = {
+		{ "[service_user]\nsend_service_user_token = yes\nusername = n\npassword = p\n", "auth_url" },
+		{ "[service_user]\nsend_service_user_token = yes\nauth_url = http://k\nusername = n\n", "password" },
+		{ "[service_user]\nsend_service_user_token = yes\nauth_url = http://k\nauth_type = token\n", "auth_type" },
+		{ "[service_user]\nsend_service_user_token = yes\nauth_url = http://k\n"
+		  "auth_type = v3applicationcredential\napplication_credential_id = x\n", "application_credential_secret" },
+		{ "[service_user]\nsend_service_user_token = maybe\n", "must be true or false" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = write_config(bad[i][0]);
+		o.config_file = path;
+		cr_assert_eq(fs_settings_resolve(&s, &o), FASTSNAP_ECONFIG, "case %zu", i);
+		cr_assert(strstr(fastsnap_error_last(), bad[i][1]) &&
+			(i == 4 || strstr(fastsnap_error_last(), "[service_user]")), "case %zu: %s", i,
+			fastsnap_error_last());
+		unlink(path);
+		free(path);
+	}
+}

@@ -177,7 +177,7 @@ static const struct pcase cases[] = {
 	  { LOC(OURS, "vpool", "b1") }, { "fast" }, 1,
 	  0, "fast", "requested", 1, 1, "vpool", OURS, NULL, "rbd pool 'vpool' in our cluster" },
 	{ "no detail, no location", 1, 0, NULL, "fast", NULL, NO_BASE, NULL, { NULL }, { NULL }, 0,
-	  0, "fast", "requested", 0, 0, NULL, NULL, NULL, "store 'fast' has an unknown type (stores/detail is not readable)" },
+	  0, "fast", "requested", 0, 0, NULL, NULL, NULL, "store 'fast' has an unknown type (stores/detail is not readable: Glance allows it to admins and, from Glance 30, to the service role ([service_user] in the config file))" },
 	{ "detail, rbd, no fsid anywhere", 1, 1, NULL, "fast", NULL, NO_BASE, NULL, { NULL }, { NULL }, 0,
 	  0, "fast", "requested", 1, 0, "images", NULL, NULL, "cluster fsid is unknown" },
 	{ "detail with fsid (Glance 30)", 1, 1, OURS, "fast", NULL, NO_BASE, NULL, { NULL }, { NULL }, 0,
