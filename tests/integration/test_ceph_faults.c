@@ -52,15 +52,20 @@ static void paused_mid_run(const char *at, const char *args, const char *disk, c
 {
 	char *name = fst_unique("fst-cfault");
 	char *g_before = fst_glance_image_ids();
-	char hook[512];
+	/* A watchdog resumes the OSD if this test dies; it stands down once
+	 * its token file is gone, so that it never resumes a later pause. */
+	char token[128], hook[768];
+	snprintf(token, sizeof(token), "/tmp/fst-osd-pause-%d-%ld", (int)getpid(), (long)time(NULL));
 	snprintf(hook, sizeof(hook), "FASTSNAP_CEPH_OP_TIMEOUT_S=3 FASTSNAP_TEST_RUN_DURING='%s:"
-		"kill -STOP %ld; (sleep 40; kill -CONT %ld) >/dev/null 2>&1 &'", at, osd_pid, osd_pid);
+		"touch %s; kill -STOP %ld; (sleep 40; [ -e %s ] && kill -CONT %ld) >/dev/null 2>&1 &'", at,
+		token, osd_pid, token, osd_pid);
 	char *err = NULL;
 	time_t t0 = time(NULL);
 	int st = fst_cli_json(NULL, &err, hook, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
 		disk, name, base, args);
 	double took = difftime(time(NULL), t0);
 	kill((pid_t)osd_pid, SIGCONT);
+	unlink(token);
 	cr_assert_eq(st, 1, "[%s] exit %d: %s", at, st, err);
 	cr_assert(strstr(err, "timed out") || strstr(err, "Connection timed out"), "[%s] unclear: %s", at,
 		err);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -262,8 +263,12 @@ Test(cli_osd, dead_osd_gives_a_timeout_not_a_hang, .fini = resume_osd, .timeout 
 	fclose(f);
 	char *name = fst_unique("fst-osdimg");
 	paused_osd = (pid_t)pid;
-	/* a watchdog resumes it even if this test process dies */
-	fst_sh(NULL, NULL, "(sleep 45; kill -CONT %ld) >/dev/null 2>&1 &", pid);
+	/* a watchdog resumes it even if this test process dies; it stands down
+	 * once its token file is gone, so that it never resumes a later pause */
+	char token[128];
+	snprintf(token, sizeof(token), "/tmp/fst-osd-pause-%d-%ld", (int)getpid(), (long)time(NULL));
+	fst_sh(NULL, NULL, "touch %s; (sleep 45; [ -e %s ] && kill -CONT %ld) >/dev/null 2>&1 &", token,
+		token, pid);
 	cr_assert_eq(kill(paused_osd, SIGSTOP), 0);
 	char *out = NULL, *err = NULL;
 	double t0 = (double)time(NULL);
@@ -271,6 +276,7 @@ Test(cli_osd, dead_osd_gives_a_timeout_not_a_hang, .fini = resume_osd, .timeout 
 		"--store local", fst_cli(), disk, name);
 	double took = (double)time(NULL) - t0;
 	resume_osd();
+	unlink(token);
 	cr_assert_eq(st, 1, "exit %d: %s", st, err);
 	cr_assert(strstr(err, "timed out") && strstr(err, disk), "unclear error: %s", err);
 	cr_assert_lt(took, 30, "took %.0f s with a 5 s operation timeout", took);

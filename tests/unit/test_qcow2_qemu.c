@@ -85,15 +85,21 @@ static uint64_t stream_qcow2(int src, uint64_t size, uint64_t cs, unsigned depth
 }
 
 /* Glance's own format inspector (the glance-api package's
- * glance.common.format_inspector: the backing-file, data-file and
- * unknown-feature checks Glance 30 applies to uploads) on out_path. */
+ * glance.common.format_inspector, or on Glance 30 oslo.utils': the
+ * backing-file, data-file and unknown-feature checks Glance 30 applies to
+ * uploads) on out_path. */
 static void glance_inspect(const char *out_path, uint64_t size, const char *what)
 {
 	char out[4096], cmd[1024];
+	/* Glance 25 has its own; Glance 30 uses oslo.utils' (whose
+	 * safety_check returns None when safe and raises otherwise). */
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c 'import sys\n"
-		"from glance.common import format_inspector as f\n"
+		"try:\n"
+		"    from glance.common import format_inspector as f\n"
+		"except ImportError:\n"
+		"    from oslo_utils.imageutils import format_inspector as f\n"
 		"i = f.QcowInspector.from_file(sys.argv[1])\n"
-		"print(i.virtual_size, i.safety_check())' '%s' 2>&1", out_path);
+		"print(i.virtual_size, i.safety_check() is not False)' '%s' 2>&1", out_path);
 	int st = sh(out, sizeof(out), cmd);
 	cr_assert_eq(st, 0, "%s: Glance's format inspector failed:\n%s", what, out);
 	char want[64];
