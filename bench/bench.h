@@ -7,6 +7,7 @@
 #define FSB_BENCH_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -32,6 +33,7 @@ typedef struct {
 	int nasok;
 	char statedir[512];
 	int reps, quick, no_plots;
+	int fills;                              /* bit 0 full, bit 1 sparse (~10%) */
 	uint64_t sizes[FSB_MAX_SIZES];
 	int nsizes;
 	int conc_n[4];
@@ -86,6 +88,8 @@ int fsb_make_disks(const char *const *names, int n, uint64_t size, int sparse, c
 
 /* report.c */
 void fsb_report(cJSON *run, cJSON *records, const char *outdir, int plots);
+/* a few lines: fastsnap's cells against the baselines, from the medians */
+void fsb_summary(FILE *f, cJSON *run, cJSON *records);
 
 /* util */
 double fsb_now(void);

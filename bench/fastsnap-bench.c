@@ -39,7 +39,8 @@ static cJSON *made_ids;       /* every Glance image id a cell made or was given 
 static pid_t nginx_pid;
 static char workdir[512];
 static int cell_no, cell_total, counting;
-static const char *only;      /* run only cells whose name contains this */
+static const char *only;      /* run only cells whose name contains one of these */
+static int summary;           /* --summary: a short comparison on stdout */
 
 /* ---------------- small helpers ---------------- */
 
@@ -423,6 +424,19 @@ static void parse_kv(cJSON *out, char *s)
 	}
 }
 
+/* --only A,B,...: a cell runs when its name contains one of them */
+static int wanted(const char *cell)
+{
+	if (!only)
+		return 1;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", only);
+	for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv))
+		if (strstr(cell, t))
+			return 1;
+	return 0;
+}
+
 static double tv(struct timeval t)
 {
 	return (double)t.tv_sec + (double)t.tv_usec / 1e6;
@@ -430,7 +444,7 @@ static double tv(struct timeval t)
 
 static cJSON *run_cell(fsb_spec *s)
 {
-	if (only && !strstr(s->cell, only) && strcmp(s->group, "setup"))
+	if (!wanted(s->cell) && strcmp(s->group, "setup"))
 		return NULL;
 	if (counting) {
 		cell_total++;
@@ -800,8 +814,10 @@ static void cells_for_size(uint64_t size, int rep)
 {
 	static const char *fills[] = { "full", "sparse" };
 	/* --quick: full disks only (every path, baseline and limit once) */
-	for (int f = 0; f < (G.quick ? 1 : 2) && !fsb_stop; f++) {
+	for (int f = 0; f < 2 && !fsb_stop; f++) {
 		const char *fill = fills[f];
+		if (!(G.fills & (1 << f)))
+			continue;
 		char disk[128], shm[256], id[37];
 		disk_name(disk, sizeof(disk), size, fill);
 		snprintf(shm, sizeof(shm), "/dev/shm/%s.raw", disk);
@@ -929,10 +945,12 @@ static void all_cells(void)
 		disk_name(sparse, sizeof(sparse), size, "sparse");
 		snprintf(flo, sizeof(flo), "fsb-%d-%llu-floor0", (int)getpid(),
 			(unsigned long long)(size >> 20));
-		setup_disks(size, 0, full, 1, "setup");
-		if (!G.quick)
+		if (G.fills & 1)
+			setup_disks(size, 0, full, 1, "setup");
+		if (G.fills & 2)
 			setup_disks(size, 1, sparse, 1, "setup");
-		setup_disks(size, 0, flo, 1, "setup");
+		if (wanted("floor") || wanted("flatten-alone"))
+			setup_disks(size, 0, flo, 1, "setup");
 		for (int rep = 1; rep <= G.reps && !fsb_stop; rep++)
 			cells_for_size(size, rep);
 		if (!counting) {
@@ -953,7 +971,8 @@ static void all_cells(void)
 	int nmax = 0;
 	for (int i = 0; i < G.nconc; i++)
 		nmax = G.conc_n[i] > nmax ? G.conc_n[i] : nmax;
-	if (nmax == 0 || fsb_stop)
+	if (nmax == 0 || fsb_stop || G.nconc == 0 ||
+	    !(wanted("floor-conc") || wanted("conc-") || wanted("cli-deferred")))
 		return;
 	setup_disks(csize, 0, prefix, nmax, "setup");
 	for (int rep = 1; rep <= G.reps && !fsb_stop; rep++) {
@@ -1049,11 +1068,15 @@ static void usage(void)
 {
 	fprintf(stderr,
 "usage: fastsnap-bench [--quick] [--sizes MiB,MiB,...] [--reps N] [--conc N,N,...]\n"
-"                      [--out DIR] [--only CELL-SUBSTRING] [--no-plots] [--cli PATH]\n"
+"                      [--fill full|sparse|both] [--out DIR] [--only CELL,CELL,...]\n"
+"                      [--no-plots] [--summary] [--cli PATH]\n"
+"       fastsnap-bench [--out DIR] --report results.json   (tables and plots again)\n"
 "  Against the cluster of the usual environment (CEPH_CONF, FASTSNAP_CEPH_USER,\n"
 "  FASTSNAP_CEPH_KEYRING, FASTSNAP_GLANCE_URL, FASTSNAP_GLANCE_HEADERS; a dev\n"
 "  cluster's env file sets them all). Writes DIR/results.json, results.csv,\n"
-"  results.md and *.png. --quick: 64 and 256 MiB disks, one repeat, N = 1, 2.\n"
+"  results.md and *.png. --quick: 64 and 256 MiB full disks, one repeat,\n"
+"  N = 1, 2. --conc 0: no concurrency cells. --only: cells whose name contains\n"
+"  one of the words. --summary: a short comparison on stdout at the end.\n"
 "  Other settings: FSB_ADMIN_ID (admin), FSB_VMS_POOL (vms), FSB_RBD_STORE\n"
 "  (fast), FSB_RBD_POOL (images), FSB_FILE_STORE (local), FSB_OSD_ASOK (glob of\n"
 "  OSD admin sockets), FSB_SERVICE_HEADER (\"X-Service-Token: ...\", Glance >= 29).\n");
@@ -1067,6 +1090,49 @@ static void parse_list(const char *s, uint64_t *out, int *n, int max, uint64_t m
 	for (char *t = strtok(d, ","); t && *n < max; t = strtok(NULL, ","))
 		out[(*n)++] = strtoull(t, NULL, 10) * mul;
 	free(d);
+}
+
+/* --report FILE: the tables and plots again from a results.json (into
+ * --out DIR if given before it, else the file's directory) */
+static int report_only(const char *file, const char *outdir)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		perror(file);
+		return 1;
+	}
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	buf[n] = 0;
+	cJSON *all = cJSON_Parse(buf);
+	free(buf);
+	cJSON *run = cJSON_DetachItemFromObject(all, "run");
+	cJSON *recs = cJSON_DetachItemFromObject(all, "records");
+	if (!run || !recs) {
+		fprintf(stderr, "fastsnap-bench: %s is not a results.json\n", file);
+		return 1;
+	}
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s", outdir ? outdir : file);
+	if (!outdir) {
+		char *sl = strrchr(dir, '/');
+		if (sl)
+			*sl = 0;
+		else
+			snprintf(dir, sizeof(dir), ".");
+	}
+	fsb_report(run, recs, dir, 1);
+	cJSON_Delete(run);
+	cJSON_Delete(recs);
+	cJSON_Delete(all);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1096,9 +1162,22 @@ int main(int argc, char **argv)
 			cli = argv[++i];
 		else if (!strcmp(argv[i], "--no-plots"))
 			G.no_plots = 1;
+		else if (!strcmp(argv[i], "--summary"))
+			summary = 1;
+		else if (!strcmp(argv[i], "--fill") && i + 1 < argc) {
+			i++;
+			G.fills = !strcmp(argv[i], "full") ? 1 : !strcmp(argv[i], "sparse") ? 2 :
+				!strcmp(argv[i], "both") ? 3 : 0;
+			if (!G.fills)
+				usage();
+		}
+		else if (!strcmp(argv[i], "--report") && i + 1 < argc)
+			return report_only(argv[++i], out);
 		else
 			usage();
 	}
+	if (!G.fills)
+		G.fills = G.quick ? 1 : 3;
 	if (G.quick) {
 		G.sizes[0] = 64ull << 20;
 		G.sizes[1] = 256ull << 20;
@@ -1113,6 +1192,8 @@ int main(int argc, char **argv)
 	if (conc_opt) {
 		uint64_t c[4];
 		parse_list(conc_opt, c, &G.nconc, 4, 1);
+		if (G.nconc == 1 && c[0] == 0)
+			G.nconc = 0;
 		for (int i = 0; i < G.nconc; i++)
 			G.conc_n[i] = c[i] < 1 ? 1 : c[i] > 8 ? 8 : (int)c[i];
 	}
@@ -1284,6 +1365,8 @@ int main(int argc, char **argv)
 	fsb_report(run, records, G.outdir, !G.no_plots);
 	say("%d cells, %d failed, %d things left after clean-up; results in %s/results.{json,csv,md}",
 		cJSON_GetArraySize(records), bad, left, G.outdir);
+	if (summary)
+		fsb_summary(stdout, run, records);
 	cJSON_Delete(run);
 	cJSON_Delete(records);
 	cJSON_Delete(made_ids);

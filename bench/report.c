@@ -428,7 +428,7 @@ static void plots(const char *outdir)
 	FILE *f = fopen(p, "w");
 	if (!f)
 		return;
-	fprintf(f, "# size_mib");
+	fprintf(f, "size_mib");
 	for (size_t i = 0; i < 9; i++)
 		fprintf(f, " %s", c1[i]);
 	fprintf(f, "\n");
@@ -450,6 +450,10 @@ static void plots(const char *outdir)
 	f = fopen(p, "w");
 	if (!f)
 		return;
+	fprintf(f, "size_mib");
+	for (size_t i = 0; i < 10; i++)
+		fprintf(f, " %s", c2[i]);
+	fprintf(f, "\n");
 	for (int z = 0; z < nsz; z++) {
 		fprintf(f, "%.0f", sizes[z]);
 		for (size_t i = 0; i < 10; i++) {
@@ -468,6 +472,7 @@ static void plots(const char *outdir)
 	if (!f)
 		return;
 	static const char *c3[] = { "floor-conc", "conc-deferred", "conc-none", "cli-deferred" };
+	fprintf(f, "n floor-conc conc-deferred conc-none cli-deferred conc-deferred-flattened\n");
 	for (int n = 1; n <= 8; n *= 2) {
 		if (isnan(med("conc-deferred", -1, NULL, n)) && isnan(med("floor-conc", -1, NULL, n)))
 			continue;
@@ -491,12 +496,22 @@ static void plots(const char *outdir)
 	if (!f)
 		return;
 	fprintf(f,
-		"set terminal pngcairo size 1000,620 font 'sans,10'\n"
-		"set grid\nset key outside right top\nset datafile missing 'NaN'\n"
+		"set terminal pngcairo size 1000,700 font 'sans,10'\n"
+		"set grid\nset key outside below maxrows 4\nset datafile missing 'NaN'\nset key autotitle columnhead\n"
+		"set xrange [%g:%g]\n", sizes[0] / 1.5, sizes[nsz - 1] * 1.5);
+	fprintf(f,
 		"set output '%s/active.png'\n"
 		"set title 'Seconds until the Glance image is active, by disk size (full disks, median)'\n"
 		"set xlabel 'disk size (MiB)'\nset ylabel 'seconds'\nset logscale x 2\nset logscale y\n"
-		"plot for [i=2:10] '%s/active.dat' using 1:i with linespoints lw 2 title columnheader(i)\n"
+		"plot '%s/active.dat' using 1:2 w lp lw 3 title 'fastsnap direct sync', "
+		"'' using 1:3 w lp lw 3 title 'fastsnap direct deferred', "
+		"'' using 1:4 w lp lw 3 title 'fastsnap direct none', "
+		"'' using 1:5 w lp lw 2 dt 2 title 'floor (unavoidable calls alone)', "
+		"'' using 1:6 w lp lw 2 title '(a) rbd CLI + location, flatten', "
+		"'' using 1:7 w lp lw 2 title '(a) rbd CLI + location, no flatten', "
+		"'' using 1:8 w lp lw 3 title 'fastsnap stream, file store', "
+		"'' using 1:9 w lp lw 2 title '(b) rbd export | curl -T -', "
+		"'' using 1:10 w lp lw 2 title '(c) export to file, then upload'\n"
 		"set output '%s/throughput.png'\n"
 		"set title 'Streaming throughput against the limits (full disks, median)'\n"
 		"set ylabel 'MB/s (10^6 bytes of disk per second)'\nunset logscale y\nset yrange [0:*]\n"
@@ -512,7 +527,7 @@ static void plots(const char *outdir)
 		"'' using 1:11 w lp lw 2 dt 2 title 'limit: sha512 alone'\n"
 		"set output '%s/concurrency.png'\n"
 		"set title 'N snapshots of N disks at once: seconds until the last is active (median)'\n"
-		"unset logscale x\nset logscale x 2\nset xlabel 'N'\nset ylabel 'seconds'\nset yrange [0:*]\n"
+		"unset logscale x\nset logscale x 2\nset xrange [0.8:10]\nset xlabel 'N'\nset ylabel 'seconds'\nset yrange [0:*]\n"
 		"plot '%s/concurrency.dat' using 1:2 w lp lw 2 dt 2 title 'floor, N threads', "
 		"'' using 1:3 w lp lw 3 title 'deferred, one engine (active)', "
 		"'' using 1:6 w lp lw 1 dt 3 title 'deferred, one engine (flatten done)', "
@@ -556,4 +571,30 @@ void fsb_report(cJSON *run, cJSON *records, const char *outdir, int with_plots)
 	}
 	if (with_plots && nsz > 0)
 		plots(outdir);
+}
+
+void fsb_summary(FILE *f, cJSON *run, cJSON *records)
+{
+	R = records;
+	collect_sizes();
+	static const struct {
+		const char *cell, *label, *vs, *vs_label;
+	} pairs[] = {
+		{ "direct-sync", "fastsnap direct sync", "nova-rbd-flatten", "rbd CLI + curl, flatten" },
+		{ "direct-deferred", "fastsnap direct deferred", "nova-rbd-noflatten", "rbd CLI + curl, no flatten" },
+		{ "direct-none", "fastsnap direct none", "nova-rbd-noflatten", "rbd CLI + curl, no flatten" },
+		{ "stream-file", "fastsnap stream (file store)", "export-pipe", "rbd export | curl -T -" },
+		{ "stream-file", "fastsnap stream (file store)", "export-file", "rbd export to a file, curl" },
+	};
+	for (int z = 0; z < nsz; z++) {
+		fprintf(f, "%.0f MiB disk, %s, seconds until the image is active (median):\n", sizes[z],
+			rs(run, "objectstore"));
+		for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+			double a = med(pairs[i].cell, sizes[z], NULL, 1), b = med(pairs[i].vs, sizes[z], NULL, 1);
+			if (isnan(a) || isnan(b))
+				continue;
+			fprintf(f, "  %-30s %7.2f s   %-28s %7.2f s   %5.1f x %s\n", pairs[i].label, a,
+				pairs[i].vs_label, b, a <= b ? b / a : a / b, a <= b ? "faster" : "slower");
+		}
+	}
 }
