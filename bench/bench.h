@@ -42,6 +42,7 @@ typedef struct {
 	char sink[128];                         /* null sink URL */
 	char objectstore[32];
 	char base[37];                          /* base image in the rbd store */
+	const char *disk;                       /* --disk: an existing disk, or NULL */
 } fsb_run;
 
 extern fsb_run G;

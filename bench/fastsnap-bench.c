@@ -815,11 +815,14 @@ static void cells_for_size(uint64_t size, int rep)
 	static const char *fills[] = { "full", "sparse" };
 	/* --quick: full disks only (every path, baseline and limit once) */
 	for (int f = 0; f < 2 && !fsb_stop; f++) {
-		const char *fill = fills[f];
-		if (!(G.fills & (1 << f)))
+		const char *fill = G.disk ? "disk" : fills[f];
+		if (!(G.fills & (1 << f)) || (G.disk && f))
 			continue;
 		char disk[128], shm[256], id[37];
-		disk_name(disk, sizeof(disk), size, fill);
+		if (G.disk)
+			snprintf(disk, sizeof(disk), "%s", G.disk);
+		else
+			disk_name(disk, sizeof(disk), size, fill);
 		snprintf(shm, sizeof(shm), "/dev/shm/%s.raw", disk);
 		fsb_spec s;
 		static const char *dnames[] = { "direct-sync", "direct-deferred", "direct-none" };
@@ -945,9 +948,19 @@ static void all_cells(void)
 		disk_name(sparse, sizeof(sparse), size, "sparse");
 		snprintf(flo, sizeof(flo), "fsb-%d-%llu-floor0", (int)getpid(),
 			(unsigned long long)(size >> 20));
-		if (G.fills & 1)
+		if (G.disk && !counting) {
+			/* a given disk: the snapshot the export cells read */
+			if (fsb_sh("%s snap create --no-progress %s/%s@fsb >/dev/null", rbd_admin, G.vms_pool,
+			    G.disk) != 0) {
+				say("cannot create the snapshot %s/%s@fsb", G.vms_pool, G.disk);
+				fsb_stop = 2;
+			}
+		} else if (G.disk) {
+			cell_total++;
+		}
+		if ((G.fills & 1) && !G.disk)
 			setup_disks(size, 0, full, 1, "setup");
-		if (G.fills & 2)
+		if ((G.fills & 2) && !G.disk)
 			setup_disks(size, 1, sparse, 1, "setup");
 		if (wanted("floor") || wanted("flatten-alone"))
 			setup_disks(size, 0, flo, 1, "setup");
@@ -962,6 +975,12 @@ static void all_cells(void)
 			unlink(p);
 			snprintf(p, sizeof(p), "/dev/shm/%s.raw", sparse);
 			unlink(p);
+			if (G.disk) {
+				snprintf(p, sizeof(p), "/dev/shm/%s.raw", G.disk);
+				unlink(p);
+				fsb_sh("%s snap rm --no-progress %s/%s@fsb >/dev/null 2>&1", rbd_admin, G.vms_pool,
+					G.disk);
+			}
 		}
 	}
 	/* concurrency: N disks of the smallest size, written whole */
@@ -1069,7 +1088,7 @@ static void usage(void)
 	fprintf(stderr,
 "usage: fastsnap-bench [--quick] [--sizes MiB,MiB,...] [--reps N] [--conc N,N,...]\n"
 "                      [--fill full|sparse|both] [--out DIR] [--only CELL,CELL,...]\n"
-"                      [--no-plots] [--summary] [--cli PATH]\n"
+"                      [--no-plots] [--summary] [--cli PATH] [--disk IMAGE]\n"
 "       fastsnap-bench [--out DIR] --report results.json   (tables and plots again)\n"
 "  Against the cluster of the usual environment (CEPH_CONF, FASTSNAP_CEPH_USER,\n"
 "  FASTSNAP_CEPH_KEYRING, FASTSNAP_GLANCE_URL, FASTSNAP_GLANCE_HEADERS; a dev\n"
@@ -1077,6 +1096,8 @@ static void usage(void)
 "  results.md and *.png. --quick: 64 and 256 MiB full disks, one repeat,\n"
 "  N = 1, 2. --conc 0: no concurrency cells. --only: cells whose name contains\n"
 "  one of the words. --summary: a short comparison on stdout at the end.\n"
+"  --disk IMAGE: an existing disk of the disk pool instead of written ones\n"
+"  (snapshot fsb made and removed; no concurrency cells).\n"
 "  Other settings: FSB_ADMIN_ID (admin), FSB_VMS_POOL (vms), FSB_RBD_STORE\n"
 "  (fast), FSB_RBD_POOL (images), FSB_FILE_STORE (local), FSB_OSD_ASOK (glob of\n"
 "  OSD admin sockets), FSB_SERVICE_HEADER (\"X-Service-Token: ...\", Glance >= 29).\n");
@@ -1162,6 +1183,8 @@ int main(int argc, char **argv)
 			cli = argv[++i];
 		else if (!strcmp(argv[i], "--no-plots"))
 			G.no_plots = 1;
+		else if (!strcmp(argv[i], "--disk") && i + 1 < argc)
+			G.disk = argv[++i];
 		else if (!strcmp(argv[i], "--summary"))
 			summary = 1;
 		else if (!strcmp(argv[i], "--fill") && i + 1 < argc) {
@@ -1229,6 +1252,22 @@ int main(int argc, char **argv)
 	snprintf(rbd_admin, sizeof(rbd_admin), "rbd --conf %s --id %s", G.ceph_conf, G.admin_id);
 	snprintf(rbd_user, sizeof(rbd_user), "rbd --conf %s --id %s", G.ceph_conf, G.user);
 
+	if (G.disk) {
+		/* an existing disk of the disk pool: its size is the one size */
+		char cmd[1400];
+		snprintf(cmd, sizeof(cmd), "%s info --format json %s/%s 2>/dev/null | python3 -c "
+			"'import json,sys; print(json.load(sys.stdin)[\"size\"])'", rbd_admin, G.vms_pool, G.disk);
+		char *sz = fsb_cmd_out(cmd);
+		G.sizes[0] = sz ? strtoull(sz, NULL, 10) : 0;
+		free(sz);
+		G.nsizes = 1;
+		G.nconc = 0;
+		if (!G.sizes[0] || strchr(G.disk, '/') || strchr(G.disk, '@')) {
+			fprintf(stderr, "fastsnap-bench: --disk %s: no such image in pool %s\n", G.disk,
+				G.vms_pool);
+			return 2;
+		}
+	}
 	/* where this binary is: the CLI next to it, the repo above */
 	char self[PATH_MAX] = "", root[PATH_MAX] = ".";
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
