@@ -617,6 +617,7 @@ static cJSON *run_cell(fsb_spec *s)
 	"create() { curl -sf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/json' -X POST \"$G/v2/images\" " \
 	"-d \"{\\\"id\\\": \\\"$1\\\", \\\"name\\\": \\\"$FSB_TAG\\\", \\\"disk_format\\\": \\\"raw\\\", \\\"container_format\\\": \\\"bare\\\"}\"; }\n" \
 	"active() { curl -sf \"${H[@]}\" \"$G/v2/images/$1\" | grep -q '\"status\": \"active\"'; }\n" \
+	"since() { awk -v a=\"$EPOCHREALTIME\" -v b=\"${!1}\" 'BEGIN { printf \"t=%.6f\\n\", a - b }'; }\n" \
 	"put() { curl -sf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/octet-stream' " \
 	"-H \"x-image-meta-store: $FSB_FILE_STORE\" -X PUT -T \"$1\" \"$G/v2/images/$2/file\"; }\n"
 
@@ -649,7 +650,7 @@ static const char *SH_NOVA = PRE
 	"\\\"value\\\": {\\\"url\\\": \\\"$loc\\\", \\\"metadata\\\": {\\\"store\\\": \\\"$FSB_RBD_STORE\\\"}}}]\"\n"
 	"  active $id\n"
 	"fi\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n";
+	"since t0\n";
 
 /* (b) rbd export <snap> - | curl -T - (into Glance's file store, or the
  * null sink when $3 is a URL). $1 id $2 disk $3 sink-url|"" */
@@ -664,7 +665,7 @@ static const char *SH_PIPE = PRE
 	"  rbd \"${R[@]}\" export --no-progress $snap - | put - $id\n"
 	"  active $id\n"
 	"fi\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n";
+	"since t0\n";
 
 /* (c) Nova's fallback: export to a temporary file, then upload it.
  * $1 id $2 disk */
@@ -677,24 +678,24 @@ static const char *SH_FILE = PRE
 	"rm -f \"$tmp\"; rbd \"${R[@]}\" export --no-progress $snap \"$tmp\" >/dev/null\n"
 	"put \"$tmp\" $id\n"
 	"active $id\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n";
+	"since t0\n";
 
 /* limits: read alone ($1 disk), ingest alone ($1 id $2 shm file; only the
  * PUT is timed), sink alone ($1 shm file) */
 static const char *SH_READ = PRE
 	"t0=$EPOCHREALTIME\n"
 	"rbd \"${R[@]}\" export --no-progress $FSB_VMS/$1@fsb - >/dev/null\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n";
+	"since t0\n";
 static const char *SH_INGEST = PRE
 	"echo image_id=$1; create $1\n"
 	"t0=$EPOCHREALTIME\n"
 	"put \"$2\" $1\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n"
+	"since t0\n"
 	"active $1\n";
 static const char *SH_SINK = PRE
 	"t0=$EPOCHREALTIME\n"
 	"curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T \"$1\" \"$FSB_SINK\"\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n";
+	"since t0\n";
 /* N processes of the CLI, one disk each, started together. $1 N $2 disk
  * prefix $3 mode */
 static const char *SH_CLI = PRE
@@ -705,7 +706,7 @@ static const char *SH_CLI = PRE
 	"--flatten $3 --base-image-ref $FSB_BASE >$d/$i.json 2>$d/$i.err &\n"
 	"done\n"
 	"rc=0; for ((i = 0; i < $1; i++)); do wait -n || rc=1; done\n"
-	"echo t=$(bc <<<\"$EPOCHREALTIME - $t0\")\n"
+	"since t0\n"
 	"for ((i = 0; i < $1; i++)); do python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));"
 	" print(\"image_id=\" + d[\"image_id\"]); sys.exit(d[\"path\"] != \"direct\")' $d/$i.json ||"
 	" { cat $d/$i.json $d/$i.err >&2; rc=1; }; done\n"
