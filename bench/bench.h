@@ -74,6 +74,7 @@ typedef struct {
 	int mode;            /* fastsnap_flatten_mode */
 	const char *store;
 	int md5;
+	const char *disk_format; /* K_SNAPSHOT: "qcow2" (issue 21) or NULL: raw */
 	int rados;           /* read the OSD's op_r_out_bytes around it */
 	int space;           /* measure rbd du and OSD stored bytes of what it made */
 	const char *script;  /* K_SHELL: bash script; args below */

@@ -170,7 +170,24 @@ static void cell_snapshot(const fsb_spec *s, cJSON *out)
 	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
 	snap_opts(&o, disk, s);
 	fastsnap_result *r = NULL;
-	int rc = fastsnap_snapshot(&r, e, &o);
+	int rc;
+	if (s->disk_format) {
+		/* a format this library may not stream yet (qcow2, issue 21):
+		 * the cell is skipped, not failed, when the plan refuses it */
+		o.disk_format = s->disk_format;
+		rc = fastsnap_plan(&r, e, &o);
+		fastsnap_result_free(r);
+		r = NULL;
+		if (rc == FASTSNAP_EUNSUPPORTED) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "skipped: %s", fastsnap_error_last());
+			cJSON_AddStringToObject(out, "skipped", msg);
+			cJSON_AddTrueToObject(out, "ok");
+			fastsnap_engine_close(e);
+			return;
+		}
+	}
+	rc = fastsnap_snapshot(&r, e, &o);
 	if (r) {
 		result_json(out, r);
 		cJSON *ids = cJSON_AddArrayToObject(out, "image_ids");

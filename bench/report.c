@@ -30,7 +30,7 @@ static double stat3(const char *cell, double size_mib, const char *fill, int n, 
 	cJSON *r;
 	cJSON_ArrayForEach(r, R) {
 		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "cell")), cell) ||
-		    !cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")))
+		    !cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")) || cJSON_GetObjectItem(r, "skipped"))
 			continue;
 		if (size_mib > 0 && cJSON_GetNumberValue(cJSON_GetObjectItem(r, "size_mib")) != size_mib)
 			continue;
@@ -102,6 +102,7 @@ static const struct {
 	{ "nova-rbd-noflatten", "(a) the same without flatten" },
 	{ "stream-file", "**fastsnap stream raw into the file store** (whole run)" },
 	{ "stream-file-md5", "fastsnap stream raw, file store, md5 verified too" },
+	{ "stream-file-qcow2", "fastsnap stream qcow2 into the file store (whole run)" },
 	{ "stream-rbd", "fastsnap stream raw into the rbd store (stream phase)" },
 	{ "export-pipe", "(b) `rbd export - \\| curl -T -` into Glance" },
 	{ "export-file", "(c) `rbd export` to a file, then `curl -T`" },
@@ -376,6 +377,11 @@ static void markdown(FILE *f, cJSON *run)
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(cl, "rbd_disks_left")),
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(cl, "rbd_clones_left")));
 	cJSON *r;
+	int skipped = 0;
+	cJSON_ArrayForEach(r, R)
+		if (cJSON_GetObjectItem(r, "skipped") && !skipped++)
+			fprintf(f, "- skipped: %s (%s)\n", cJSON_GetStringValue(cJSON_GetObjectItem(r, "cell")),
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "skipped")));
 	cJSON_ArrayForEach(r, R)
 		if (!cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")))
 			fprintf(f, "- failed: %s %.0f MiB %s N=%d rep %d: %s\n",
