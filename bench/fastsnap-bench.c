@@ -472,6 +472,7 @@ static cJSON *run_cell(fsb_spec *s)
 	}
 	long long r0 = s->rados ? osd_counter("osd", "op_r_out_bytes") : -1;
 	long long st0 = s->space ? osd_counter("bluestore", "bluestore_stored") : -1;
+	long long al0 = s->space ? osd_counter("bluestore", "bluestore_allocated") : -1;
 	int pfd[2];
 	if (pipe(pfd) < 0)
 		return NULL;
@@ -579,6 +580,10 @@ static cJSON *run_cell(fsb_spec *s)
 			usleep(500000);
 			cJSON_AddNumberToObject(rec, "osd_stored_delta_bytes",
 				(double)(osd_counter("bluestore", "bluestore_stored") - st0));
+			/* allocated: extents shared by a snapshot's clone object
+			 * and the head count once */
+			cJSON_AddNumberToObject(rec, "osd_allocated_delta_bytes",
+				(double)(osd_counter("bluestore", "bluestore_allocated") - al0));
 		}
 	}
 	/* undo what the cell made: its Glance images (Glance removes the

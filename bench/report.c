@@ -292,8 +292,9 @@ static void markdown(FILE *f, cJSON *run)
 
 	/* space */
 	fprintf(f, "#### Space per image, by flatten mode (full disks; `rbd du` of the image and its snapshots, "
-		"and the OSD's `bluestore_stored` growth while the image existed)\n\n"
-		"| disk | run | rbd du MiB | OSD stored MiB |\n|---|---|---|---|\n");
+		"the OSD's `bluestore_stored` growth while the image existed "
+		"and `bluestore_allocated` growth)\n\n"
+		"| disk | run | rbd du MiB | OSD stored MiB | OSD allocated MiB |\n|---|---|---|---|---|\n");
 	static const char *sp[] = { "direct-sync", "direct-deferred", "direct-none", "nova-rbd-flatten",
 		"nova-rbd-noflatten" };
 	for (int z = 0; z < nsz; z++)
@@ -301,7 +302,9 @@ static void markdown(FILE *f, cJSON *run)
 			numfmt(a, sizeof(a), stat3(sp[k], sizes[z], "full", 1, "rbd_du_bytes", NULL, NULL) / 1048576, 1, "");
 			numfmt(b, sizeof(b), stat3(sp[k], sizes[z], "full", 1, "osd_stored_delta_bytes", NULL, NULL) / 1048576,
 				1, "");
-			fprintf(f, "| %.0f MiB | %s | %s | %s |\n", sizes[z], sp[k], a, b);
+			numfmt(c, sizeof(c), stat3(sp[k], sizes[z], "full", 1, "osd_allocated_delta_bytes", NULL, NULL) / 1048576,
+				1, "");
+			fprintf(f, "| %.0f MiB | %s | %s | %s | %s |\n", sizes[z], sp[k], a, b, c);
 		}
 	fprintf(f, "\n");
 
@@ -398,7 +401,7 @@ static void csv(FILE *f)
 {
 	static const char *cols[] = { "cell", "group", "size_mib", "fill", "n", "rep", "ok", "t", "wall",
 		"active", "total", "cpu_s", "cpu_s_per_gib", "peak_rss_mib", "rados_read_bytes",
-		"rbd_du_bytes", "osd_stored_delta_bytes", "error" };
+		"rbd_du_bytes", "osd_stored_delta_bytes", "osd_allocated_delta_bytes", "error" };
 	size_t nc = sizeof(cols) / sizeof(cols[0]);
 	for (size_t i = 0; i < nc; i++)
 		fprintf(f, "%s%s", cols[i], i + 1 < nc ? "," : "\n");
