@@ -270,14 +270,15 @@ static void markdown(FILE *f, cJSON *run)
 	/* concurrency */
 	fprintf(f, "#### Concurrency: N disks at once (seconds until the last is active; median of reps)\n\n");
 	fprintf(f, "| N | floor, N threads | `deferred`, one engine | its flatten done | `none`, one engine | "
-		"N CLI processes (`deferred`, wall) | deferred N / deferred 1 | none / floor |\n"
-		"|---|---|---|---|---|---|---|---|\n");
+		"N CLI processes (`deferred`): last active | the same: all exited (flatten done) | deferred N / deferred 1 | none / floor |\n"
+		"|---|---|---|---|---|---|---|---|---|\n");
 	double d1 = med("conc-deferred", -1, NULL, 1);
 	for (int n = 1; n <= 8; n *= 2) {
 		double fl = med("floor-conc", -1, NULL, n);
 		if (isnan(fl) && isnan(med("conc-deferred", -1, NULL, n)))
 			continue;
-		char v[7][32];
+		char v[8][32];
+		numfmt(v[7], 32, stat3("cli-deferred", -1, NULL, n, "active_max", NULL, NULL), 3, "");
 		numfmt(v[0], 32, fl, 3, "");
 		numfmt(v[1], 32, med("conc-deferred", -1, NULL, n), 3, "");
 		numfmt(v[2], 32, stat3("conc-deferred", -1, NULL, n, "total_max", NULL, NULL), 3, "");
@@ -285,8 +286,8 @@ static void markdown(FILE *f, cJSON *run)
 		numfmt(v[4], 32, med("cli-deferred", -1, NULL, n), 3, "");
 		numfmt(v[5], 32, med("conc-deferred", -1, NULL, n) / d1, 2, "");
 		numfmt(v[6], 32, med("conc-none", -1, NULL, n) / fl, 2, "");
-		fprintf(f, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", n, v[0], v[1], v[2], v[3], v[4],
-			v[5], v[6]);
+		fprintf(f, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, v[0], v[1], v[2], v[3], v[7],
+			v[4], v[5], v[6]);
 	}
 	fprintf(f, "\n");
 
@@ -481,7 +482,7 @@ static void plots(const char *outdir)
 	if (!f)
 		return;
 	static const char *c3[] = { "floor-conc", "conc-deferred", "conc-none", "cli-deferred" };
-	fprintf(f, "n floor-conc conc-deferred conc-none cli-deferred conc-deferred-flattened\n");
+	fprintf(f, "n floor-conc conc-deferred conc-none cli-deferred conc-deferred-flattened cli-active\n");
 	for (int n = 1; n <= 8; n *= 2) {
 		if (isnan(med("conc-deferred", -1, NULL, n)) && isnan(med("floor-conc", -1, NULL, n)))
 			continue;
@@ -494,10 +495,15 @@ static void plots(const char *outdir)
 				fprintf(f, " %.4f", t);
 		}
 		double tm = stat3("conc-deferred", -1, NULL, n, "total_max", NULL, NULL);
+		double ca = stat3("cli-deferred", -1, NULL, n, "active_max", NULL, NULL);
 		if (isnan(tm))
+			fprintf(f, " NaN");
+		else
+			fprintf(f, " %.4f", tm);
+		if (isnan(ca))
 			fprintf(f, " NaN\n");
 		else
-			fprintf(f, " %.4f\n", tm);
+			fprintf(f, " %.4f\n", ca);
 	}
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/plots.gp", outdir);
@@ -541,7 +547,8 @@ static void plots(const char *outdir)
 		"'' using 1:3 w lp lw 3 title 'deferred, one engine (active)', "
 		"'' using 1:6 w lp lw 1 dt 3 title 'deferred, one engine (flatten done)', "
 		"'' using 1:4 w lp lw 3 title 'none, one engine (active)', "
-		"'' using 1:5 w lp lw 2 title 'N CLI processes, deferred (wall)'\n",
+		"'' using 1:7 w lp lw 2 title 'N CLI processes, deferred (last active)', "
+		"'' using 1:5 w lp lw 1 dt 3 title 'N CLI processes, deferred (all exited)'\n",
 		outdir, outdir, outdir, outdir, outdir, outdir);
 	fclose(f);
 	char cmd[1400];
