@@ -1287,7 +1287,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* where this binary is: the CLI next to it, the repo above */
-	char self[PATH_MAX] = "", root[PATH_MAX] = ".";
+	char self[1000] = "", root[PATH_MAX] = ".";
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl > 0) {
 		self[sl] = 0;
