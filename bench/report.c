@@ -483,9 +483,11 @@ static void plots(const char *outdir)
 		return;
 	static const char *c3[] = { "floor-conc", "conc-deferred", "conc-none", "cli-deferred" };
 	fprintf(f, "n floor-conc conc-deferred conc-none cli-deferred conc-deferred-flattened cli-active\n");
+	int conc_rows = 0;
 	for (int n = 1; n <= 8; n *= 2) {
 		if (isnan(med("conc-deferred", -1, NULL, n)) && isnan(med("floor-conc", -1, NULL, n)))
 			continue;
+		conc_rows++;
 		fprintf(f, "%d", n);
 		for (size_t i = 0; i < 4; i++) {
 			double t = med(c3[i], -1, NULL, n);
@@ -540,7 +542,7 @@ static void plots(const char *outdir)
 		"'' using 1:9 w lp lw 2 dt 2 title 'limit: read alone', "
 		"'' using 1:10 w lp lw 2 dt 2 title 'limit: null sink alone', "
 		"'' using 1:11 w lp lw 2 dt 2 title 'limit: sha512 alone'\n"
-		"set output '%s/concurrency.png'\n"
+		"%sset output '%s/concurrency.png'\n"
 		"set title 'N snapshots of N disks at once: seconds until the last is active (median)'\n"
 		"unset logscale x\nset logscale x 2\nset xrange [0.8:10]\nset xlabel 'N'\nset ylabel 'seconds'\nset yrange [0:*]\n"
 		"plot '%s/concurrency.dat' using 1:2 w lp lw 2 dt 2 title 'floor, N threads', "
@@ -549,7 +551,7 @@ static void plots(const char *outdir)
 		"'' using 1:4 w lp lw 3 title 'none, one engine (active)', "
 		"'' using 1:7 w lp lw 2 title 'N CLI processes, deferred (last active)', "
 		"'' using 1:5 w lp lw 1 dt 3 title 'N CLI processes, deferred (all exited)'\n",
-		outdir, outdir, outdir, outdir, outdir, outdir);
+		outdir, outdir, outdir, outdir, conc_rows ? "" : "exit\n", outdir, outdir);
 	fclose(f);
 	char cmd[1400];
 	snprintf(cmd, sizeof(cmd), "gnuplot %s/plots.gp 2>%s/gnuplot.log", outdir, outdir);
