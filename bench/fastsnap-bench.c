@@ -940,13 +940,13 @@ static void cells_for_size(uint64_t size, int rep)
 		base(&s, "sha512-alone", "limit", K_SHA, size, fill, rep);
 		run_cell(&s);
 	}
-	/* the floor, once per size (it needs no data: the full disk) */
+	/* the floor and the flatten alone, once per size and repeat, on a
+	 * full disk of their own: cell_floor appends the thread number to
+	 * the name it is given, so the disk is "<prefix>0" */
+	if (G.disk)
+		return;
 	fsb_spec s;
 	base(&s, "floor", "floor", K_FLOOR, size, "full", rep);
-	disk_name(s.disk, sizeof(s.disk), size, "full");
-	/* cell_floor adds the thread number: a one-disk "prefix" is the name
-	 * minus its last character plus that digit... so pass a prefix and
-	 * make the floor disk names "<prefix>0" */
 	snprintf(s.disk, sizeof(s.disk), "fsb-%d-%llu-floor", (int)getpid(),
 		(unsigned long long)(size >> 20));
 	run_cell(&s);
