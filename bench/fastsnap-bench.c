@@ -811,10 +811,23 @@ static void setup_disks(uint64_t size, int sparse, const char *prefix, int n, co
 	fprintf(stderr, " done\n");
 }
 
-static void shm_copy(const char *disk, const char *path)
+/* the disk's bytes in tmpfs, for the "from memory" limits; only when
+ * tmpfs and the machine's available memory hold them with 2 GiB to spare
+ * (else those cells fail with "No such file", which says why) */
+static void shm_copy(const char *disk, const char *path, uint64_t size)
 {
 	if (counting || fsb_stop)
 		return;
+	struct statvfs v;
+	char *m = fsb_cmd_out("awk '/MemAvailable/ {print $2}' /proc/meminfo");
+	unsigned long long kb = m ? strtoull(m, NULL, 10) : 0;
+	free(m);
+	if (statvfs("/dev/shm", &v) != 0 || (uint64_t)v.f_bavail * v.f_frsize < size + (2ull << 30) ||
+	    (kb && (kb << 10) < size + (2ull << 30))) {
+		say("not enough memory for %llu MiB in /dev/shm: the from-memory limits are skipped",
+			(unsigned long long)(size >> 20));
+		return;
+	}
 	fsb_sh("%s export --no-progress %s/%s@fsb %s >/dev/null 2>&1", rbd_admin, G.vms_pool, disk, path);
 }
 
@@ -924,8 +937,9 @@ static void cells_for_size(uint64_t size, int rep)
 		s.args[0] = disk;
 		s.rados = 1;
 		run_cell(&s);
-		if (!counting && !fsb_stop && access(shm, R_OK) != 0)
-			shm_copy(disk, shm);
+		if (!counting && !fsb_stop && access(shm, R_OK) != 0 &&
+		    (wanted("ingest-alone") || wanted("sink-alone")))
+			shm_copy(disk, shm, size);
 		base(&s, "ingest-alone", "limit", K_SHELL, size, fill, rep);
 		fsb_uuid(id);
 		s.script = SH_INGEST;
