@@ -480,6 +480,11 @@ static cJSON *run_cell(fsb_spec *s)
 	double t0 = fsb_now();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* the parent's handlers only set a flag: a cell dies of a
+		 * signal (snapshot cells cancel through their token instead) */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		close(pfd[0]);
 		if (s->kind == K_SHELL) {
 			dup2(pfd[1], 1);
@@ -782,6 +787,8 @@ static void setup_disks(uint64_t size, int sparse, const char *prefix, int n, co
 	 * connection (fork and librados threads do not mix) */
 	pid_t pid = fork();
 	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		char names[FSB_MAX_CONC][160];
 		const char *np[FSB_MAX_CONC];
 		for (int i = 0; i < n; i++) {
