@@ -73,6 +73,11 @@ static int beat(fs_heartbeat *hb)
 static void *run(void *arg)
 {
 	fs_heartbeat *hb = arg;
+	/* The first beat here, not on the run's critical path; always made,
+	 * even when the run stops at once, so the key is never missing. */
+	int r = beat(hb);
+	if (r < 0)
+		fs_log(hb->lg, FASTSNAP_LOG_WARN, "heartbeat: %s", strerror(-r));
 	pthread_mutex_lock(&hb->mu);
 	while (!hb->stop) {
 		struct timespec until;
@@ -83,7 +88,7 @@ static void *run(void *arg)
 		if (hb->stop)
 			break;
 		pthread_mutex_unlock(&hb->mu);
-		int r = beat(hb);
+		r = beat(hb);
 		if (r < 0)
 			fs_log(hb->lg, FASTSNAP_LOG_WARN, "heartbeat: %s", strerror(-r));
 		pthread_mutex_lock(&hb->mu);
@@ -130,11 +135,8 @@ fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image
 	} else {
 		hb->hb_key = fs_strdup(FS_META_HEARTBEAT);
 	}
-	int r = oom || !hb->hb_key ? -ENOMEM : beat(hb);
-	if (r < 0) {
-		fs_err(fs_errno_to_code(r), "Ceph: cannot write the heartbeat of %s/%s: %s", pool, image,
-			strerror(-r));
-		rados_ioctx_destroy(hb->io);
+	if (oom || !hb->hb_key) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory for the heartbeat of %s/%s", pool, image);
 		hb_free(hb);
 		return NULL;
 	}

@@ -12,9 +12,8 @@
 
 #define FS_META_HEARTBEAT "fastsnap.heartbeat"
 #define FS_META_OWNER "fastsnap.owner"
-/* The clone's other tags: the Glance image it belongs to, when it was made. */
+/* The clone's other tag: the Glance image it belongs to. */
 #define FS_META_IMAGE_ID "fastsnap.image_id"
-#define FS_META_CREATED "fastsnap.created"
 /* The clone's flatten mode (sync, deferred, none): gc never flattens none. */
 #define FS_META_FLATTEN "fastsnap.flatten"
 /* On a source disk: "fastsnap.run.<owner>" = the Glance image id. */
@@ -22,12 +21,12 @@
 
 typedef struct fs_heartbeat fs_heartbeat;
 
-/* Write the key now, then every `period_s` seconds (0: 5 s; the engine
+/* Write the key at once (on the heartbeat's own thread), then every `period_s` seconds (0: 5 s; the engine
  * passes its heartbeat setting). With `owner` ("host:pid:start") the keys
  * are the run's own: FS_META_HEARTBEAT "." owner, and FS_META_RUN_PREFIX
  * owner = `run_value` (the Glance image id); without, the image's single
- * FS_META_HEARTBEAT (a clone). Returns NULL (with the error set) when the
- * first write fails. */
+ * FS_META_HEARTBEAT (a clone). A failed write is logged. Returns NULL
+ * (with the error set) only when the pool cannot be opened. */
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
 	const char *owner, const char *run_value, unsigned int period_s, const fs_logger *lg);
 /* Stop the thread; with `remove`, delete the keys it wrote. NULL is ignored. */

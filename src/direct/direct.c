@@ -37,13 +37,11 @@ static int clone_disk(direct_run *d)
 	if (rc < 0)
 		return rc;
 	char *owner = fs_owner_format(q->owner);
-	char created[32];
-	snprintf(created, sizeof(created), "%lld", (long long)time(NULL));
-	/* A depth-capped none is flattened like sync: the tag says what it is. */
+	/* A depth-capped none is flattened like sync: the tag says what it is.
+	 * The heartbeat's thread writes fastsnap.heartbeat, off this path. */
 	const char *mode = fs_flatten_name(p->flatten_for_depth ? FASTSNAP_FLATTEN_SYNC : p->flatten);
-	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_CREATED, FS_META_HEARTBEAT,
-		FS_META_FLATTEN };
-	const char *mv[] = { owner ? owner : "", q->image_id, created, created, mode };
+	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_FLATTEN };
+	const char *mv[] = { owner ? owner : "", q->image_id, mode };
 	rc = fs_rbd_clone(q->c, q->cap->pool, q->cap->image, q->cap->snap, p->target_pool, q->image_id,
 		p->clone_format, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
@@ -54,14 +52,24 @@ static int clone_disk(direct_run *d)
 	int ix = fs_undo_push_rbd_image(q->u, q->c, p->target_pool, q->image_id);
 	if (rc < 0 || ix < 0)
 		return rc < 0 ? rc : ix;
-	d->hb = fs_heartbeat_start(q->c, p->target_pool, q->image_id, NULL, NULL,
+	return fs_step_end(q->st, FASTSNAP_STEP_CLONE);
+}
+
+/* Proof of life on the clone, started before the first long step (a
+ * flatten) and not before: its writes would contend for the clone's
+ * exclusive lock with the steps on the way to active. */
+static void start_heartbeat(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	if (d->hb)
+		return;
+	d->hb = fs_heartbeat_start(q->c, q->plan->target_pool, q->image_id, NULL, NULL,
 		(unsigned int)q->heartbeat_s, q->log);
 	if (!d->hb) {
-		fs_log(q->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", p->target_pool,
+		fs_log(q->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", q->plan->target_pool,
 			q->image_id, fastsnap_error_last());
 		fastsnap_error_clear();
 	}
-	return fs_step_end(q->st, FASTSNAP_STEP_CLONE);
 }
 
 static int flatten_cb(uint64_t done, uint64_t total, void *ctx)
@@ -73,6 +81,7 @@ static int flatten_cb(uint64_t done, uint64_t total, void *ctx)
 static int flatten(direct_run *d)
 {
 	const fs_direct_req *q = d->q;
+	start_heartbeat(d);
 	int rc = fs_step_begin(q->st, FASTSNAP_STEP_FLATTEN);
 	if (rc == 0)
 		rc = fs_rbd_flatten(q->c, q->plan->target_pool, q->image_id, flatten_cb, d);
@@ -153,6 +162,7 @@ static int run_steps(direct_run *d)
 		return rc;
 	if ((rc = snap(d)) < 0 || (rc = location(d)) < 0)
 		return rc;
+	start_heartbeat(d);
 	/* After active: a deferred flatten; for none (clone format 2) only the
 	 * snapshot's removal, which moves it to the trash namespace and may wait
 	 * for a monitor map change: nothing on the way to active that can
