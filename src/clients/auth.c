@@ -51,12 +51,10 @@ void fs_keystone_token_free(fs_keystone_token *t)
 int fs_parse_keystone_token(fs_keystone_token *out, const char *buf, size_t len)
 {
 	memset(out, 0, sizeof(*out));
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: empty body");
-	cJSON *j = cJSON_ParseWithLength(buf, len);
-	if (!j)
-		return fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: malformed JSON");
-	int rc = 0;
+	cJSON *j;
+	int rc = fs_http_json_body(&j, buf, len, "Keystone token response");
+	if (rc < 0)
+		return rc;
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "token");
 	if (!cJSON_IsObject(tok)) {
 		rc = fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: no \"token\" object");
@@ -348,10 +346,7 @@ static int keystone_auth(fs_auth *a)
 	if (rc < 0)
 		goto out;
 	if (resp.status != 201 && resp.status != 200) {
-		rc = fs_http_status_error(a->h, &resp, req.log_name);
-		if (resp.status < 400)
-			rc = fs_err(FASTSNAP_EPROTOCOL, "Keystone POST /v3/auth/tokens: unexpected "
-				"status %ld", resp.status);
+		rc = fs_http_unexpected_status(a->h, &resp, req.log_name, "Keystone");
 		goto out;
 	}
 	if (!resp.captured || !*resp.captured) {

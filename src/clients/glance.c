@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "glance.h"
+#include "header.h"
 #include "http.h"
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
@@ -36,10 +37,11 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		g->lg = *lg;
 	int rc;
 	for (size_t i = 0; i < s->glance_headers.n; i++) {
-		if ((rc = fs_http_header_check(s->glance_headers.v[i])) < 0) {
-			fs_err_prefix("Glance extra header %zu", i + 1);
+		const char *hv = s->glance_headers.v[i];
+		char where[48];
+		snprintf(where, sizeof(where), "Glance extra header %zu", i + 1);
+		if ((rc = fs_header_check(hv, hv ? strlen(hv) : 0, where, NULL, NULL, NULL)) < 0)
 			goto fail;
-		}
 		if (fs_strv_push(&g->headers, s->glance_headers.v[i]) < 0) {
 			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 			goto fail;
@@ -189,6 +191,16 @@ static int recode(int code, const char *note)
 	return fs_err(code, "%s%s", msg, note ? note : "");
 }
 
+/* The one error for a status a call did not expect: Glance's own message
+ * for a status >= 400, else "unexpected status N from Glance endpoint URL". */
+static int unexpected(fs_glance *g, const fs_http_resp *resp, const char *name)
+{
+	char *peer = fs_asprintf("Glance endpoint %s", fs_auth_endpoint(g->a));
+	int rc = fs_http_unexpected_status(g->h, resp, name, peer ? peer : "Glance");
+	free(peer);
+	return rc;
+}
+
 /* Run a call and require one of the ok statuses. */
 static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok1, long ok2)
 {
@@ -198,9 +210,7 @@ static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok
 		return rc;
 	if (resp->status == ok1 || resp->status == ok2)
 		return 0;
-	if (resp->status >= 400)
-		return fs_http_status_error(g->h, resp, name);
-	return fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp->status, fs_auth_endpoint(g->a));
+	return unexpected(g, resp, name);
 }
 
 /* Percent-encode for a path segment or a query value. */
@@ -356,12 +366,8 @@ int fs_glance_image_patch(fs_glance *g, fs_image **out, const char *id, const cJ
 	fs_http_resp resp;
 	char name[512];
 	rc = do_patch(g, &resp, id, ops, name, sizeof(name));
-	if (rc == 0 && resp.status != 200) {
-		if (resp.status >= 400)
-			rc = fs_http_status_error(g->h, &resp, name);
-		else
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
-	}
+	if (rc == 0 && resp.status != 200)
+		rc = unexpected(g, &resp, name);
 	if (rc == 0 && out)
 		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
 	fs_http_resp_free(&resp);
@@ -637,8 +643,7 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 		return wait_active(g, id, poll_timeout_s > 0 ? poll_timeout_s : 60);
 	}
 	if (st != 404 && st != 405 && st != 501 && st != 403) {
-		rc = st >= 400 ? fs_http_status_error(g->h, &resp, name) :
-			fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
+		rc = unexpected(g, &resp, name);
 		if (st == 400)
 			rc = recode(FASTSNAP_ELOCATION_REJECTED, NULL);
 		fs_http_resp_free(&resp);
@@ -664,19 +669,14 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 	cJSON_Delete(ops);
 	if (rc == 0) {
 		st = resp.status;
-		if (st == 200) {
-			rc = 0;
-		} else if (st >= 400) {
-			rc = fs_http_status_error(g->h, &resp, name);
-			if (st == 403)
-				rc = recode(FASTSNAP_ELOCATION_DISALLOWED, " (Glance does not allow "
-					"locations: show_multiple_locations or policy)");
-			else if (st == 400 || st == 500)
-				rc = recode(FASTSNAP_ELOCATION_REJECTED, " (Glance could not open the "
-					"location)");
-		} else {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
-		}
+		if (st != 200)
+			rc = unexpected(g, &resp, name);
+		if (st == 403)
+			rc = recode(FASTSNAP_ELOCATION_DISALLOWED, " (Glance does not allow "
+				"locations: show_multiple_locations or policy)");
+		else if (st == 400 || st == 500)
+			rc = recode(FASTSNAP_ELOCATION_REJECTED, " (Glance could not open the "
+				"location)");
 	}
 	fs_http_resp_free(&resp);
 	return rc;
@@ -695,10 +695,8 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 		if (resp.status == 404)
 			rc = fs_err(FASTSNAP_EUNSUPPORTED, "%s: 404: multi-store is not enabled in "
 				"Glance (enabled_backends is unset)", name);
-		else if (resp.status >= 400)
-			rc = fs_http_status_error(g->h, &resp, name);
 		else if (resp.status != 200)
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
+			rc = unexpected(g, &resp, name);
 		else
 			rc = fs_parse_stores(out, resp.body.ptr, resp.body.len);
 	}
@@ -712,10 +710,8 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 		if (resp.status == 403 || resp.status == 404) {
 			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld: no store details (admin only)",
 				name, resp.status);
-		} else if (resp.status >= 400) {
-			rc = fs_http_status_error(g->h, &resp, name);
 		} else if (resp.status != 200) {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
+			rc = unexpected(g, &resp, name);
 		} else {
 			rc = fs_parse_stores_detail(out, resp.body.ptr, resp.body.len);
 		}

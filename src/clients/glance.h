@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "common.h"
+#include "http.h"
 #include "settings.h"
 
 typedef struct fs_glance fs_glance;
@@ -97,12 +98,8 @@ int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *con
 
 /* ---- upload ---- */
 
-/* Body reader: fill up to len bytes; return bytes (>0), 0 at the end, or a
- * negative FASTSNAP_E* code (its message already set) to abort. */
-typedef ssize_t (*fs_read_fn)(void *ctx, char *buf, size_t len);
-/* Start again from byte 0; NULL if the source cannot rewind. */
-typedef int (*fs_rewind_fn)(void *ctx);
-
+/* The body comes from an fs_read_fn (http.h), rewound with fs_rewind_fn
+ * before a retry. */
 typedef struct {
 	uint64_t length;          /* exact Content-Length */
 	const char *store;        /* x-image-meta-store, or NULL */

@@ -2,7 +2,8 @@
  * clients/http.c: the libcurl wrapper (see http.h). Owns one reused CURL
  * easy handle per fs_http, the retry loop (503 and connection errors, for
  * requests marked retryable; uploads only when the reader can rewind), the
- * response-body cap, header validation, error-body message extraction and
+ * response-body cap, the check of every header sent (core/header.c), the
+ * JSON-body and unexpected-status helpers, error-body message extraction and
  * the redaction of secrets in log lines and error messages.
  */
 #include <ctype.h>
@@ -18,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "header.h"
 #include "http.h"
 
 struct fs_http {
@@ -180,27 +182,6 @@ static int herr(const fs_http *h, int code, const char *fmt, ...)
 int fs_http_header_is_sensitive(const char *name, size_t len)
 {
 	return fs_name_is_secret(name, len);
-}
-
-int fs_http_header_check(const char *hdr)
-{
-	if (!hdr)
-		return fs_err(FASTSNAP_EINVAL, "HTTP header is NULL");
-	const char *colon = strchr(hdr, ':');
-	size_t namelen = colon ? (size_t)(colon - hdr) : strlen(hdr);
-	if (strpbrk(hdr, "\r\n"))
-		return fs_err(FASTSNAP_EINVAL, "HTTP header '%.*s' contains CR or LF",
-			(int)(namelen > 64 ? 64 : namelen), hdr);
-	if (!colon || namelen == 0)
-		return fs_err(FASTSNAP_EINVAL,
-			"HTTP header must be 'Name: value' (missing name or colon)");
-	for (size_t i = 0; i < namelen; i++) {
-		unsigned char c = (unsigned char)hdr[i];
-		if (c <= 32 || c >= 127 || strchr("()<>@,;:\\\"/[]?={}", c))
-			return fs_err(FASTSNAP_EINVAL, "HTTP header name '%.*s' has an invalid character",
-				(int)(namelen > 64 ? 64 : namelen), hdr);
-	}
-	return 0;
 }
 
 void fs_http_redact_header(char *out, size_t outlen, const char *hdr)
@@ -473,7 +454,8 @@ static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
 	struct curl_slist *l = NULL, *t;
 	*out = NULL;
 	for (size_t i = 0; i < req->n_headers; i++) {
-		int rc = fs_http_header_check(req->headers[i]);
+		const char *hv = req->headers[i];
+		int rc = fs_header_check(hv, hv ? strlen(hv) : 0, req->log_name, NULL, NULL, NULL);
 		if (rc < 0) {
 			curl_slist_free_all(l);
 			return rc;
@@ -656,4 +638,23 @@ int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name
 		m ? m : "");
 	free(m);
 	return rc;
+}
+
+int fs_http_unexpected_status(fs_http *h, const fs_http_resp *r, const char *log_name,
+	const char *peer)
+{
+	if (r->status >= 400)
+		return fs_http_status_error(h, r, log_name);
+	return herr(h, FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from %s", log_name, r->status,
+		peer ? peer : "the server");
+}
+
+int fs_http_json_body(cJSON **out, const char *buf, size_t len, const char *what)
+{
+	*out = NULL;
+	if (!buf || !len)
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: empty response body", what);
+	if (!(*out = cJSON_ParseWithLength(buf, len)))
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: malformed JSON (%zu bytes)", what, len);
+	return 0;
 }

@@ -3,7 +3,7 @@
  * (Glance, Keystone). One fs_http owns one CURL easy handle, reused across
  * requests so that the connection is kept alive. It does timeouts, TLS,
  * safe retries with exponential backoff, a cap on response bodies, header
- * validation (CR/LF refused) and logging with secrets redacted.
+ * validation (core/header.h) and logging with secrets redacted.
  */
 #ifndef FS_HTTP_H
 #define FS_HTTP_H
@@ -29,23 +29,26 @@ typedef struct {
 	int insecure;
 } fs_http_opts;
 
-/* Streaming request body. */
-typedef ssize_t (*fs_http_read_fn)(void *ctx, char *buf, size_t len);
-typedef int (*fs_http_rewind_fn)(void *ctx);
+/* A streamed request body (the one reader type of the HTTP layer and of
+ * Glance's upload): fill up to len bytes; return bytes (> 0), 0 at the end,
+ * or a negative FASTSNAP_E* code (its message already set) to abort. */
+typedef ssize_t (*fs_read_fn)(void *ctx, char *buf, size_t len);
+/* Start again from byte 0; NULL if the source cannot rewind. */
+typedef int (*fs_rewind_fn)(void *ctx);
 
 typedef struct {
 	const char *method;           /* GET, POST, PUT, PATCH, DELETE, HEAD */
 	const char *url;              /* absolute */
 	const char *log_name;         /* how errors name the request, e.g. "Glance GET /v2/images/x" */
-	/* Headers "Name: value" for this request (validated: no CR/LF). */
+	/* Headers "Name: value" for this request (validated by fs_header_check). */
 	const char *const *headers;
 	size_t n_headers;
 	/* A small in-memory body (POST/PATCH), or NULL. */
 	const char *body;
 	size_t body_len;
 	/* Or a streamed body of exactly upload_len bytes (PUT). */
-	fs_http_read_fn read;
-	fs_http_rewind_fn rewind;     /* NULL: the body cannot be sent twice */
+	fs_read_fn read;
+	fs_rewind_fn rewind;          /* NULL: the body cannot be sent twice */
 	void *read_ctx;
 	uint64_t upload_len;
 	/* Retry on 503 and connection errors (only for idempotent requests). */
@@ -85,11 +88,20 @@ void fs_http_resp_free(fs_http_resp *r);
  * Returns the code. */
 int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name);
 
+/* The error for a response whose status the caller did not expect: a
+ * status >= 400 as fs_http_status_error, anything else FASTSNAP_EPROTOCOL
+ * "<log_name>: unexpected status <N> from <peer>". Returns the code. */
+int fs_http_unexpected_status(fs_http *h, const fs_http_resp *r, const char *log_name,
+	const char *peer);
+
+struct cJSON;
+/* Parse a JSON response body. An empty body or malformed JSON gives
+ * FASTSNAP_EPROTOCOL "<what>: empty response body" / "<what>: malformed
+ * JSON (<len> bytes)"; *out is NULL then. No I/O. */
+int fs_http_json_body(struct cJSON **out, const char *buf, size_t len, const char *what);
+
 /* ---- helpers (no I/O; exposed for tests) ---- */
 
-/* Validate one "Name: value" header: a token name, a colon, no CR/LF/NUL.
- * Returns 0 or FASTSNAP_EINVAL (message names the header, not its value). */
-int fs_http_header_check(const char *hdr);
 /* Write `hdr` to out with its value replaced by "***" when the name is
  * sensitive (contains token, secret, password, auth or cookie). */
 void fs_http_redact_header(char *out, size_t outlen, const char *hdr);

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "header.h"
 #include "settings.h"
 
 #define FS_DEFAULT_CEPH_USER "admin"
@@ -48,52 +49,16 @@ void fs_settings_free(fs_settings *s)
 
 /* ---- headers ---- */
 
-static int fs_is_tchar(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* Printable, bounded copy of a header name for messages. */
-static const char *fs_show_name(char out[72], const char *s, size_t n)
-{
-	if (fs_name_is_secret(s, n))
-		return "<redacted>";
-	return fs_printable(out, 64, s, n);
-}
-
 /* Validate hdr[0..len) and append it as "Name: value". `where` prefixes
  * messages ("glance header #2", "FASTSNAP_GLANCE_HEADERS item 1"). */
 static int fs_add_header_n(fs_settings *s, const char *hdr, size_t len, const char *where)
 {
-	char show[72];
-	const char *colon = memchr(hdr, ':', len);
-	if (!colon)
-		return fs_err(FASTSNAP_EINVAL, "%s: header '%s' is not 'Name: value' (no ':')", where,
-			fs_show_name(show, hdr, len));
-	size_t nlen = (size_t)(colon - hdr);
-	if (nlen == 0)
-		return fs_err(FASTSNAP_EINVAL, "%s: header has an empty name; expected 'Name: value'", where);
-	for (size_t i = 0; i < nlen; i++)
-		if (!fs_is_tchar((unsigned char)hdr[i]))
-			return fs_err(FASTSNAP_EINVAL, "%s: header name '%s' is not a valid token "
-				"(no spaces, colons or control characters)", where, fs_show_name(show, hdr, nlen));
-	const char *v = colon + 1, *end = hdr + len;
-	for (const char *q = v; q < end; q++) {
-		if (*q == '\r' || *q == '\n')
-			return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has CR or LF in its value (refused)",
-				where, fs_show_name(show, hdr, nlen));
-		if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
-			return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has a control character in its value",
-				where, fs_show_name(show, hdr, nlen));
-	}
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	if (v == end)
-		return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has an empty value", where,
-			fs_show_name(show, hdr, nlen));
-	char *norm = fs_asprintf("%.*s: %.*s", (int)nlen, hdr, (int)(end - v), v);
+	size_t nlen, vlen;
+	const char *v;
+	int rc = fs_header_check(hdr, len, where, &nlen, &v, &vlen);
+	if (rc < 0)
+		return rc;
+	char *norm = fs_asprintf("%.*s: %.*s", (int)nlen, hdr, (int)vlen, v);
 	if (!norm || fs_strv_push(&s->glance_headers, norm) < 0) {
 		free(norm);
 		return fs_err(FASTSNAP_ENOMEM, "out of memory adding a header");
