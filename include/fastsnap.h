@@ -170,13 +170,20 @@ typedef struct {
 	/* Output */
 	fastsnap_log_cb log_cb;
 	void *log_payload;
+
+	/* Version 2 */
+	/** Overall limit of one Glance or Keystone call, its retries included,
+	 *  in seconds; the error names it. An upload is bounded by
+	 *  low_speed_time_s instead. 0: default ([fastsnap] call_deadline_s,
+	 *  else 120 s). */
+	long call_deadline_s;
 } fastsnap_engine_opts;
 
-#define FASTSNAP_ENGINE_OPTS_VERSION 1
+#define FASTSNAP_ENGINE_OPTS_VERSION 2
 #define FASTSNAP_ENGINE_OPTS_INIT { FASTSNAP_ENGINE_OPTS_VERSION, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL }
+	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0 }
 
 /**
  * Open an engine: connects to Ceph and prepares the Glance client.

@@ -1,14 +1,17 @@
 /*
  * clients/glance.c: the Glance v2 client (see glance.h): images (create,
- * get, delete, patch, list with paging), data upload from a reader
+ * get, delete, patch, list with paging; creation with a client-chosen id,
+ * so that it can be retried), data upload from a reader
  * callback, location registration (POST /locations with fallback to the
  * JSON-patch), and discovery (stores, stores/detail, schema, versions).
  * HTTP, retries and redaction are in http.c; identity in auth.c; response
  * parsers in glance_parse.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "auth.h"
@@ -51,6 +54,7 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		.connect_timeout_ms = s->connect_timeout_ms,
 		.low_speed_time_s = s->low_speed_time_s,
 		.num_retries = s->num_retries,
+		.deadline_s = s->call_deadline_s,
 		.ca_file = s->ca_file,
 		.client_cert = s->client_cert,
 		.client_key = s->client_key,
@@ -254,17 +258,71 @@ static int check_id(const char *id)
 
 /* ---- images ---- */
 
+int fs_glance_new_image_id(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fs_err(FASTSNAP_EIO, "cannot draw a random image id: %s",
+				strerror(n < 0 ? errno : EIO));
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		b[13], b[14], b[15]);
+	return 0;
+}
+
+/* A 409 to a POST that was sent more than once: the first try created the
+ * image and its answer was lost. It is ours when it has our name. */
+static int created_by_first_try(fs_glance *g, fs_image **out, const char *id, const char *name)
+{
+	fs_image *img = NULL;
+	int rc = fs_glance_image_get(g, &img, id);
+	if (rc < 0) {
+		fs_err_prefix("Glance POST /v2/images: 409 after a retry, and the image %s "
+			"cannot be read", id);
+		return rc;
+	}
+	if (!fs_streq(img->name, name)) {
+		fs_image_free(img);
+		return fs_err(FASTSNAP_ECONFLICT, "Glance POST /v2/images: image id %s is taken "
+			"by another image", id);
+	}
+	fs_log(&g->lg, FASTSNAP_LOG_INFO, "Glance POST /v2/images: 409 on a retry: image %s was "
+		"created by the first try", id);
+	if (out)
+		*out = img;
+	else
+		fs_image_free(img);
+	return 0;
+}
+
 int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req)
 {
 	if (out)
 		*out = NULL;
 	if (!req->name)
 		return fs_err(FASTSNAP_EINVAL, "Glance image create: no name");
+	/* The id is chosen here, so that a retry cannot make a second image. */
+	char idbuf[37];
+	const char *id = req->id;
+	if (!id) {
+		int irc = fs_glance_new_image_id(idbuf);
+		if (irc < 0)
+			return irc;
+		id = idbuf;
+	}
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
-	if (req->id)
-		cJSON_AddStringToObject(o, "id", req->id);
+	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "name", req->name);
 	cJSON_AddStringToObject(o, "disk_format", req->disk_format ? req->disk_format : "raw");
 	cJSON_AddStringToObject(o, "container_format",
@@ -287,10 +345,17 @@ int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_r
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	const char *hdrs[] = { JSON_CT };
 	gcall_req r = { .method = "POST", .path = "/v2/images", .extra = hdrs, .n_extra = 1,
-		.body = body, .body_len = strlen(body), .retry = 0 };
+		.body = body, .body_len = strlen(body), .retry = 1 };
 	fs_http_resp resp;
-	int rc = gexpect(g, &resp, &r, 201, 200);
+	char name[512];
+	int rc = gcall(g, &resp, &r, name, sizeof(name));
 	free(body);
+	if (rc == 0 && resp.status == 409 && resp.attempts > 1) {
+		fs_http_resp_free(&resp);
+		return created_by_first_try(g, out, id, req->name);
+	}
+	if (rc == 0 && resp.status != 201 && resp.status != 200)
+		rc = unexpected(g, &resp, name);
 	if (rc == 0 && out)
 		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
 	fs_http_resp_free(&resp);

@@ -59,7 +59,7 @@ void fs_image_free(fs_image *img);
 const char *fs_image_prop(const fs_image *img, const char *key);
 
 typedef struct {
-	const char *id;           /* client-chosen id, or NULL */
+	const char *id;           /* client-chosen id, or NULL: a random one */
 	const char *name;
 	const char *disk_format;  /* default "raw" */
 	const char *container_format; /* default "bare" */
@@ -72,7 +72,14 @@ typedef struct {
 	size_t n_props;
 } fs_image_create_req;
 
+/* POST /v2/images with the id chosen here (req->id, else a random UUID), so
+ * that the call is retried like an idempotent one: a 409 to a retried POST
+ * means that the first try created the image (its answer was lost), and the
+ * image is read and returned (if it has req->name). A 409 on the first try
+ * is FASTSNAP_ECONFLICT. */
 int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req);
+/* A random (version 4) UUID, lowercase, in out[37]. */
+int fs_glance_new_image_id(char out[37]);
 int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id);
 int fs_glance_image_delete(fs_glance *g, const char *id);
 /* JSON-patch: `ops` is an array of {"op","path","value"}; out may be NULL. */

@@ -28,6 +28,7 @@ struct fs_http {
 	long low_speed_time_s;
 	int num_retries;
 	long retry_base_ms;
+	long deadline_s;
 	char *ca_file;
 	char *client_cert;
 	char *client_key;
@@ -68,6 +69,7 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 	h->low_speed_time_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : 60;
 	h->num_retries = o->num_retries > 0 ? o->num_retries : 0;
 	h->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 1000;
+	h->deadline_s = o->deadline_s > 0 ? o->deadline_s : FS_HTTP_DEFAULT_DEADLINE_S;
 	h->insecure = o->insecure;
 	if (h->insecure)
 		fs_log(lg, FASTSNAP_LOG_WARN, "TLS certificate verification is off (insecure)");
@@ -480,7 +482,7 @@ oom:
 /* One attempt. Returns 0 (a response), or a negative code with the error
  * set; *retryable says whether a connection error may be retried. */
 static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
-	struct curl_slist *hdrs, int *retryable)
+	struct curl_slist *hdrs, int *retryable, long budget_ms)
 {
 	CURL *c = h->curl;
 	xfer x = { .h = h, .req = req, .resp = resp };
@@ -490,7 +492,10 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, budget_ms > 0 &&
+		budget_ms < h->connect_timeout_ms ? budget_ms : h->connect_timeout_ms);
+	if (budget_ms > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, budget_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->low_speed_time_s);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -574,6 +579,28 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	return 0;
 }
 
+/* The error once a call's deadline has passed, keeping the last failure's
+ * message as the detail. */
+static int deadline_error(fs_http *h, const fs_http_req *req, int attempts, int last_rc,
+	const fs_http_resp *resp)
+{
+	char detail[1024];
+	if (last_rc < 0)
+		snprintf(detail, sizeof(detail), "; last error: %s", fastsnap_error_last());
+	else
+		snprintf(detail, sizeof(detail), "; last answer: %ld", resp->status);
+	return herr(h, FASTSNAP_ETIMEOUT, "%s: no answer within the %ld s call deadline "
+		"(call_deadline_s) after %d attempt%s%s", req->log_name, h->deadline_s, attempts,
+		attempts == 1 ? "" : "s", detail);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 {
 	memset(resp, 0, sizeof(*resp));
@@ -592,6 +619,10 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 			hlog(h, FASTSNAP_LOG_DEBUG, "  %s", red);
 		}
 	}
+	/* An upload may rightly take longer than any fixed deadline: it is
+	 * bounded by the low-speed limit (and its retries by num_retries). */
+	int bounded = !req->read;
+	double end = fs_now() + (double)h->deadline_s;
 	int can_retry = req->retry && (!req->read || req->rewind);
 	for (int i = 0;; i++) {
 		int retryable = 0;
@@ -602,11 +633,27 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 			resp->captured = resp->content_type = NULL;
 			resp->status = 0;
 		}
-		rc = attempt(h, resp, req, hdrs, &retryable);
+		long budget = bounded ? (long)((end - fs_now()) * 1000.0) : 0;
+		if (bounded && budget <= 0) {
+			rc = deadline_error(h, req, resp->attempts, rc, resp);
+			break;
+		}
+		rc = attempt(h, resp, req, hdrs, &retryable, budget);
 		int again = (rc == 0 && resp->status == 503) || (rc < 0 && retryable);
+		if (bounded && rc == FASTSNAP_ETIMEOUT && fs_now() >= end - 0.05) {
+			rc = deadline_error(h, req, resp->attempts, rc, resp);
+			break;
+		}
 		if (!again || !can_retry || i >= h->num_retries)
 			break;
 		long ms = fs_http_backoff_ms(h->retry_base_ms, i, &h->seed);
+		if (bounded && fs_now() + (double)ms / 1000.0 >= end) {
+			/* no time left for another try: a transport failure is
+			 * reported against the deadline, a 503 as itself */
+			if (rc < 0)
+				rc = deadline_error(h, req, resp->attempts, rc, resp);
+			break;
+		}
 		if (rc < 0)
 			hlog(h, FASTSNAP_LOG_INFO, "%s; retry %d of %d in %ld ms", fastsnap_error_last(),
 				i + 1, h->num_retries, ms);
@@ -620,9 +667,7 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 				break;
 			}
 		}
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		sleep_ms(ms);
 	}
 	curl_slist_free_all(hdrs);
 	return rc;

@@ -15,6 +15,8 @@
 
 /* Response bodies above this are refused with FASTSNAP_ETOOLARGE. */
 #define FS_HTTP_BODY_CAP (4u * 1024u * 1024u)
+/* Default overall deadline of one call (retries included), seconds. */
+#define FS_HTTP_DEFAULT_DEADLINE_S 120L
 
 typedef struct fs_http fs_http;
 
@@ -23,6 +25,10 @@ typedef struct {
 	long low_speed_time_s;    /* <= 0: 60 (abort below 1 byte/s for this long) */
 	int num_retries;          /* < 0: 0 */
 	long retry_base_ms;       /* first backoff delay; <= 0: 1000 */
+	/* Overall limit of one call, its retries and back-off included, in
+	 * seconds; <= 0: FS_HTTP_DEFAULT_DEADLINE_S. A call with a streamed
+	 * body (an upload) is bounded by the low-speed limit instead. */
+	long deadline_s;
 	const char *ca_file;
 	const char *client_cert;
 	const char *client_key;
@@ -78,7 +84,10 @@ void fs_http_remove_secret(fs_http *h, const char *secret);
  * status (resp->status), or a negative code: FASTSNAP_ETRANSPORT,
  * FASTSNAP_ETIMEOUT, FASTSNAP_ETOOLARGE (body above the cap), FASTSNAP_EINVAL
  * (a header with CR/LF), or the reader's own code. Retries (503, connection
- * errors) happen inside when req->retry is set. resp is reset first; free it
+ * errors, timeouts) happen inside when req->retry is set and time remains
+ * before the call's deadline; a request without a streamed body never runs
+ * past the deadline, and then fails with FASTSNAP_ETIMEOUT "<log_name>: no
+ * answer within the N s call deadline ...". resp is reset first; free it
  * with fs_http_resp_free in every case. */
 int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req);
 void fs_http_resp_free(fs_http_resp *r);

@@ -26,6 +26,7 @@
 #define FS_DEFAULT_NUM_RETRIES 3
 #define FS_DEFAULT_CLONE_DEPTH_CAP 5u
 #define FS_DEFAULT_CEPH_OP_TIMEOUT_S 120L
+#define FS_DEFAULT_CALL_DEADLINE_S 120L
 
 void fs_settings_free(fs_settings *s)
 {
@@ -235,6 +236,18 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	} else
 		s->low_speed_time_s = c->low_speed_time_s > 0 ? c->low_speed_time_s
 			: FS_DEFAULT_LOW_SPEED_TIME_S;
+
+	if (o->call_deadline_s < 0)
+		return fs_err(FASTSNAP_EINVAL, "call_deadline_s %ld is negative", o->call_deadline_s);
+	if (o->call_deadline_s > 0)
+		s->call_deadline_s = o->call_deadline_s;
+	else if ((rc = fs_env_long(&v, o, "FASTSNAP_CALL_DEADLINE_S", 1, 86400)) != 0) {
+		if (rc < 0)
+			return rc;
+		s->call_deadline_s = v;
+	} else
+		s->call_deadline_s = c->call_deadline_s > 0 ? c->call_deadline_s
+			: FS_DEFAULT_CALL_DEADLINE_S;
 
 	if (o->num_retries >= 0)
 		s->num_retries = o->num_retries;
