@@ -16,7 +16,7 @@
 
 #include "auth.h"
 #include "glance.h"
-#include "header.h"
+#include "core/header.h"
 #include "http.h"
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"

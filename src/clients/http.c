@@ -19,7 +19,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "header.h"
+#include "core/header.h"
 #include "http.h"
 
 struct fs_http {
@@ -250,7 +250,7 @@ static char *text_of(const char *buf, size_t len)
 			}
 			(void)done;
 		}
-		if (isspace((unsigned char)c) || (unsigned char)c < 32) {
+		if (isspace((unsigned char)c) || (unsigned char)c < 32 || c == 0x7f) {
 			space = 1;
 			continue;
 		}
@@ -264,6 +264,55 @@ static char *text_of(const char *buf, size_t len)
 		return NULL;
 	}
 	return fs_buf_detach(&b);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t want;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		want = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		want = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		want = 4;
+	else
+		return 0;
+	if (want > n)
+		return 0;
+	for (size_t i = 1; i < want; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* no overlong 3/4-byte forms, no surrogates, nothing above U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return want;
+}
+
+/* A message from a server, made fit for a log line or a JSON string:
+ * bytes that are not valid UTF-8 become '?', and a text over `max` bytes
+ * is cut at a character boundary; no blank at either end. In place. */
+static void clean_text(char *t, size_t max)
+{
+	size_t n = strlen(t);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)t + i, n - i);
+		if (k == 0) {
+			t[i] = '?';
+			k = 1;
+		}
+		if (i + k > max) {      /* the character would cross the cap */
+			n = i;
+			break;
+		}
+		i += k;
+	}
+	t[n] = '\0';
+	while (n && t[n - 1] == ' ')
+		t[--n] = '\0';
 }
 
 static const char *memfind(const char *hay, size_t len, const char *needle)
@@ -294,8 +343,10 @@ char *fs_http_error_message(const char *buf, size_t len)
 			}
 			char *r = m ? text_of(m, strlen(m)) : NULL;
 			cJSON_Delete(j);
-			if (r)
+			if (r) {
+				clean_text(r, 1024);
 				return r;
+			}
 		}
 	}
 	/* HTML: the text after </h1> is Glance's (webob's) message. */
@@ -316,8 +367,8 @@ char *fs_http_error_message(const char *buf, size_t len)
 		free(t);
 		t = text_of(buf, len);
 	}
-	if (t && strlen(t) > 1024)
-		t[1024] = '\0';
+	if (t)
+		clean_text(t, 1024);
 	return t;
 }
 

@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "header.h"
+#include "core/header.h"
 
 static int fs_is_tchar(unsigned char c)
 {

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "core/common.h"
 
 /* Check hdr[0..len): a name that is an HTTP token (RFC 9110: letters,
  * digits and the marks it lists as tchar), a colon, and a value not empty (after

@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "config.h"
-#include "header.h"
+#include "core/header.h"
 #include "settings.h"
 
 #define FS_DEFAULT_CEPH_USER "admin"

@@ -4,6 +4,8 @@
  * success every numeric option is unset or within its documented range.
  */
 #include "fuzz_common.h"
+/* by file name: the config loader may move between src/ folders, and
+ * tests/fuzz/CMakeLists.txt puts every src/ folder on the include path */
 #include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

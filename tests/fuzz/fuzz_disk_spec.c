@@ -4,7 +4,7 @@
  * '/', '@' or control characters, which joined give the input back.
  */
 #include "fuzz_common.h"
-#include "rbd_url.h"
+#include "core/rbd_url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
  * status, and every accessor works on it.
  */
 #include "fuzz_common.h"
-#include "glance.h"
+#include "clients/glance.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

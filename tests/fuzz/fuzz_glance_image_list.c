@@ -4,7 +4,7 @@
  * twice into one list, as paging does, so that appending is exercised.
  */
 #include "fuzz_common.h"
-#include "glance.h"
+#include "clients/glance.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

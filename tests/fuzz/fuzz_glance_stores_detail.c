@@ -5,7 +5,7 @@
  * then merged a second time (a store listed twice).
  */
 #include "fuzz_common.h"
-#include "glance.h"
+#include "clients/glance.h"
 
 static const char known[] =
 	"{\"stores\":[{\"id\":\"ceph\",\"default\":true},{\"id\":\"local\"},{\"id\":\"file\"}]}";

@@ -3,7 +3,7 @@
  * (the GET / answer, 300 Multiple Choices).
  */
 #include "fuzz_common.h"
-#include "glance.h"
+#include "clients/glance.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

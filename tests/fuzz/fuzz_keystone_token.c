@@ -4,7 +4,7 @@
  * project, catalog) and the catalog lookup done on it.
  */
 #include "fuzz_common.h"
-#include "auth.h"
+#include "clients/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

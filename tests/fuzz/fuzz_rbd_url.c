@@ -4,7 +4,7 @@
  * the same four parts (quote/unquote round trip).
  */
 #include "fuzz_common.h"
-#include "rbd_url.h"
+#include "core/rbd_url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,7 +11,7 @@
 
 #include "fault_server.h"
 #include "glance.h"
-#include "header.h"
+#include "core/header.h"
 #include "http.h"
 
 Test(redact, header_values)
