@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "auth.h"
+#include "core/secret.h"
 
 struct fs_auth {
 	fs_auth_mode mode;
@@ -158,6 +159,16 @@ char *fs_keystone_tokens_url(const char *auth_url)
 	return fs_asprintf("%.*s%s/auth/tokens", (int)n, auth_url, versioned ? "" : "/v3");
 }
 
+/* Wipe every string of a JSON tree (the request holds a password or a
+ * secret) before it is freed. */
+static void wipe_json(cJSON *j)
+{
+	for (cJSON *c = j; c; c = c->next) {
+		fs_secret_wipe(c->valuestring);
+		wipe_json(c->child);
+	}
+}
+
 static const char *or_default(const char *v, const char *d)
 {
 	return v && *v ? v : d;
@@ -208,6 +219,7 @@ int fs_keystone_request_body(char **out, const fs_settings *s)
 		}
 	}
 	*out = cJSON_PrintUnformatted(root);
+	wipe_json(root);
 	cJSON_Delete(root);
 	if (!*out)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory building the Keystone request");
@@ -264,7 +276,7 @@ int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h)
 		char *body = NULL;
 		if ((rc = fs_keystone_request_body(&body, s)) < 0)
 			goto fail;
-		free(body);
+		fs_secret_free(body);
 	}
 	if (s->glance_url && *s->glance_url) {
 		if (!(a->endpoint = strip_slash(s->glance_url))) {
@@ -285,18 +297,18 @@ fail:
 
 static void own_free(fs_settings *o)
 {
-	free(o->os_token);
 	free(o->os_auth_url);
 	free(o->os_username);
-	free(o->os_password);
 	free(o->os_user_domain_name);
 	free(o->os_project_name);
 	free(o->os_project_id);
 	free(o->os_project_domain_name);
 	free(o->os_application_credential_id);
-	free(o->os_application_credential_secret);
 	free(o->os_interface);
 	free(o->os_region_name);
+	fs_secret_free(o->os_token);
+	fs_secret_free(o->os_password);
+	fs_secret_free(o->os_application_credential_secret);
 }
 
 void fs_auth_free(fs_auth *a)
@@ -304,7 +316,7 @@ void fs_auth_free(fs_auth *a)
 	if (!a)
 		return;
 	own_free(&a->own);
-	free(a->token);
+	fs_secret_free(a->token);
 	free(a->endpoint);
 	free(a);
 }
@@ -341,7 +353,7 @@ static int keystone_auth(fs_auth *a)
 	fs_http_resp resp;
 	a->token_requests++;
 	rc = fs_http_do(a->h, &resp, &req);
-	free(body);
+	fs_secret_free(body);            /* it holds the password or secret */
 	free(url);
 	if (rc < 0)
 		goto out;
@@ -372,7 +384,7 @@ static int keystone_auth(fs_auth *a)
 	}
 	fs_keystone_token_free(&t);
 	/* the old token stays registered as a secret: it may still be valid */
-	free(a->token);
+	fs_secret_free(a->token);
 	a->token = resp.captured;
 	resp.captured = NULL;
 	rc = fs_http_add_secret(a->h, a->token);

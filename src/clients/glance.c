@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "glance.h"
 #include "core/header.h"
+#include "core/secret.h"
 #include "http.h"
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
@@ -92,7 +93,7 @@ void fs_glance_free(fs_glance *g)
 		return;
 	fs_auth_free(g->a);
 	fs_http_free(g->h);
-	fs_strv_free(&g->headers);
+	fs_secret_strv_free(&g->headers);
 	free(g);
 }
 
@@ -137,7 +138,7 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	}
 	for (int reauthed = 0;; reauthed = 1) {
 		size_t n = 0;
-		free(tokhdr);
+		fs_secret_free(tokhdr);
 		tokhdr = NULL;
 		const char *tok = fs_auth_token(g->a);
 		if (tok) {
@@ -181,7 +182,7 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 			goto out;
 	}
 out:
-	free(tokhdr);
+	fs_secret_free(tokhdr);
 	free(hdrs);
 	free(url);
 	return rc;

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "core/header.h"
+#include "core/secret.h"
 #include "http.h"
 
 struct fs_http {
@@ -100,7 +101,7 @@ void fs_http_free(fs_http *h)
 	free(h->ca_file);
 	free(h->client_cert);
 	free(h->client_key);
-	fs_strv_free(&h->secrets);
+	fs_secret_strv_free(&h->secrets);
 	free(h);
 }
 
@@ -122,7 +123,7 @@ void fs_http_remove_secret(fs_http *h, const char *secret)
 		return;
 	for (size_t i = 0; i < h->secrets.n; i++) {
 		if (strcmp(h->secrets.v[i], secret) == 0) {
-			free(h->secrets.v[i]);
+			fs_secret_free(h->secrets.v[i]);
 			h->secrets.v[i] = h->secrets.v[h->secrets.n - 1];
 			h->secrets.n--;
 			return;
@@ -431,7 +432,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		/* a new response (after 100 Continue): forget the previous one's */
-		free(x->resp->captured);
+		fs_secret_free(x->resp->captured);
 		x->resp->captured = NULL;
 		free(x->resp->content_type);
 		x->resp->content_type = NULL;
@@ -439,7 +440,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	char *v;
 	if (x->req->capture_header && (v = header_value(ptr, n, x->req->capture_header))) {
-		free(x->resp->captured);
+		fs_secret_free(x->resp->captured);
 		x->resp->captured = v;
 	}
 	if ((v = header_value(ptr, n, "Content-Type"))) {
@@ -495,10 +496,22 @@ void fs_http_resp_free(fs_http_resp *r)
 	if (!r)
 		return;
 	fs_buf_free(&r->body);
-	free(r->captured);
+	fs_secret_free(r->captured);     /* X-Subject-Token: a token */
 	free(r->content_type);
 	r->captured = r->content_type = NULL;
 	r->status = 0;
+}
+
+/* curl keeps its own copies of the headers: wipe the ones that carry a
+ * secret (X-Auth-Token, ...) before the list is freed. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *e = l; e; e = e->next) {
+		const char *colon = e->data ? strchr(e->data, ':') : NULL;
+		if (colon && fs_http_header_is_sensitive(e->data, (size_t)(colon - e->data)))
+			fs_secret_wipe(e->data);
+	}
+	curl_slist_free_all(l);
 }
 
 static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
@@ -510,7 +523,7 @@ static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
 		const char *hv = req->headers[i];
 		int rc = fs_header_check(hv, hv ? strlen(hv) : 0, req->log_name, NULL, NULL, NULL);
 		if (rc < 0) {
-			curl_slist_free_all(l);
+			free_headers(l);
 			return rc;
 		}
 		if (!(t = curl_slist_append(l, req->headers[i])))
@@ -526,7 +539,7 @@ static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
 	*out = l;
 	return 0;
 oom:
-	curl_slist_free_all(l);
+	free_headers(l);
 	return herr(h, FASTSNAP_ENOMEM, "out of memory building HTTP headers");
 }
 
@@ -679,7 +692,7 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 		int retryable = 0;
 		if (i > 0) {
 			fs_buf_free(&resp->body);
-			free(resp->captured);
+			fs_secret_free(resp->captured);
 			free(resp->content_type);
 			resp->captured = resp->content_type = NULL;
 			resp->status = 0;
@@ -720,7 +733,7 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 		}
 		sleep_ms(ms);
 	}
-	curl_slist_free_all(hdrs);
+	free_headers(hdrs);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "core/header.h"
+#include "core/secret.h"
 #include "settings.h"
 
 #define FS_DEFAULT_CEPH_USER "admin"
@@ -40,11 +41,12 @@ void fs_settings_free(fs_settings *s)
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
 	};
+	/* tokens, passwords and secrets are wiped (every string, to miss none) */
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		free(*strs[i]);
+		fs_secret_free(*strs[i]);
 		*strs[i] = NULL;
 	}
-	fs_strv_free(&s->glance_headers);
+	fs_secret_strv_free(&s->glance_headers);
 	memset(s, 0, sizeof(*s));
 }
 

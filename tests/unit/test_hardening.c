@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "clients/http.h"
+#include "core/secret.h"
 
 /* fuzz_error_body: a long text body was cut at 1024 bytes right after a
  * blank, leaving a trailing space, and could be cut inside a UTF-8
@@ -50,4 +51,20 @@ Test(hardening, error_message_is_capped_clean_utf8)
 	m = fs_http_error_message(js, sizeof(js) - 1);
 	cr_assert_str_eq(m, "bad \xc3\xa9 ? end");
 	free(m);
+}
+
+/* Secrets are wiped, not only freed (issue 17): the helper every free of a
+ * token, password or secret goes through. */
+Test(hardening, secret_wipe_zeroes_the_bytes)
+{
+	char buf[] = "s3cret-pw";
+	fs_secret_wipe(buf);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		cr_assert_eq(buf[i], 0, "byte %zu", i);
+	fs_secret_wipe(NULL);
+	fs_strv v = FS_STRV_INIT;
+	cr_assert_eq(fs_strv_push(&v, "X-Auth-Token: tok"), 0);
+	fs_secret_strv_free(&v);
+	cr_assert_eq(v.n, 0);
+	cr_assert_null(v.v);
 }
