@@ -24,6 +24,7 @@ Scenarios:
   keystone        POST v3/auth/tokens issues tokens tok-<tag>-<n>
   authglance      "glance" that takes only tokens tok-<tag>-<n> with n >= 2
   loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q
+  ks503x<N>       the first N requests answer 503, then "keystone"
   lostx<N>        the first N requests are carried out by "glance", then the
                   connection is reset before the answer (an answer lost)
   hang            reads the request and never answers (until the client
@@ -211,7 +212,12 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "htmlerr":
             self.send(404, HTML_404, "text/html; charset=UTF-8")
             return
-        if scen == "keystone":
+        mk = re.match(r"^ks503x(\d+)$", scen)
+        if mk and n <= int(mk.group(1)):
+            self.send(503, {"error": {"code": 503, "message": "injected 503 number %d" % n,
+                                      "title": "Service Unavailable"}})
+            return
+        if scen == "keystone" or mk:
             self.keystone(st, tag, rest, body)
             return
         if scen == "authglance":
