@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(c.ceph_op_timeout_s >= 1 && c.ceph_op_timeout_s <= 86400));
 	FUZZ_CHECK(c.connect_timeout_ms == -1 || c.connect_timeout_ms > 0);
 	FUZZ_CHECK(c.low_speed_time_s == -1 || c.low_speed_time_s > 0);
+	FUZZ_CHECK(c.call_deadline_s == -1 || (c.call_deadline_s >= 1 && c.call_deadline_s <= 86400));
 	FUZZ_CHECK(c.glance_insecure >= -1 && c.glance_insecure <= 1);
 	FUZZ_CHECK(!c.glance_api_server || strstr(c.glance_api_server, "//"));
 	fs_config_free(&c);
