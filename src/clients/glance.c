@@ -206,6 +206,16 @@ static int unexpected(fs_glance *g, const fs_http_resp *resp, const char *name)
 	return rc;
 }
 
+/* Parse an image in an answer; a failure names the call. */
+static int image_answer(fs_image **out, const fs_http_resp *resp, const char *method,
+	const char *path)
+{
+	int rc = fs_parse_image(out, resp->body.ptr, resp->body.len);
+	if (rc < 0)
+		fs_err_prefix("Glance %s %s", method, path);
+	return rc;
+}
+
 /* Run a call and require one of the ok statuses. */
 static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok1, long ok2)
 {
@@ -280,8 +290,9 @@ int fs_glance_new_image_id(char out[37])
 	return 0;
 }
 
-/* A 409 to a POST that was sent more than once: the first try created the
- * image and its answer was lost. It is ours when it has our name. */
+/* A 409 to a POST that was sent more than once (by us, or by libcurl on a
+ * fresh connection): the first try created the image and its answer was
+ * lost. It is ours when it has our name. */
 static int created_by_first_try(fs_glance *g, fs_image **out, const char *id, const char *name)
 {
 	fs_image *img = NULL;
@@ -351,14 +362,17 @@ int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_r
 	char name[512];
 	int rc = gcall(g, &resp, &r, name, sizeof(name));
 	free(body);
-	if (rc == 0 && resp.status == 409 && resp.attempts > 1) {
+	/* A 409 to our own random id can only be our own earlier try: one we
+	 * repeated, or one that libcurl repeated by itself on a fresh
+	 * connection when a reused one died before the answer. */
+	if (rc == 0 && resp.status == 409 && (resp.attempts > 1 || !req->id)) {
 		fs_http_resp_free(&resp);
 		return created_by_first_try(g, out, id, req->name);
 	}
 	if (rc == 0 && resp.status != 201 && resp.status != 200)
 		rc = unexpected(g, &resp, name);
 	if (rc == 0 && out)
-		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+		rc = image_answer(out, &resp, "POST", "/v2/images");
 	fs_http_resp_free(&resp);
 	return rc;
 }
@@ -376,7 +390,7 @@ int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id)
 	fs_http_resp resp;
 	rc = gexpect(g, &resp, &r, 200, 200);
 	if (rc == 0)
-		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+		rc = image_answer(out, &resp, "GET", path);
 	fs_http_resp_free(&resp);
 	free(path);
 	return rc;
@@ -434,8 +448,8 @@ int fs_glance_image_patch(fs_glance *g, fs_image **out, const char *id, const cJ
 	rc = do_patch(g, &resp, id, ops, name, sizeof(name));
 	if (rc == 0 && resp.status != 200)
 		rc = unexpected(g, &resp, name);
-	if (rc == 0 && out)
-		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+	if (rc == 0 && out && (rc = fs_parse_image(out, resp.body.ptr, resp.body.len)) < 0)
+		fs_err_prefix("%s", name);
 	fs_http_resp_free(&resp);
 	return rc;
 }
@@ -567,8 +581,9 @@ int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *con
 		fs_http_resp resp;
 		rc = gexpect(g, &resp, &r, 200, 200);
 		char *next = NULL;
-		if (rc == 0)
-			rc = fs_parse_image_page(out, &next, resp.body.ptr, resp.body.len);
+		if (rc == 0 && (rc = fs_parse_image_page(out, &next, resp.body.ptr,
+		    resp.body.len)) < 0)
+			fs_err_prefix("Glance GET %s", path);
 		fs_http_resp_free(&resp);
 		if (rc == 0 && next && fs_streq(next, path))
 			rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: \"next\" link repeats");
@@ -586,6 +601,25 @@ int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *con
 }
 
 /* ---- upload ---- */
+
+/* The connection broke without an answer to the upload: if Glance has the
+ * image active with every byte, the upload itself succeeded and only its
+ * answer was lost (the caller's final check still compares the hashes);
+ * otherwise the transport error `rc` stands. */
+static int upload_answer_lost(fs_glance *g, const char *id, uint64_t length, int rc)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", fastsnap_error_last());
+	fs_image *img = NULL;
+	int ok = fs_glance_image_get(g, &img, id) == 0 && fs_streq(img->status, "active") &&
+		img->size >= 0 && (uint64_t)img->size == length;
+	fs_image_free(img);
+	if (!ok)
+		return fs_err(rc, "%s", msg);      /* the transport error stands */
+	fs_log(&g->lg, FASTSNAP_LOG_INFO, "Glance PUT /v2/images/%s/file: the answer was lost, "
+		"but the image is active with all %llu bytes", id, (unsigned long long)length);
+	return 0;
+}
 
 int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req)
 {
@@ -612,7 +646,10 @@ int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req)
 		.up = req, .retry = 1 };
 	fs_http_resp resp;
 	rc = gexpect(g, &resp, &r, 204, 201);
+	long st = resp.status;
 	fs_http_resp_free(&resp);
+	if ((rc == FASTSNAP_ETRANSPORT || rc == FASTSNAP_ETIMEOUT) && st == 0)
+		rc = upload_answer_lost(g, id, req->length, rc);
 out:
 	free(path);
 	free(store);

@@ -73,10 +73,11 @@ typedef struct {
 } fs_image_create_req;
 
 /* POST /v2/images with the id chosen here (req->id, else a random UUID), so
- * that the call is retried like an idempotent one: a 409 to a retried POST
- * means that the first try created the image (its answer was lost), and the
- * image is read and returned (if it has req->name). A 409 on the first try
- * is FASTSNAP_ECONFLICT. */
+ * that the call is retried like an idempotent one: a 409 to a retried POST,
+ * or to the random id (libcurl may repeat a request by itself), means that
+ * the first try created the image (its answer was lost), and the image is
+ * read and returned (if it has req->name). A 409 to a caller's id on the
+ * first try is FASTSNAP_ECONFLICT. */
 int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req);
 /* A random (version 4) UUID, lowercase, in out[37]. */
 int fs_glance_new_image_id(char out[37]);
