@@ -3,8 +3,9 @@
  * tests/support/glance_proxy.py stands in front of the real Glance and
  * injects one fault into one Glance call of a snapshot, on the direct path
  * and on the streamed path, cell after cell. Faults: 503 once (transient),
- * 500 every time, the answer lost (carried out, then the connection reset)
- * and a malformed body. Every cell must end in one of two ways: success
+ * 500 every time, the answer lost (carried out, then the connection reset),
+ * a malformed body, a body over the 4 MiB cap, and a stall (no answer: the
+ * 5 s call deadline, or for the upload the 10 s low-speed limit, ends it). Every cell must end in one of two ways: success
  * (an active image), or exit 1 with an error naming the call; a transient
  * fault (503 once, a lost answer) on a call that is safe to retry must
  * succeed; and nothing may be left in Glance or in either pool (the image
@@ -59,7 +60,7 @@ static const call_def stream_calls[] = {
 	{ "image-get", "GET /v2/images/", 1 },
 };
 
-static const char *const kinds[] = { "503once", "lost", "500", "malformed" };
+static const char *const kinds[] = { "503once", "lost", "500", "malformed", "big", "stall" };
 
 typedef struct {
 	int injected, handled, leaked, cells;
@@ -89,8 +90,8 @@ static void cell(tally *t, const char *path, const char *disk, const char *base,
 	char *vms_before = fst_rbd_list(vms);
 	char *name = fst_unique("fst-fault");
 	char env[512];
-	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
-		"FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
+	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=5 "
+		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
 	cJSON *j = NULL;
 	char *err = NULL;
 	int st = fst_cli_json(&j, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",

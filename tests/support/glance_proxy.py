@@ -23,8 +23,10 @@ except where a fault applies:
                           KIND is 503once (the first such request answers
                           503), 500 (every one answers 500), lost (the
                           first is carried out, then the connection is
-                          reset before the answer) or malformed (the first
-                          answers 200 with a body that is not JSON).
+                          reset before the answer), malformed (the first
+                          answers 200 with a body that is not JSON), big
+                          (the first answers 200 with a 5 MiB body) or
+                          stall (the first is never answered).
                           GET /_faults returns {"injected": N}.
   --base ID               the base image's id (for base-get)
 
@@ -110,6 +112,22 @@ class Proxy(BaseHTTPRequestHandler):
             return self._reply(500, '{"message": "injected 500"}')
         if kind == "malformed":
             return self._reply(200, '{"id": "cut short', "application/json")
+        if kind == "big":
+            return self._reply(200, '{"pad": "' + "x" * (5 << 20) + '"}')
+        if kind == "stall":
+            # never answer; wait until the client hangs up (or 120 s)
+            self.connection.settimeout(0.2)
+            t_end = time.time() + 120
+            while time.time() < t_end:
+                try:
+                    if self.connection.recv(1) == b"":
+                        break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+            self.close_connection = True
+            return None
         if kind == "lost":
             self._send(body, len(body), answer=False)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -241,7 +259,7 @@ def main():
     ARGS = ap.parse_args()
     for f in ARGS.fault:
         call, kind = f.split(":", 1)
-        if kind not in ("503once", "500", "lost", "malformed"):
+        if kind not in ("503once", "500", "lost", "malformed", "big", "stall"):
             ap.error("unknown fault kind %s" % kind)
         FAULTS[call] = kind
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
