@@ -225,6 +225,13 @@ typedef struct {
 	/* Version 2 */
 	long retry_base_ms;       /**< first retry back-off; 0: default (1000 ms) */
 	long heartbeat_period_s;  /**< a run's heartbeat period; 0: default (5 s) */
+
+	/* Version 3 */
+	/** Overall limit of one Glance or Keystone call, its retries included,
+	 *  in seconds; the error names it. An upload is bounded by
+	 *  low_speed_time_s instead. 0: default ([fastsnap] call_deadline_s,
+	 *  else 120 s). */
+	long call_deadline_s;
 } fastsnap_engine_opts;
 
 /**
@@ -232,11 +239,11 @@ typedef struct {
  * header passes its older version number, and the library reads only the
  * fields that version has (the others take their defaults).
  */
-#define FASTSNAP_ENGINE_OPTS_VERSION 2
+#define FASTSNAP_ENGINE_OPTS_VERSION 3
 #define FASTSNAP_ENGINE_OPTS_INIT { FASTSNAP_ENGINE_OPTS_VERSION, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0 }
+	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0 }
 
 /**
  * Open an engine: connects to Ceph and prepares the Glance client.

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "clients/auth.h"
+#include "core/secret.h"
 
 struct fs_auth {
 	fs_auth_mode mode;
@@ -63,12 +64,10 @@ void fs_keystone_token_free(fs_keystone_token *t)
 int fs_parse_keystone_token(fs_keystone_token *out, const char *buf, size_t len)
 {
 	memset(out, 0, sizeof(*out));
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: empty body");
-	cJSON *j = cJSON_ParseWithLength(buf, len);
-	if (!j)
-		return fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: malformed JSON");
-	int rc = 0;
+	cJSON *j;
+	int rc = fs_http_json_body(&j, buf, len, "Keystone token response");
+	if (rc < 0)
+		return rc;
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "token");
 	if (!cJSON_IsObject(tok)) {
 		rc = fs_err(FASTSNAP_EPROTOCOL, "Keystone token response: no \"token\" object");
@@ -204,6 +203,16 @@ char *fs_keystone_tokens_url(const char *auth_url)
 	return fs_asprintf("%.*s%s/auth/tokens", (int)n, auth_url, versioned ? "" : "/v3");
 }
 
+/* Wipe every string of a JSON tree (the request holds a password or a
+ * secret) before it is freed. */
+static void wipe_json(cJSON *j)
+{
+	for (cJSON *c = j; c; c = c->next) {
+		fs_secret_wipe(c->valuestring);
+		wipe_json(c->child);
+	}
+}
+
 static const char *or_default(const char *v, const char *d)
 {
 	return v && *v ? v : d;
@@ -254,6 +263,7 @@ int fs_keystone_request_body(char **out, const fs_settings *s)
 		}
 	}
 	*out = cJSON_PrintUnformatted(root);
+	wipe_json(root);
 	cJSON_Delete(root);
 	if (!*out)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory building the Keystone request");
@@ -337,7 +347,7 @@ int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h)
 		char *body = NULL;
 		if ((rc = fs_keystone_request_body(&body, s)) < 0)
 			goto fail;
-		free(body);
+		fs_secret_free(body);
 	}
 	if (s->glance_url && *s->glance_url) {
 		if (!(a->endpoint = strip_slash(s->glance_url))) {
@@ -358,18 +368,18 @@ fail:
 
 static void own_free(fs_settings *o)
 {
-	free(o->os_token);
 	free(o->os_auth_url);
 	free(o->os_username);
-	free(o->os_password);
 	free(o->os_user_domain_name);
 	free(o->os_project_name);
 	free(o->os_project_id);
 	free(o->os_project_domain_name);
 	free(o->os_application_credential_id);
-	free(o->os_application_credential_secret);
 	free(o->os_interface);
 	free(o->os_region_name);
+	fs_secret_free(o->os_token);
+	fs_secret_free(o->os_password);
+	fs_secret_free(o->os_application_credential_secret);
 }
 
 void fs_auth_free(fs_auth *a)
@@ -378,8 +388,8 @@ void fs_auth_free(fs_auth *a)
 		return;
 	own_free(&a->own);
 	own_free(&a->svc);
-	free(a->svc_token);
-	free(a->token);
+	fs_secret_free(a->svc_token);
+	fs_secret_free(a->token);
 	free(a->endpoint);
 	free(a);
 }
@@ -416,18 +426,18 @@ static int keystone_request(fs_auth *a, const fs_settings *s, const char *log_na
 		.method = "POST", .url = url, .log_name = log_name,
 		.headers = hdrs, .n_headers = 2, .body = body, .body_len = strlen(body),
 		.capture_header = "X-Subject-Token",
+		/* asking for a token twice is harmless (the first one just
+		 * expires): retried like a safe call, within the call deadline */
+		.retry = 1,
 	};
 	fs_http_resp resp;
 	rc = fs_http_do(a->h, &resp, &req);
-	free(body);
+	fs_secret_free(body);            /* it holds the password or secret */
 	free(url);
 	if (rc < 0)
 		goto out;
 	if (resp.status != 201 && resp.status != 200) {
-		rc = fs_http_status_error(a->h, &resp, req.log_name);
-		if (resp.status < 400)
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld", log_name,
-				resp.status);
+		rc = fs_http_unexpected_status(a->h, &resp, req.log_name, "Keystone");
 		goto out;
 	}
 	if (!resp.captured || !*resp.captured) {
@@ -466,7 +476,7 @@ static int keystone_auth(fs_auth *a)
 				s->os_region_name ? " in region " : "",
 				s->os_region_name ? s->os_region_name : "");
 			fs_keystone_token_free(&t);
-			free(tok);
+			fs_secret_free(tok);
 			return rc;
 		}
 		if (!(a->endpoint = strip_slash(ep)))
@@ -476,7 +486,7 @@ static int keystone_auth(fs_auth *a)
 	a->token_expires = fs_keystone_time(t.expires_at);
 	fs_keystone_token_free(&t);
 	/* the old token stays registered as a secret: it may still be valid */
-	free(a->token);
+	fs_secret_free(a->token);
 	a->token = tok;
 	return rc;
 }
@@ -495,7 +505,7 @@ static int service_auth(fs_auth *a)
 	a->svc_issued = fs_keystone_time(t.issued_at);
 	a->svc_expires = fs_keystone_time(t.expires_at);
 	fs_keystone_token_free(&t);
-	free(a->svc_token);
+	fs_secret_free(a->svc_token);
 	a->svc_token = tok;
 	return 0;
 }

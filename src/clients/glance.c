@@ -1,19 +1,24 @@
 /*
  * clients/glance.c: the Glance v2 client (see glance.h): images (create,
- * get, delete, patch, list with paging), data upload from a reader
+ * get, delete, patch, list with paging; creation with a client-chosen id,
+ * so that it can be retried), data upload from a reader
  * callback, location registration (POST /locations with fallback to the
  * JSON-patch), and discovery (stores, stores/detail, schema, versions).
  * HTTP, retries and redaction are in http.c; identity in auth.c; response
  * parsers in glance_parse.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "clients/auth.h"
 #include "clients/glance.h"
 #include "clients/http.h"
+#include "core/header.h"
+#include "core/secret.h"
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
 #define JSON_CT "Content-Type: application/json"
@@ -38,10 +43,11 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		g->lg = *lg;
 	int rc;
 	for (size_t i = 0; i < s->glance_headers.n; i++) {
-		if ((rc = fs_http_header_check(s->glance_headers.v[i])) < 0) {
-			fs_err_prefix("Glance extra header %zu", i + 1);
+		const char *hv = s->glance_headers.v[i];
+		char where[48];
+		snprintf(where, sizeof(where), "Glance extra header %zu", i + 1);
+		if ((rc = fs_header_check(hv, hv ? strlen(hv) : 0, where, NULL, NULL, NULL)) < 0)
 			goto fail;
-		}
 		if (fs_strv_push(&g->headers, s->glance_headers.v[i]) < 0) {
 			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 			goto fail;
@@ -51,6 +57,7 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		.connect_timeout_ms = s->connect_timeout_ms,
 		.low_speed_time_s = s->low_speed_time_s,
 		.num_retries = s->num_retries,
+		.deadline_s = s->call_deadline_s,
 		.ca_file = s->ca_file,
 		.client_cert = s->client_cert,
 		.client_key = s->client_key,
@@ -86,7 +93,7 @@ void fs_glance_free(fs_glance *g)
 		return;
 	fs_auth_free(g->a);
 	fs_http_free(g->h);
-	fs_strv_free(&g->headers);
+	fs_secret_strv_free(&g->headers);
 	free(g);
 }
 
@@ -131,7 +138,7 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	}
 	for (int reauthed = 0;; reauthed = 1) {
 		size_t n = 0;
-		free(tokhdr);
+		fs_secret_free(tokhdr);
 		tokhdr = NULL;
 		const char *tok = fs_auth_token(g->a);
 		if (tok) {
@@ -186,8 +193,8 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 			goto out;
 	}
 out:
-	free(tokhdr);
-	free(svchdr);
+	fs_secret_free(tokhdr);
+	fs_secret_free(svchdr);
 	free(hdrs);
 	free(url);
 	return rc;
@@ -200,6 +207,26 @@ static int recode(int code, const char *note)
 	return fs_err(code, "%s%s", fastsnap_error_last(), note ? note : "");
 }
 
+/* The one error for a status a call did not expect: Glance's own message
+ * for a status >= 400, else "unexpected status N from Glance endpoint URL". */
+static int unexpected(fs_glance *g, const fs_http_resp *resp, const char *name)
+{
+	char *peer = fs_asprintf("Glance endpoint %s", fs_auth_endpoint(g->a));
+	int rc = fs_http_unexpected_status(g->h, resp, name, peer ? peer : "Glance");
+	free(peer);
+	return rc;
+}
+
+/* Parse an image in an answer; a failure names the call. */
+static int image_answer(fs_image **out, const fs_http_resp *resp, const char *method,
+	const char *path)
+{
+	int rc = fs_parse_image(out, resp->body.ptr, resp->body.len);
+	if (rc < 0)
+		fs_err_prefix("Glance %s %s", method, path);
+	return rc;
+}
+
 /* Run a call and require one of the ok statuses. */
 static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok1, long ok2)
 {
@@ -209,9 +236,7 @@ static int gexpect(fs_glance *g, fs_http_resp *resp, const gcall_req *r, long ok
 		return rc;
 	if (resp->status == ok1 || resp->status == ok2)
 		return 0;
-	if (resp->status >= 400)
-		return fs_http_status_error(g->h, resp, name);
-	return fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp->status, fs_auth_endpoint(g->a));
+	return unexpected(g, resp, name);
 }
 
 /* Percent-encode for a path segment or a query value. */
@@ -255,17 +280,72 @@ static int check_id(const char *id)
 
 /* ---- images ---- */
 
+int fs_glance_new_image_id(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fs_err(FASTSNAP_EIO, "cannot draw a random image id: %s",
+				strerror(n < 0 ? errno : EIO));
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		b[13], b[14], b[15]);
+	return 0;
+}
+
+/* A 409 to a POST that was sent more than once (by us, or by libcurl on a
+ * fresh connection): the first try created the image and its answer was
+ * lost. It is ours when it has our name. */
+static int created_by_first_try(fs_glance *g, fs_image **out, const char *id, const char *name)
+{
+	fs_image *img = NULL;
+	int rc = fs_glance_image_get(g, &img, id);
+	if (rc < 0) {
+		fs_err_prefix("Glance POST /v2/images: 409 after a retry, and the image %s "
+			"cannot be read", id);
+		return rc;
+	}
+	if (!fs_streq(img->name, name)) {
+		fs_image_free(img);
+		return fs_err(FASTSNAP_ECONFLICT, "Glance POST /v2/images: image id %s is taken "
+			"by another image", id);
+	}
+	fs_log(&g->lg, FASTSNAP_LOG_INFO, "Glance POST /v2/images: 409 on a retry: image %s was "
+		"created by the first try", id);
+	if (out)
+		*out = img;
+	else
+		fs_image_free(img);
+	return 0;
+}
+
 int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req)
 {
 	if (out)
 		*out = NULL;
 	if (!req->name)
 		return fs_err(FASTSNAP_EINVAL, "Glance image create: no name");
+	/* The id is chosen here, so that a retry cannot make a second image. */
+	char idbuf[37];
+	const char *id = req->id;
+	if (!id) {
+		int irc = fs_glance_new_image_id(idbuf);
+		if (irc < 0)
+			return irc;
+		id = idbuf;
+	}
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
-	if (req->id)
-		cJSON_AddStringToObject(o, "id", req->id);
+	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "name", req->name);
 	cJSON_AddStringToObject(o, "disk_format", req->disk_format ? req->disk_format : "raw");
 	cJSON_AddStringToObject(o, "container_format",
@@ -288,12 +368,22 @@ int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_r
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	const char *hdrs[] = { JSON_CT };
 	gcall_req r = { .method = "POST", .path = "/v2/images", .extra = hdrs, .n_extra = 1,
-		.body = body, .body_len = strlen(body), .retry = 0 };
+		.body = body, .body_len = strlen(body), .retry = 1 };
 	fs_http_resp resp;
-	int rc = gexpect(g, &resp, &r, 201, 200);
+	char name[512];
+	int rc = gcall(g, &resp, &r, name, sizeof(name));
 	free(body);
+	/* A 409 to our own random id can only be our own earlier try: one we
+	 * repeated, or one that libcurl repeated by itself on a fresh
+	 * connection when a reused one died before the answer. */
+	if (rc == 0 && resp.status == 409 && (resp.attempts > 1 || !req->id)) {
+		fs_http_resp_free(&resp);
+		return created_by_first_try(g, out, id, req->name);
+	}
+	if (rc == 0 && resp.status != 201 && resp.status != 200)
+		rc = unexpected(g, &resp, name);
 	if (rc == 0 && out)
-		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+		rc = image_answer(out, &resp, "POST", "/v2/images");
 	fs_http_resp_free(&resp);
 	return rc;
 }
@@ -311,7 +401,7 @@ int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id)
 	fs_http_resp resp;
 	rc = gexpect(g, &resp, &r, 200, 200);
 	if (rc == 0)
-		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+		rc = image_answer(out, &resp, "GET", path);
 	fs_http_resp_free(&resp);
 	free(path);
 	return rc;
@@ -391,14 +481,10 @@ int fs_glance_image_patch(fs_glance *g, fs_image **out, const char *id, const cJ
 	fs_http_resp resp;
 	char name[512];
 	rc = do_patch(g, &resp, id, ops, name, sizeof(name));
-	if (rc == 0 && resp.status != 200) {
-		if (resp.status >= 400)
-			rc = fs_http_status_error(g->h, &resp, name);
-		else
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
-	}
-	if (rc == 0 && out)
-		rc = fs_parse_image(out, resp.body.ptr, resp.body.len);
+	if (rc == 0 && resp.status != 200)
+		rc = unexpected(g, &resp, name);
+	if (rc == 0 && out && (rc = fs_parse_image(out, resp.body.ptr, resp.body.len)) < 0)
+		fs_err_prefix("%s", name);
 	fs_http_resp_free(&resp);
 	return rc;
 }
@@ -530,8 +616,9 @@ int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *con
 		fs_http_resp resp;
 		rc = gexpect(g, &resp, &r, 200, 200);
 		char *next = NULL;
-		if (rc == 0)
-			rc = fs_parse_image_page(out, &next, resp.body.ptr, resp.body.len);
+		if (rc == 0 && (rc = fs_parse_image_page(out, &next, resp.body.ptr,
+		    resp.body.len)) < 0)
+			fs_err_prefix("Glance GET %s", path);
 		fs_http_resp_free(&resp);
 		if (rc == 0 && next && fs_streq(next, path))
 			rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: \"next\" link repeats");
@@ -549,6 +636,25 @@ int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *con
 }
 
 /* ---- upload ---- */
+
+/* The connection broke without an answer to the upload: if Glance has the
+ * image active with every byte, the upload itself succeeded and only its
+ * answer was lost (the caller's final check still compares the hashes);
+ * otherwise the transport error `rc` stands. */
+static int upload_answer_lost(fs_glance *g, const char *id, uint64_t length, int rc)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", fastsnap_error_last());
+	fs_image *img = NULL;
+	int ok = fs_glance_image_get(g, &img, id) == 0 && fs_streq(img->status, "active") &&
+		img->size >= 0 && (uint64_t)img->size == length;
+	fs_image_free(img);
+	if (!ok)
+		return fs_err(rc, "%s", msg);      /* the transport error stands */
+	fs_log(&g->lg, FASTSNAP_LOG_INFO, "Glance PUT /v2/images/%s/file: the answer was lost, "
+		"but the image is active with all %llu bytes", id, (unsigned long long)length);
+	return 0;
+}
 
 int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req)
 {
@@ -575,7 +681,10 @@ int fs_glance_upload(fs_glance *g, const char *id, const fs_upload_req *req)
 		.up = req, .retry = 1 };
 	fs_http_resp resp;
 	rc = gexpect(g, &resp, &r, 204, 201);
+	long st = resp.status;
 	fs_http_resp_free(&resp);
+	if ((rc == FASTSNAP_ETRANSPORT || rc == FASTSNAP_ETIMEOUT) && st == 0)
+		rc = upload_answer_lost(g, id, req->length, rc);
 out:
 	free(path);
 	free(store);
@@ -790,8 +899,7 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 		fs_log(&g->lg, FASTSNAP_LOG_WARN, "%s: 403: %s; trying the JSON-patch", name,
 			SERVICE_USER_HINT);
 	} else if (st != 404 && st != 405) {
-		rc = st >= 400 ? fs_http_status_error(g->h, &resp, name) :
-			fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, st, fs_auth_endpoint(g->a));
+		rc = unexpected(g, &resp, name);
 		if (st == 400)
 			rc = recode(FASTSNAP_ELOCATION_REJECTED, NULL);
 		fs_http_resp_free(&resp);
@@ -821,10 +929,8 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 		if (resp.status == 404)
 			rc = fs_err(FASTSNAP_EUNSUPPORTED, "%s: 404: multi-store is not enabled in "
 				"Glance (enabled_backends is unset)", name);
-		else if (resp.status >= 400)
-			rc = fs_http_status_error(g->h, &resp, name);
 		else if (resp.status != 200)
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
+			rc = unexpected(g, &resp, name);
 		else
 			rc = fs_parse_stores(out, resp.body.ptr, resp.body.len);
 	}
@@ -838,10 +944,8 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 		if (resp.status == 403 || resp.status == 404) {
 			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld: no store details (admin only)",
 				name, resp.status);
-		} else if (resp.status >= 400) {
-			rc = fs_http_status_error(g->h, &resp, name);
 		} else if (resp.status != 200) {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from Glance endpoint %s", name, resp.status, fs_auth_endpoint(g->a));
+			rc = unexpected(g, &resp, name);
 		} else {
 			rc = fs_parse_stores_detail(out, resp.body.ptr, resp.body.len);
 		}

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/common.h"
+#include "clients/http.h"
 #include "core/settings.h"
 
 typedef struct fs_glance fs_glance;
@@ -61,7 +62,7 @@ void fs_image_free(fs_image *img);
 const char *fs_image_prop(const fs_image *img, const char *key);
 
 typedef struct {
-	const char *id;           /* client-chosen id, or NULL */
+	const char *id;           /* client-chosen id, or NULL: a random one */
 	const char *name;
 	const char *disk_format;  /* default "raw" */
 	const char *container_format; /* default "bare" */
@@ -74,7 +75,15 @@ typedef struct {
 	size_t n_props;
 } fs_image_create_req;
 
+/* POST /v2/images with the id chosen here (req->id, else a random UUID), so
+ * that the call is retried like an idempotent one: a 409 to a retried POST,
+ * or to the random id (libcurl may repeat a request by itself), means that
+ * the first try created the image (its answer was lost), and the image is
+ * read and returned (if it has req->name). A 409 to a caller's id on the
+ * first try is FASTSNAP_ECONFLICT. */
 int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req);
+/* A random (version 4) UUID, lowercase, in out[37]. */
+int fs_glance_new_image_id(char out[37]);
 int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id);
 int fs_glance_image_delete(fs_glance *g, const char *id);
 /* JSON-patch: `ops` is an array of {"op","path","value"}; out may be NULL. */
@@ -100,12 +109,8 @@ int fs_glance_image_list_pages(fs_glance *g, fs_image_list *out, const char *con
 
 /* ---- upload ---- */
 
-/* Body reader: fill up to len bytes; return bytes (>0), 0 at the end, or a
- * negative FASTSNAP_E* code (its message already set) to abort. */
-typedef ssize_t (*fs_read_fn)(void *ctx, char *buf, size_t len);
-/* Start again from byte 0; NULL if the source cannot rewind. */
-typedef int (*fs_rewind_fn)(void *ctx);
-
+/* The body comes from an fs_read_fn (http.h), rewound with fs_rewind_fn
+ * before a retry. */
 typedef struct {
 	uint64_t length;          /* exact Content-Length */
 	const char *store;        /* x-image-meta-store, or NULL */

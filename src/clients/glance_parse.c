@@ -205,12 +205,9 @@ fail:
 int fs_parse_image(fs_image **out, const char *buf, size_t len)
 {
 	*out = NULL;
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "Glance image: empty response body");
-	cJSON *o = cJSON_ParseWithLength(buf, len);
-	if (!o)
-		return fs_err(FASTSNAP_EPROTOCOL, "Glance image: malformed JSON (%zu bytes)", len);
-	return image_from_json(out, o);
+	cJSON *o;
+	int rc = fs_http_json_body(&o, buf, len, "Glance image");
+	return rc < 0 ? rc : image_from_json(out, o);
 }
 
 void fs_image_list_free(fs_image_list *l)
@@ -227,12 +224,10 @@ void fs_image_list_free(fs_image_list *l)
 int fs_parse_image_page(fs_image_list *inout, char **next, const char *buf, size_t len)
 {
 	*next = NULL;
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "Glance image list: empty response body");
-	cJSON *o = cJSON_ParseWithLength(buf, len);
-	if (!o)
-		return fs_err(FASTSNAP_EPROTOCOL, "Glance image list: malformed JSON");
-	int rc = 0;
+	cJSON *o;
+	int rc = fs_http_json_body(&o, buf, len, "Glance image list");
+	if (rc < 0)
+		return rc;
 	cJSON *imgs = cJSON_GetObjectItemCaseSensitive(o, "images");
 	if (!cJSON_IsArray(imgs)) {
 		rc = fs_err(FASTSNAP_EPROTOCOL, "Glance image list: no \"images\" array");
@@ -294,7 +289,7 @@ void fs_store_set_free(fs_store_set *s)
 const fs_store_info *fs_store_set_find(const fs_store_set *s, const char *id)
 {
 	for (size_t i = 0; s && id && i < s->n; i++)
-		if (strcmp(s->v[i].id, id) == 0)
+		if (fs_streq(s->v[i].id, id))
 			return &s->v[i];
 	return NULL;
 }
@@ -310,12 +305,11 @@ const fs_store_info *fs_store_set_default(const fs_store_set *s)
 static int stores_array(cJSON **root, const cJSON **arr, const char *buf, size_t len,
 	const char *what)
 {
+	cJSON *o;
+	int rc = fs_http_json_body(&o, buf, len, what);
 	*root = NULL;
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: empty response body", what);
-	cJSON *o = cJSON_ParseWithLength(buf, len);
-	if (!o)
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: malformed JSON", what);
+	if (rc < 0)
+		return rc;
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "stores");
 	if (!cJSON_IsArray(a)) {
 		cJSON_Delete(o);
@@ -453,13 +447,11 @@ int fs_parse_image_schema(fs_image_schema *out, const char *buf, size_t len)
 {
 	const char *what = "Glance GET /v2/schemas/image";
 	memset(out, 0, sizeof(*out));
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: empty response body", what);
-	cJSON *o = cJSON_ParseWithLength(buf, len);
-	if (!o)
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: malformed JSON", what);
+	cJSON *o;
+	int rc = fs_http_json_body(&o, buf, len, what);
+	if (rc < 0)
+		return rc;
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(o, "properties");
-	int rc = 0;
 	if (!cJSON_IsObject(props)) {
 		rc = fs_err(FASTSNAP_EPROTOCOL, "%s: no \"properties\" object", what);
 		goto out;
@@ -492,12 +484,10 @@ int fs_parse_versions(fs_strv *out, const char *buf, size_t len)
 {
 	const char *what = "Glance GET /";
 	memset(out, 0, sizeof(*out));
-	if (!buf || !len)
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: empty response body", what);
-	cJSON *o = cJSON_ParseWithLength(buf, len);
-	if (!o)
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: malformed JSON", what);
-	int rc = 0;
+	cJSON *o;
+	int rc = fs_http_json_body(&o, buf, len, what);
+	if (rc < 0)
+		return rc;
 	const cJSON *vs = cJSON_GetObjectItemCaseSensitive(o, "versions");
 	if (!cJSON_IsArray(vs)) {
 		rc = fs_err(FASTSNAP_EPROTOCOL, "%s: no \"versions\" array", what);

@@ -2,7 +2,8 @@
  * clients/http.c: the libcurl wrapper (see http.h). Owns one reused CURL
  * easy handle per fs_http, the retry loop (503 and connection errors, for
  * requests marked retryable; uploads only when the reader can rewind), the
- * response-body cap, header validation, error-body message extraction and
+ * response-body cap, the check of every header sent (core/header.c), the
+ * JSON-body and unexpected-status helpers, error-body message extraction and
  * the redaction of secrets in log lines and error messages.
  */
 #include <ctype.h>
@@ -19,6 +20,8 @@
 #include <curl/curl.h>
 
 #include "clients/http.h"
+#include "core/header.h"
+#include "core/secret.h"
 
 struct fs_http {
 	CURL *curl;
@@ -26,6 +29,7 @@ struct fs_http {
 	long low_speed_time_s;
 	int num_retries;
 	long retry_base_ms;
+	long deadline_s;
 	char *ca_file;
 	char *client_cert;
 	char *client_key;
@@ -101,6 +105,7 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 	h->low_speed_time_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : 60;
 	h->num_retries = o->num_retries > 0 ? o->num_retries : 0;
 	h->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 1000;
+	h->deadline_s = o->deadline_s > 0 ? o->deadline_s : FS_HTTP_DEFAULT_DEADLINE_S;
 	h->insecure = o->insecure;
 	if (h->insecure)
 		fs_log(lg, FASTSNAP_LOG_WARN, "TLS certificate verification is off (insecure)");
@@ -131,7 +136,7 @@ void fs_http_free(fs_http *h)
 	free(h->ca_file);
 	free(h->client_cert);
 	free(h->client_key);
-	fs_strv_free(&h->secrets);
+	fs_secret_strv_free(&h->secrets);
 	free(h);
 }
 
@@ -153,7 +158,7 @@ void fs_http_remove_secret(fs_http *h, const char *secret)
 		return;
 	for (size_t i = 0; i < h->secrets.n; i++) {
 		if (strcmp(h->secrets.v[i], secret) == 0) {
-			free(h->secrets.v[i]);
+			fs_secret_free(h->secrets.v[i]);
 			h->secrets.v[i] = h->secrets.v[h->secrets.n - 1];
 			h->secrets.n--;
 			return;
@@ -215,27 +220,6 @@ static int herr(const fs_http *h, int code, const char *fmt, ...)
 int fs_http_header_is_sensitive(const char *name, size_t len)
 {
 	return fs_name_is_secret(name, len);
-}
-
-int fs_http_header_check(const char *hdr)
-{
-	if (!hdr)
-		return fs_err(FASTSNAP_EINVAL, "HTTP header is NULL");
-	const char *colon = strchr(hdr, ':');
-	size_t namelen = colon ? (size_t)(colon - hdr) : strlen(hdr);
-	if (strpbrk(hdr, "\r\n"))
-		return fs_err(FASTSNAP_EINVAL, "HTTP header '%.*s' contains CR or LF",
-			(int)(namelen > 64 ? 64 : namelen), hdr);
-	if (!colon || namelen == 0)
-		return fs_err(FASTSNAP_EINVAL,
-			"HTTP header must be 'Name: value' (missing name or colon)");
-	for (size_t i = 0; i < namelen; i++) {
-		unsigned char c = (unsigned char)hdr[i];
-		if (c <= 32 || c >= 127 || strchr("()<>@,;:\\\"/[]?={}", c))
-			return fs_err(FASTSNAP_EINVAL, "HTTP header name '%.*s' has an invalid character",
-				(int)(namelen > 64 ? 64 : namelen), hdr);
-	}
-	return 0;
 }
 
 void fs_http_redact_header(char *out, size_t outlen, const char *hdr)
@@ -302,7 +286,7 @@ static char *text_of(const char *buf, size_t len)
 			}
 			(void)done;
 		}
-		if (isspace((unsigned char)c) || (unsigned char)c < 32) {
+		if (isspace((unsigned char)c) || (unsigned char)c < 32 || c == 0x7f) {
 			space = 1;
 			continue;
 		}
@@ -316,6 +300,55 @@ static char *text_of(const char *buf, size_t len)
 		return NULL;
 	}
 	return fs_buf_detach(&b);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t want;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		want = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		want = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		want = 4;
+	else
+		return 0;
+	if (want > n)
+		return 0;
+	for (size_t i = 1; i < want; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* no overlong 3/4-byte forms, no surrogates, nothing above U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return want;
+}
+
+/* A message from a server, made fit for a log line or a JSON string:
+ * bytes that are not valid UTF-8 become '?', and a text over `max` bytes
+ * is cut at a character boundary; no blank at either end. In place. */
+static void clean_text(char *t, size_t max)
+{
+	size_t n = strlen(t);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)t + i, n - i);
+		if (k == 0) {
+			t[i] = '?';
+			k = 1;
+		}
+		if (i + k > max) {      /* the character would cross the cap */
+			n = i;
+			break;
+		}
+		i += k;
+	}
+	t[n] = '\0';
+	while (n && t[n - 1] == ' ')
+		t[--n] = '\0';
 }
 
 static const char *memfind(const char *hay, size_t len, const char *needle)
@@ -346,8 +379,10 @@ char *fs_http_error_message(const char *buf, size_t len)
 			}
 			char *r = m ? text_of(m, strlen(m)) : NULL;
 			cJSON_Delete(j);
-			if (r)
+			if (r) {
+				clean_text(r, 1024);
 				return r;
+			}
 		}
 	}
 	/* HTML: the text after </h1> is Glance's (webob's) message. */
@@ -368,8 +403,8 @@ char *fs_http_error_message(const char *buf, size_t len)
 		free(t);
 		t = text_of(buf, len);
 	}
-	if (t && strlen(t) > 1024)
-		t[1024] = '\0';
+	if (t)
+		clean_text(t, 1024);
 	return t;
 }
 
@@ -432,7 +467,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		/* a new response (after 100 Continue): forget the previous one's */
-		free(x->resp->captured);
+		fs_secret_free(x->resp->captured);
 		x->resp->captured = NULL;
 		free(x->resp->content_type);
 		x->resp->content_type = NULL;
@@ -440,7 +475,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	char *v;
 	if (x->req->capture_header && (v = header_value(ptr, n, x->req->capture_header))) {
-		free(x->resp->captured);
+		fs_secret_free(x->resp->captured);
 		x->resp->captured = v;
 	}
 	if ((v = header_value(ptr, n, "Content-Type"))) {
@@ -496,10 +531,22 @@ void fs_http_resp_free(fs_http_resp *r)
 	if (!r)
 		return;
 	fs_buf_free(&r->body);
-	free(r->captured);
+	fs_secret_free(r->captured);     /* X-Subject-Token: a token */
 	free(r->content_type);
 	r->captured = r->content_type = NULL;
 	r->status = 0;
+}
+
+/* curl keeps its own copies of the headers: wipe the ones that carry a
+ * secret (X-Auth-Token, ...) before the list is freed. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *e = l; e; e = e->next) {
+		const char *colon = e->data ? strchr(e->data, ':') : NULL;
+		if (colon && fs_http_header_is_sensitive(e->data, (size_t)(colon - e->data)))
+			fs_secret_wipe(e->data);
+	}
+	curl_slist_free_all(l);
 }
 
 static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
@@ -508,9 +555,10 @@ static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
 	struct curl_slist *l = NULL, *t;
 	*out = NULL;
 	for (size_t i = 0; i < req->n_headers; i++) {
-		int rc = fs_http_header_check(req->headers[i]);
+		const char *hv = req->headers[i];
+		int rc = fs_header_check(hv, hv ? strlen(hv) : 0, req->log_name, NULL, NULL, NULL);
 		if (rc < 0) {
-			curl_slist_free_all(l);
+			free_headers(l);
 			return rc;
 		}
 		if (!(t = curl_slist_append(l, req->headers[i])))
@@ -526,14 +574,14 @@ static int build_headers(fs_http *h, const fs_http_req *req, int small_body,
 	*out = l;
 	return 0;
 oom:
-	curl_slist_free_all(l);
+	free_headers(l);
 	return herr(h, FASTSNAP_ENOMEM, "out of memory building HTTP headers");
 }
 
 /* One attempt. Returns 0 (a response), or a negative code with the error
  * set; *retryable says whether a connection error may be retried. */
 static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
-	struct curl_slist *hdrs, int *retryable)
+	struct curl_slist *hdrs, int *retryable, long budget_ms)
 {
 	CURL *c = h->curl;
 	xfer x = { .h = h, .req = req, .resp = resp };
@@ -543,7 +591,10 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, budget_ms > 0 &&
+		budget_ms < h->connect_timeout_ms ? budget_ms : h->connect_timeout_ms);
+	if (budget_ms > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, budget_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->low_speed_time_s);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -634,6 +685,21 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	return 0;
 }
 
+/* The error once a call's deadline has passed, keeping the last failure's
+ * message as the detail. */
+static int deadline_error(fs_http *h, const fs_http_req *req, int attempts, int last_rc,
+	const fs_http_resp *resp)
+{
+	char detail[1024];
+	if (last_rc < 0)
+		snprintf(detail, sizeof(detail), "; last error: %s", fastsnap_error_last());
+	else
+		snprintf(detail, sizeof(detail), "; last answer: %ld", resp->status);
+	return herr(h, FASTSNAP_ETIMEOUT, "%s: no answer within the %ld s call deadline "
+		"(call_deadline_s) after %d attempt%s%s", req->log_name, h->deadline_s, attempts,
+		attempts == 1 ? "" : "s", detail);
+}
+
 int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 {
 	memset(resp, 0, sizeof(*resp));
@@ -652,21 +718,41 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 			hlog(h, FASTSNAP_LOG_DEBUG, "  %s", red);
 		}
 	}
+	/* An upload may rightly take longer than any fixed deadline: it is
+	 * bounded by the low-speed limit (and its retries by num_retries). */
+	int bounded = !req->read;
+	double end = fs_now() + (double)h->deadline_s;
 	int can_retry = req->retry && (!req->read || req->rewind);
 	for (int i = 0;; i++) {
 		int retryable = 0;
 		if (i > 0) {
 			fs_buf_free(&resp->body);
-			free(resp->captured);
+			fs_secret_free(resp->captured);
 			free(resp->content_type);
 			resp->captured = resp->content_type = NULL;
 			resp->status = 0;
 		}
-		rc = attempt(h, resp, req, hdrs, &retryable);
+		long budget = bounded ? (long)((end - fs_now()) * 1000.0) : 0;
+		if (bounded && budget <= 0) {
+			rc = deadline_error(h, req, resp->attempts, rc, resp);
+			break;
+		}
+		rc = attempt(h, resp, req, hdrs, &retryable, budget);
 		int again = (rc == 0 && resp->status == 503) || (rc < 0 && retryable);
+		if (bounded && rc == FASTSNAP_ETIMEOUT && fs_now() >= end - 0.05) {
+			rc = deadline_error(h, req, resp->attempts, rc, resp);
+			break;
+		}
 		if (!again || !can_retry || i >= h->num_retries)
 			break;
 		long ms = fs_http_backoff_ms(h->retry_base_ms, i, &h->seed);
+		if (bounded && fs_now() + (double)ms / 1000.0 >= end) {
+			/* no time left for another try: a transport failure is
+			 * reported against the deadline, a 503 as itself */
+			if (rc < 0)
+				rc = deadline_error(h, req, resp->attempts, rc, resp);
+			break;
+		}
 		if (rc < 0)
 			hlog(h, FASTSNAP_LOG_INFO, "%s; retry %d of %d in %ld ms", fastsnap_error_last(),
 				i + 1, h->num_retries, ms);
@@ -683,7 +769,7 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 		if ((rc = fs_http_sleep(h, ms)) < 0)
 			break;
 	}
-	curl_slist_free_all(hdrs);
+	free_headers(hdrs);
 	return rc;
 }
 
@@ -697,4 +783,23 @@ int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name
 		m ? m : "");
 	free(m);
 	return rc;
+}
+
+int fs_http_unexpected_status(fs_http *h, const fs_http_resp *r, const char *log_name,
+	const char *peer)
+{
+	if (r->status >= 400)
+		return fs_http_status_error(h, r, log_name);
+	return herr(h, FASTSNAP_EPROTOCOL, "%s: unexpected status %ld from %s", log_name, r->status,
+		peer ? peer : "the server");
+}
+
+int fs_http_json_body(cJSON **out, const char *buf, size_t len, const char *what)
+{
+	*out = NULL;
+	if (!buf || !len)
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: empty response body", what);
+	if (!(*out = cJSON_ParseWithLength(buf, len)))
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: malformed JSON (%zu bytes)", what, len);
+	return 0;
 }

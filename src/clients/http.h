@@ -3,7 +3,7 @@
  * (Glance, Keystone). One fs_http owns one CURL easy handle, reused across
  * requests so that the connection is kept alive. It does timeouts, TLS,
  * safe retries with exponential backoff, a cap on response bodies, header
- * validation (CR/LF refused) and logging with secrets redacted.
+ * validation (core/header.h) and logging with secrets redacted.
  */
 #ifndef FS_HTTP_H
 #define FS_HTTP_H
@@ -15,6 +15,8 @@
 
 /* Response bodies above this are refused with FASTSNAP_ETOOLARGE. */
 #define FS_HTTP_BODY_CAP (4u * 1024u * 1024u)
+/* Default overall deadline of one call (retries included), seconds. */
+#define FS_HTTP_DEFAULT_DEADLINE_S 120L
 
 typedef struct fs_http fs_http;
 
@@ -23,29 +25,36 @@ typedef struct {
 	long low_speed_time_s;    /* <= 0: 60 (abort below 1 byte/s for this long) */
 	int num_retries;          /* < 0: 0 */
 	long retry_base_ms;       /* first backoff delay; <= 0: 1000 */
+	/* Overall limit of one call, its retries and back-off included, in
+	 * seconds; <= 0: FS_HTTP_DEFAULT_DEADLINE_S. A call with a streamed
+	 * body (an upload) is bounded by the low-speed limit instead. */
+	long deadline_s;
 	const char *ca_file;
 	const char *client_cert;
 	const char *client_key;
 	int insecure;
 } fs_http_opts;
 
-/* Streaming request body. */
-typedef ssize_t (*fs_http_read_fn)(void *ctx, char *buf, size_t len);
-typedef int (*fs_http_rewind_fn)(void *ctx);
+/* A streamed request body (the one reader type of the HTTP layer and of
+ * Glance's upload): fill up to len bytes; return bytes (> 0), 0 at the end,
+ * or a negative FASTSNAP_E* code (its message already set) to abort. */
+typedef ssize_t (*fs_read_fn)(void *ctx, char *buf, size_t len);
+/* Start again from byte 0; NULL if the source cannot rewind. */
+typedef int (*fs_rewind_fn)(void *ctx);
 
 typedef struct {
 	const char *method;           /* GET, POST, PUT, PATCH, DELETE, HEAD */
 	const char *url;              /* absolute */
 	const char *log_name;         /* how errors name the request, e.g. "Glance GET /v2/images/x" */
-	/* Headers "Name: value" for this request (validated: no CR/LF). */
+	/* Headers "Name: value" for this request (validated by fs_header_check). */
 	const char *const *headers;
 	size_t n_headers;
 	/* A small in-memory body (POST/PATCH), or NULL. */
 	const char *body;
 	size_t body_len;
 	/* Or a streamed body of exactly upload_len bytes (PUT). */
-	fs_http_read_fn read;
-	fs_http_rewind_fn rewind;     /* NULL: the body cannot be sent twice */
+	fs_read_fn read;
+	fs_rewind_fn rewind;          /* NULL: the body cannot be sent twice */
 	void *read_ctx;
 	uint64_t upload_len;
 	/* Retry on 503 and connection errors (only for idempotent requests). */
@@ -75,7 +84,10 @@ void fs_http_remove_secret(fs_http *h, const char *secret);
  * status (resp->status), or a negative code: FASTSNAP_ETRANSPORT,
  * FASTSNAP_ETIMEOUT, FASTSNAP_ETOOLARGE (body above the cap), FASTSNAP_EINVAL
  * (a header with CR/LF), or the reader's own code. Retries (503, connection
- * errors) happen inside when req->retry is set. resp is reset first; free it
+ * errors, timeouts) happen inside when req->retry is set and time remains
+ * before the call's deadline; a request without a streamed body never runs
+ * past the deadline, and then fails with FASTSNAP_ETIMEOUT "<log_name>: no
+ * answer within the N s call deadline ...". resp is reset first; free it
  * with fs_http_resp_free in every case. */
 int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req);
 void fs_http_resp_free(fs_http_resp *r);
@@ -85,19 +97,30 @@ void fs_http_resp_free(fs_http_resp *r);
  * Returns the code. */
 int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name);
 
+/* The error for a response whose status the caller did not expect: a
+ * status >= 400 as fs_http_status_error, anything else FASTSNAP_EPROTOCOL
+ * "<log_name>: unexpected status <N> from <peer>". Returns the code. */
+int fs_http_unexpected_status(fs_http *h, const fs_http_resp *r, const char *log_name,
+	const char *peer);
+
+struct cJSON;
+/* Parse a JSON response body. An empty body or malformed JSON gives
+ * FASTSNAP_EPROTOCOL "<what>: empty response body" / "<what>: malformed
+ * JSON (<len> bytes)"; *out is NULL then. No I/O. */
+int fs_http_json_body(struct cJSON **out, const char *buf, size_t len, const char *what);
+
 /* ---- helpers (no I/O; exposed for tests) ---- */
 
-/* Validate one "Name: value" header: a token name, a colon, no CR/LF/NUL.
- * Returns 0 or FASTSNAP_EINVAL (message names the header, not its value). */
-int fs_http_header_check(const char *hdr);
 /* Write `hdr` to out with its value replaced by "***" when the name is
  * sensitive (contains token, secret, password, auth or cookie). */
 void fs_http_redact_header(char *out, size_t outlen, const char *hdr);
 /* True when a header name is sensitive. */
 int fs_http_header_is_sensitive(const char *name, size_t len);
 /* The message of an error body: JSON {"message":..}, {"error":{"message":..}},
- * {"<key>":{"message":..}}, or HTML/text (tags stripped, collapsed). Returns
- * a new string (possibly ""), or NULL on OOM. */
+ * {"<key>":{"message":..}}, or HTML/text (tags stripped, collapsed). At most
+ * 1024 bytes of valid UTF-8 (other bytes become '?'), no control character,
+ * no blank at either end. Returns a new string (possibly ""), or NULL on
+ * OOM. */
 char *fs_http_error_message(const char *buf, size_t len);
 /* Backoff before retry `attempt` (0-based) in ms, with jitter in
  * [base*2^attempt, 1.5*base*2^attempt), capped at 30 s. */

@@ -55,6 +55,7 @@ void fs_config_init(fs_config *c)
 	c->ceph_op_timeout_s = -1;
 	c->connect_timeout_ms = -1;
 	c->low_speed_time_s = -1;
+	c->call_deadline_s = -1;
 }
 
 void fs_config_free(fs_config *c)
@@ -356,6 +357,8 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 			return fs_cfg_set_long(p, &c->ceph_op_timeout_s, section, name, v, 1, 86400);
 		if (!strcmp(name, "low_speed_time_s"))
 			return fs_cfg_set_long(p, &c->low_speed_time_s, section, name, v, 1, 86400);
+		if (!strcmp(name, "call_deadline_s"))
+			return fs_cfg_set_long(p, &c->call_deadline_s, section, name, v, 1, 86400);
 	}
 	return 1;   /* unknown: ignored */
 }

@@ -52,6 +52,7 @@ typedef struct {
 	long ceph_op_timeout_s;    /* -1 unset; 1..86400: librados mon and OSD op timeout */
 	long connect_timeout_ms;   /* -1 unset; > 0 */
 	long low_speed_time_s;     /* -1 unset; > 0 */
+	long call_deadline_s;      /* -1 unset; 1..86400: one Glance/Keystone call, retries included */
 } fs_config;
 
 /* Set every field to "unset" (NULL / -1). */

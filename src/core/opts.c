@@ -11,7 +11,8 @@
 
 static const size_t engine_sizes[] = {
 	[1] = offsetof(fastsnap_engine_opts, retry_base_ms),
-	[2] = sizeof(fastsnap_engine_opts),
+	[2] = offsetof(fastsnap_engine_opts, call_deadline_s),
+	[3] = sizeof(fastsnap_engine_opts),
 };
 
 static const size_t snapshot_sizes[] = {

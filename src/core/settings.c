@@ -17,7 +17,9 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/header.h"
 #include "core/opts.h"
+#include "core/secret.h"
 #include "core/settings.h"
 
 #define FS_DEFAULT_CEPH_USER "admin"
@@ -28,6 +30,7 @@
 #define FS_DEFAULT_CEPH_OP_TIMEOUT_S 120L
 #define FS_DEFAULT_RETRY_BASE_MS 1000L
 #define FS_DEFAULT_HEARTBEAT_S 5L
+#define FS_DEFAULT_CALL_DEADLINE_S 120L
 
 void fs_settings_free(fs_settings *s)
 {
@@ -45,62 +48,27 @@ void fs_settings_free(fs_settings *s)
 		&s->su_project_name, &s->su_project_id, &s->su_project_domain_name,
 		&s->su_application_credential_id, &s->su_application_credential_secret,
 	};
+	/* tokens, passwords and secrets are wiped (every string, to miss none) */
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		free(*strs[i]);
+		fs_secret_free(*strs[i]);
 		*strs[i] = NULL;
 	}
-	fs_strv_free(&s->glance_headers);
+	fs_secret_strv_free(&s->glance_headers);
 	memset(s, 0, sizeof(*s));
 }
 
 /* ---- headers ---- */
 
-static int fs_is_tchar(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* Printable, bounded copy of a header name for messages. */
-static const char *fs_show_name(char out[72], const char *s, size_t n)
-{
-	if (fs_name_is_secret(s, n))
-		return "<redacted>";
-	return fs_printable(out, 64, s, n);
-}
-
 /* Validate hdr[0..len) and append it as "Name: value". `where` prefixes
  * messages ("glance header #2", "FASTSNAP_GLANCE_HEADERS item 1"). */
 static int fs_add_header_n(fs_settings *s, const char *hdr, size_t len, const char *where)
 {
-	char show[72];
-	const char *colon = memchr(hdr, ':', len);
-	if (!colon)
-		return fs_err(FASTSNAP_EINVAL, "%s: header '%s' is not 'Name: value' (no ':')", where,
-			fs_show_name(show, hdr, len));
-	size_t nlen = (size_t)(colon - hdr);
-	if (nlen == 0)
-		return fs_err(FASTSNAP_EINVAL, "%s: header has an empty name; expected 'Name: value'", where);
-	for (size_t i = 0; i < nlen; i++)
-		if (!fs_is_tchar((unsigned char)hdr[i]))
-			return fs_err(FASTSNAP_EINVAL, "%s: header name '%s' is not a valid token "
-				"(no spaces, colons or control characters)", where, fs_show_name(show, hdr, nlen));
-	const char *v = colon + 1, *end = hdr + len;
-	for (const char *q = v; q < end; q++) {
-		if (*q == '\r' || *q == '\n')
-			return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has CR or LF in its value (refused)",
-				where, fs_show_name(show, hdr, nlen));
-		if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
-			return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has a control character in its value",
-				where, fs_show_name(show, hdr, nlen));
-	}
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	if (v == end)
-		return fs_err(FASTSNAP_EINVAL, "%s: header '%s' has an empty value", where,
-			fs_show_name(show, hdr, nlen));
-	char *norm = fs_asprintf("%.*s: %.*s", (int)nlen, hdr, (int)(end - v), v);
+	size_t nlen, vlen;
+	const char *v;
+	int rc = fs_header_check(hdr, len, where, &nlen, &v, &vlen);
+	if (rc < 0)
+		return rc;
+	char *norm = fs_asprintf("%.*s: %.*s", (int)nlen, hdr, (int)vlen, v);
 	if (!norm || fs_strv_push(&s->glance_headers, norm) < 0) {
 		free(norm);
 		return fs_err(FASTSNAP_ENOMEM, "out of memory adding a header");
@@ -312,8 +280,9 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 		return fs_err(FASTSNAP_EINVAL, "low_speed_time_s %ld is negative", o->low_speed_time_s);
 	if (o->num_retries < -1)
 		return fs_err(FASTSNAP_EINVAL, "num_retries %d is invalid (-1 means default)", o->num_retries);
-	if (o->retry_base_ms < 0 || o->heartbeat_period_s < 0)
-		return fs_err(FASTSNAP_EINVAL, "retry_base_ms and heartbeat_period_s must not be negative");
+	if (o->retry_base_ms < 0 || o->heartbeat_period_s < 0 || o->call_deadline_s < 0)
+		return fs_err(FASTSNAP_EINVAL, "retry_base_ms, heartbeat_period_s and call_deadline_s must "
+			"not be negative");
 	long retries;
 	const struct {
 		long *dst;
@@ -340,6 +309,9 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 			600000, 0, 0, FS_DEFAULT_RETRY_BASE_MS },
 		{ &s->heartbeat_s, o->heartbeat_period_s > 0, o->heartbeat_period_s,
 			"FASTSNAP_HEARTBEAT_SECONDS", 1, 3600, 0, 0, FS_DEFAULT_HEARTBEAT_S },
+		{ &s->call_deadline_s, o->call_deadline_s > 0, o->call_deadline_s,
+			"FASTSNAP_CALL_DEADLINE_S", 1, 86400, c->call_deadline_s > 0, c->call_deadline_s,
+			FS_DEFAULT_CALL_DEADLINE_S },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (nums[i].opt_set)

@@ -53,6 +53,7 @@ typedef struct {
 	/* HTTP */
 	long connect_timeout_ms;
 	long low_speed_time_s;
+	long call_deadline_s;     /* one Glance or Keystone call, retries included */
 	int num_retries;
 	char *ca_file;
 	char *client_cert;

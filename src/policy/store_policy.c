@@ -18,24 +18,6 @@
 #include "core/rbd_url.h"
 #include "policy/store_policy.h"
 
-static const fs_store_info *fs_pol_find(const fs_store_set *s, const char *id)
-{
-	if (!s || !id)
-		return NULL;
-	for (size_t i = 0; i < s->n; i++)
-		if (fs_streq(s->v[i].id, id))
-			return &s->v[i];
-	return NULL;
-}
-
-static const fs_store_info *fs_pol_default(const fs_store_set *s)
-{
-	for (size_t i = 0; s && i < s->n; i++)
-		if (s->v[i].is_default)
-			return &s->v[i];
-	return NULL;
-}
-
 /* "local, fast, web" (writable_only: without read-only stores). */
 static char *fs_pol_list(const fs_store_set *s, int writable_only)
 {
@@ -183,7 +165,7 @@ oom:
 /* Check a requested/operator store: listed and writable. */
 static int fs_pol_check(const fs_policy_in *in, const char *id, const char *what)
 {
-	const fs_store_info *si = fs_pol_find(in->stores, id);
+	const fs_store_info *si = fs_store_set_find(in->stores, id);
 	if (si && !si->read_only)
 		return 0;
 	char *all = fs_pol_list(in->stores, si != NULL);
@@ -242,7 +224,7 @@ static int fs_pol_from_base(const fs_policy_in *in, const fs_store_info **chosen
 	const fs_store_info *first = NULL, *direct = NULL;
 	size_t usable = 0;
 	for (size_t i = 0; i < cand.n; i++) {
-		const fs_store_info *si = fs_pol_find(in->stores, cand.v[i]);
+		const fs_store_info *si = fs_store_set_find(in->stores, cand.v[i]);
 		if (!si || si->read_only) {
 			fs_buf_printf(&skipped, "%s'%s' (%s)", skipped.len ? ", " : "", cand.v[i],
 				si ? "read-only" : "not listed by Glance");
@@ -315,7 +297,7 @@ static int pol_base_or_default(const fs_policy_in *in, fs_policy_out *out,
 			return fs_err(FASTSNAP_ENOMEM, "store policy: out of memory");
 	}
 	const char *lead = *note ? *note : "no base image (volume-backed instance)";
-	*si = fs_pol_default(in->stores);
+	*si = fs_store_set_default(in->stores);
 	out->source = "default";
 	if (*si)
 		out->reason = fs_asprintf("%s; using Glance's default store '%s'", lead, (*si)->id);
@@ -352,13 +334,13 @@ int fs_store_policy_decide(fs_policy_out *out, const fs_policy_in *in)
 	} else if (in->requested) {
 		if ((rc = fs_pol_check(in, in->requested, "store")) < 0)
 			return rc;
-		si = fs_pol_find(in->stores, in->requested);
+		si = fs_store_set_find(in->stores, in->requested);
 		out->source = "requested";
 		out->reason = fs_asprintf("store '%s' was requested", si->id);
 	} else if (in->operator_store) {
 		if ((rc = fs_pol_check(in, in->operator_store, "[glance] store")) < 0)
 			return rc;
-		si = fs_pol_find(in->stores, in->operator_store);
+		si = fs_store_set_find(in->stores, in->operator_store);
 		out->source = "operator";
 		out->reason = fs_asprintf("store '%s' is set by the operator ([glance] store)", si->id);
 	} else if ((rc = pol_base_or_default(in, out, &si, &base_note)) < 0) {

@@ -24,6 +24,12 @@ Scenarios:
   keystone        POST v3/auth/tokens issues tokens tok-<tag>-<n>
   authglance      "glance" that takes only tokens tok-<tag>-<n> with n >= 2
   loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q
+  ks503x<N>       the first N requests answer 503, then "keystone"
+  lostx<N>        the first N requests are carried out by "glance", then the
+                  connection is reset before the answer (an answer lost)
+  hang            reads the request and never answers (until the client
+                  hangs up, or 120 s)
+The fake Glance answers 409 to POST /v2/images with an id it already has.
 """
 import argparse
 import hashlib
@@ -76,6 +82,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- helpers ----
     def send(self, code, body=b"", ctype="application/json", headers=None):
+        if getattr(self, "swallow", False):
+            return                   # "lostx": carried out, answer dropped
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         elif isinstance(body, str):
@@ -147,6 +155,25 @@ class Handler(BaseHTTPRequestHandler):
             code = int(mf.group(1))
             self.send(code, {"message": "injected %d number %d" % (code, n)})
             return
+        ml = re.match(r"^lostx(\d+)$", scen)
+        if ml and n <= int(ml.group(1)):
+            self.swallow = True
+            self.glance(st, rest, body)
+            self.reset()
+            return
+        if scen == "hang":
+            self.connection.settimeout(0.2)
+            t_end = time.time() + 120
+            while time.time() < t_end:
+                try:
+                    if self.connection.recv(1) == b"":
+                        break        # the client hung up
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+            self.close_connection = True
+            return
         mr = re.match(r"^resetx(\d+)$", scen)
         if mr and n <= int(mr.group(1)):
             self.send_response(200)
@@ -185,7 +212,12 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "htmlerr":
             self.send(404, HTML_404, "text/html; charset=UTF-8")
             return
-        if scen == "keystone":
+        mk = re.match(r"^ks503x(\d+)$", scen)
+        if mk and n <= int(mk.group(1)):
+            self.send(503, {"error": {"code": 503, "message": "injected 503 number %d" % n,
+                                      "title": "Service Unavailable"}})
+            return
+        if scen == "keystone" or mk:
             self.keystone(st, tag, rest, body)
             return
         if scen == "authglance":
@@ -305,7 +337,14 @@ class Handler(BaseHTTPRequestHandler):
             iid = req.get("id", "11111111-2222-3333-4444-555555555555")
             img = fake_image(iid, "queued", req)
             with LOCK:
-                st["images"][iid] = img
+                dup = "id" in req and iid in st["images"]
+                if not dup:
+                    st["images"][iid] = img
+                st["creates"] = st.get("creates", 0) + (0 if dup else 1)
+            if dup:
+                self.send(409, "<html><body><h1>409 Conflict</h1>Image ID %s already "
+                          "exists!<br /><br />\n</body></html>" % iid, "text/html")
+                return
             self.send(201, img)
             return
         if len(parts) == 4 and parts[1] == "v2" and parts[2] == "images":

@@ -17,6 +17,20 @@ except where a fault applies:
   --corrupt-hash          GET /v2/images/{id} reports a wrong os_hash_value
                           (and checksum) for an active image, as if the
                           stored data differed from what was sent
+  --fault CALL:KIND       inject KIND into the Glance call CALL (repeatable):
+                          CALL is stores, stores-detail, schema, base-get
+                          (GET of --base ID), create, upload, location
+                          (POST /locations or the PATCH adding one),
+                          image-get (GET of another image), delete, patch;
+                          KIND is 503once (the first such request answers
+                          503), 500 (every one answers 500), lost (the
+                          first is carried out, then the connection is
+                          reset before the answer), malformed (the first
+                          answers 200 with a body that is not JSON), big
+                          (the first answers 200 with a 5 MiB body) or
+                          stall (the first is never answered).
+                          GET /_faults returns {"injected": N}.
+  --base ID               the base image's id (for base-get)
 
 Prints "PORT <n>" on stdout once it listens on a free 127.0.0.1 port, and
 serves until SIGTERM or --ttl seconds. Stopped by its pid, never by name.
@@ -59,6 +73,13 @@ class Proxy(BaseHTTPRequestHandler):
     def _forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         is_upload = self.command == "PUT" and self.path.endswith("/file")
+        if self.command == "GET" and self.path == "/_faults":
+            with LOCK:
+                return self._reply(200, json.dumps({"injected": INJECTED[0],
+                                                    "calls": dict(CALLS)}))
+        if ARGS.fault:
+            body = self.rfile.read(length) if length else b""
+            return self._faulty(body)
         if ARGS.no_multistore and self.path.startswith("/v2/info/stores"):
             self.rfile.read(length)
             return self._reply(404, "<html><body><h1>404 Not Found</h1>The resource could not "
@@ -78,6 +99,48 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         return self._send(body, len(body))
 
+    def _faulty(self, body):
+        call = call_of(self.command, self.path, body)
+        with LOCK:
+            CALLS[call] = CALLS.get(call, 0) + 1
+            n = CALLS[call]
+        kind = FAULTS.get(call)
+        if kind is None or (kind != "500" and n > 1):
+            return self._send(body, len(body))
+        with LOCK:
+            INJECTED[0] += 1
+        sys.stderr.write("proxy: %s %s: injecting %s\n" % (self.command, self.path, kind))
+        if kind == "503once":
+            return self._reply(503, '{"message": "injected 503"}')
+        if kind == "500":
+            return self._reply(500, '{"message": "injected 500"}')
+        if kind == "malformed":
+            return self._reply(200, '{"id": "cut short', "application/json")
+        if kind == "big":
+            return self._reply(200, '{"pad": "' + "x" * (5 << 20) + '"}')
+        if kind == "stall":
+            # never answer; wait until the client hangs up (or 120 s)
+            self.connection.settimeout(0.2)
+            t_end = time.time() + 120
+            while time.time() < t_end:
+                try:
+                    if self.connection.recv(1) == b"":
+                        break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+            self.close_connection = True
+            return None
+        if kind == "lost":
+            self._send(body, len(body), answer=False)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            self.connection.close()
+            return None
+        raise ValueError(kind)
+
     def _headers_out(self, conn, length):
         for k, v in self.headers.items():
             if k.lower() in HOP or k.lower() == "host" or k.lower() == "content-length":
@@ -86,7 +149,7 @@ class Proxy(BaseHTTPRequestHandler):
         conn.putheader("Content-Length", str(length))
         conn.endheaders()
 
-    def _send(self, body, length):
+    def _send(self, body, length, answer=True):
         conn = self._upstream()
         conn.putrequest(self.command, self.path, skip_accept_encoding=True)
         self._headers_out(conn, length)
@@ -98,6 +161,9 @@ class Proxy(BaseHTTPRequestHandler):
         """Send upstream's answer back to the client."""
         resp = conn.getresponse()
         data = resp.read()
+        if not answer:
+            conn.close()
+            return
         if (ARGS.corrupt_hash and self.command == "GET" and resp.status == 200
                 and re.fullmatch(r"/v2/images/[0-9a-f-]+", self.path)):
             data = corrupt(data)
@@ -157,6 +223,42 @@ class Proxy(BaseHTTPRequestHandler):
     do_HEAD = _forward
 
 
+LOCK = threading.Lock()
+INJECTED = [0]
+CALLS = {}
+FAULTS = {}
+
+
+def call_of(method, path, body):
+    """Which Glance call of a snapshot a request is."""
+    p = path.split("?")[0]
+    if method == "GET" and p == "/v2/info/stores":
+        return "stores"
+    if method == "GET" and p == "/v2/info/stores/detail":
+        return "stores-detail"
+    if method == "GET" and p == "/v2/schemas/image":
+        return "schema"
+    if method == "POST" and p == "/v2/images":
+        return "create"
+    if method == "GET" and p == "/v2/images":
+        return "list"
+    m = re.fullmatch(r"/v2/images/([^/]+)(/.*)?", p)
+    if m:
+        iid, rest = m.group(1), m.group(2) or ""
+        if method == "PUT" and rest == "/file":
+            return "upload"
+        if (method == "POST" and rest == "/locations") or \
+                (method == "PATCH" and b"/locations" in (body or b"")):
+            return "location"
+        if method == "GET" and rest == "":
+            return "base-get" if iid == ARGS.base else "image-get"
+        if method == "DELETE":
+            return "delete"
+        if method == "PATCH":
+            return "patch"
+    return "other"
+
+
 def corrupt(data):
     img = json.loads(data)
     if img.get("status") == "active":
@@ -176,8 +278,15 @@ def main():
     ap.add_argument("--slow-upload-bps", type=int)
     ap.add_argument("--no-multistore", action="store_true")
     ap.add_argument("--corrupt-hash", action="store_true")
+    ap.add_argument("--fault", action="append", default=[])
+    ap.add_argument("--base")
     ap.add_argument("--ttl", type=int, default=300)
     ARGS = ap.parse_args()
+    for f in ARGS.fault:
+        call, kind = f.split(":", 1)
+        if kind not in ("503once", "500", "lost", "malformed", "big", "stall"):
+            ap.error("unknown fault kind %s" % kind)
+        FAULTS[call] = kind
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     srv.daemon_threads = True
     print("PORT %d" % srv.server_address[1], flush=True)

@@ -1,8 +1,8 @@
 /*
  * tests/unit/test_http_fault.c: the HTTP layer, the Glance client and
  * Keystone auth against tests/support/fault_server.py on a loopback port:
- * retries (503 then success, counted), no retry of POST or of an upload
- * that cannot rewind, connection reset, stall past the low-speed limit,
+ * retries (503 then success, counted), POST create retried with its id, no
+ * retry of an upload that cannot rewind, connection reset, stall past the low-speed limit,
  * garbage/truncated/oversized bodies, headers sent, location fallback,
  * and Keystone password / application credential with re-auth after 401.
  */
@@ -106,19 +106,28 @@ Test(http_fault, no_retry_on_500)
 	fs_settings_free(&s);
 }
 
-Test(http_fault, no_retry_of_post_create)
+Test(http_fault, post_create_retried_with_its_id)
 {
+	/* issue 17: the image id is chosen by the client, so POST /v2/images
+	 * is retried like an idempotent call (test_bounded.c covers the lost
+	 * answer and the 409) */
 	TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "fail503x1", tag, 3);
 	fs_image *img;
 	fs_image_create_req req = { .name = "x" };
-	cr_assert_eq(fs_glance_image_create(g, &img, &req), FASTSNAP_EUNAVAILABLE);
-	cr_assert_eq(state_int("fail503x1", tag, "count"), 1);
-	/* the next (new) call succeeds */
 	cr_assert_eq(fs_glance_image_create(g, &img, &req), 0, "%s", fastsnap_error_last());
 	cr_assert_str_eq(img->status, "queued");
+	cr_assert_eq(state_int("fail503x1", tag, "count"), 2);
+	cr_assert_eq(state_int("fail503x1", tag, "creates"), 1);
 	fs_image_free(img);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+	/* without retries, the 503 is the answer */
+	TAG(tag2);
+	g = client(&s, "fail503x1", tag2, 0);
+	cr_assert_eq(fs_glance_image_create(g, &img, &req), FASTSNAP_EUNAVAILABLE);
+	cr_assert_eq(state_int("fail503x1", tag2, "count"), 1);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }
