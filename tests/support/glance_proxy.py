@@ -155,10 +155,11 @@ class Proxy(BaseHTTPRequestHandler):
         self._headers_out(conn, length)
         if body:
             conn.send(body)
-        self._relay(conn)
+        self._relay(conn, answer)
 
-    def _relay(self, conn):
-        """Send upstream's answer back to the client."""
+    def _relay(self, conn, answer=True):
+        """Send upstream's answer back to the client (answer=False: drop it,
+        as a connection lost after Glance answered)."""
         resp = conn.getresponse()
         data = resp.read()
         if not answer:
