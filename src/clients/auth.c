@@ -280,6 +280,54 @@ static char *strip_slash(const char *u)
 	return strndup(u, n);
 }
 
+/* The caller's identity, copied (the settings may go before the client). */
+static int copy_identity(fs_auth *a, const fs_settings *s)
+{
+	fs_settings *o = &a->own;
+	char **dst[] = { &o->os_token, &o->os_auth_url, &o->os_username, &o->os_password,
+		&o->os_user_domain_name, &o->os_project_name, &o->os_project_id,
+		&o->os_project_domain_name, &o->os_application_credential_id,
+		&o->os_application_credential_secret, &o->os_interface, &o->os_region_name };
+	const char *src[] = { s->os_token, s->os_auth_url, s->os_username, s->os_password,
+		s->os_user_domain_name, s->os_project_name, s->os_project_id,
+		s->os_project_domain_name, s->os_application_credential_id,
+		s->os_application_credential_secret, s->os_interface, s->os_region_name };
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (src[i] && !(*dst[i] = strdup(src[i])))
+			return fs_err(FASTSNAP_ENOMEM, "out of memory copying identity settings");
+	a->s = &a->own;
+	return 0;
+}
+
+/* [service_user], copied and checked (its token is fetched when needed). */
+static int copy_service_user(fs_auth *a, const fs_settings *s, fs_http *h)
+{
+	fs_settings *v = &a->svc;
+	char **dst[] = { &v->os_auth_url, &v->os_username, &v->os_password,
+		&v->os_user_domain_name, &v->os_project_name, &v->os_project_id,
+		&v->os_project_domain_name, &v->os_application_credential_id,
+		&v->os_application_credential_secret };
+	const char *src[] = { s->su_auth_url, s->su_username, s->su_password,
+		s->su_user_domain_name, s->su_project_name, s->su_project_id,
+		s->su_project_domain_name, s->su_application_credential_id,
+		s->su_application_credential_secret };
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (src[i] && !(*dst[i] = strdup(src[i])))
+			return fs_err(FASTSNAP_ENOMEM, "out of memory copying [service_user]");
+	a->has_svc = 1;
+	int rc;
+	if ((rc = fs_http_add_secret(h, s->su_password)) < 0 ||
+	    (rc = fs_http_add_secret(h, s->su_application_credential_secret)) < 0)
+		return rc;
+	char *body = NULL;
+	if ((rc = fs_keystone_request_body(&body, &a->svc)) < 0) {
+		fs_err_prefix("[service_user]");
+		return rc;
+	}
+	fs_secret_free(body);
+	return 0;
+}
+
 int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h)
 {
 	*out = NULL;
@@ -287,52 +335,11 @@ int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h)
 	if (!a)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the authenticator");
 	a->h = h;
-	int rc = 0;
-	{
-		fs_settings *o = &a->own;
-		char **dst[] = { &o->os_token, &o->os_auth_url, &o->os_username, &o->os_password,
-			&o->os_user_domain_name, &o->os_project_name, &o->os_project_id,
-			&o->os_project_domain_name, &o->os_application_credential_id,
-			&o->os_application_credential_secret, &o->os_interface, &o->os_region_name };
-		const char *src[] = { s->os_token, s->os_auth_url, s->os_username, s->os_password,
-			s->os_user_domain_name, s->os_project_name, s->os_project_id,
-			s->os_project_domain_name, s->os_application_credential_id,
-			s->os_application_credential_secret, s->os_interface, s->os_region_name };
-		for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-			if (src[i] && !(*dst[i] = strdup(src[i]))) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory copying identity settings");
-				goto fail;
-			}
-		}
-	}
-	a->s = &a->own;
-	if (s->service_token) {
-		fs_settings *v = &a->svc;
-		char **dst[] = { &v->os_auth_url, &v->os_username, &v->os_password,
-			&v->os_user_domain_name, &v->os_project_name, &v->os_project_id,
-			&v->os_project_domain_name, &v->os_application_credential_id,
-			&v->os_application_credential_secret };
-		const char *src[] = { s->su_auth_url, s->su_username, s->su_password,
-			s->su_user_domain_name, s->su_project_name, s->su_project_id,
-			s->su_project_domain_name, s->su_application_credential_id,
-			s->su_application_credential_secret };
-		for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-			if (src[i] && !(*dst[i] = strdup(src[i]))) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory copying [service_user]");
-				goto fail;
-			}
-		}
-		a->has_svc = 1;
-		if ((rc = fs_http_add_secret(h, s->su_password)) < 0 ||
-		    (rc = fs_http_add_secret(h, s->su_application_credential_secret)) < 0)
-			goto fail;
-		char *body = NULL;
-		if ((rc = fs_keystone_request_body(&body, &a->svc)) < 0) {
-			fs_err_prefix("[service_user]");
-			goto fail;
-		}
-		free(body);
-	}
+	int rc = copy_identity(a, s);
+	if (rc == 0 && s->service_token)
+		rc = copy_service_user(a, s, h);
+	if (rc < 0)
+		goto fail;
 	if (s->os_token && *s->os_token)
 		a->mode = FS_AUTH_TOKEN;
 	else if (s->os_auth_url && *s->os_auth_url)

@@ -90,30 +90,18 @@ const char *fs_image_prop(const fs_image *img, const char *key)
 }
 
 /* Build an fs_image from a parsed object; takes ownership of `o`. */
-static int image_from_json(fs_image **out, cJSON *o)
+#define IMAGE_WHAT "Glance image"
+
+/* The core fields: id and status required, the others optional. */
+static int image_fields(fs_image *img, const cJSON *o)
 {
-	const char *what = "Glance image";
-	*out = NULL;
-	if (!cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		return fs_err(FASTSNAP_EPROTOCOL, "%s: not a JSON object", what);
-	}
-	fs_image *img = calloc(1, sizeof(*img));
-	if (!img) {
-		cJSON_Delete(o);
-		return fs_err(FASTSNAP_ENOMEM, "out of memory parsing %s", what);
-	}
-	img->raw = o;
+	const char *what = IMAGE_WHAT;
 	int rc;
-	if (!jstr(o, "id")) {
-		rc = fs_err(FASTSNAP_EPROTOCOL, "%s: missing string field \"id\"", what);
-		goto fail;
-	}
-	if (!jstr(o, "status")) {
-		rc = fs_err(FASTSNAP_EPROTOCOL, "%s %s: missing string field \"status\"", what,
+	if (!jstr(o, "id"))
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: missing string field \"id\"", what);
+	if (!jstr(o, "status"))
+		return fs_err(FASTSNAP_EPROTOCOL, "%s %s: missing string field \"status\"", what,
 			jstr(o, "id"));
-		goto fail;
-	}
 	if ((rc = opt_str(&img->id, o, "id", what)) < 0 ||
 	    (rc = opt_str(&img->name, o, "name", what)) < 0 ||
 	    (rc = opt_str(&img->status, o, "status", what)) < 0 ||
@@ -126,80 +114,94 @@ static int image_from_json(fs_image **out, cJSON *o)
 	    (rc = opt_str(&img->os_hash_value, o, "os_hash_value", what)) < 0 ||
 	    (rc = opt_int64(&img->size, o, "size", what)) < 0 ||
 	    (rc = opt_int64(&img->virtual_size, o, "virtual_size", what)) < 0)
-		goto fail;
+		return rc;
 	int64_t v;
 	if ((rc = opt_int64(&v, o, "min_disk", what)) < 0)
-		goto fail;
+		return rc;
 	img->min_disk = v > 0 && v < 0x7fffffff ? (int)v : 0;
 	if ((rc = opt_int64(&v, o, "min_ram", what)) < 0)
-		goto fail;
+		return rc;
 	img->min_ram = v > 0 && v < 0x7fffffff ? (int)v : 0;
+	return 0;
+}
 
+/* "stores": a comma-separated string. */
+static int image_stores(fs_image *img, const cJSON *o)
+{
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stores");
-	if (st && !cJSON_IsNull(st)) {
-		if (!cJSON_IsString(st)) {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: field \"stores\" is not a string", what);
-			goto fail;
-		}
-		const char *p = st->valuestring;
-		while (*p) {
-			const char *e = strchr(p, ',');
-			size_t n = e ? (size_t)(e - p) : strlen(p);
-			char *one = strndup(p, n);
-			if (!one) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-				goto fail;
-			}
-			char *t = fs_trim(one);
-			if (*t && fs_strv_push(&img->stores, t) < 0) {
-				free(one);
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-				goto fail;
-			}
-			free(one);
-			p = e ? e + 1 : p + n;
-		}
+	if (!st || cJSON_IsNull(st))
+		return 0;
+	if (!cJSON_IsString(st))
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: field \"stores\" is not a string", IMAGE_WHAT);
+	const char *p = st->valuestring;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char *one = strndup(p, n);
+		if (!one)
+			return fs_err(FASTSNAP_ENOMEM, "out of memory");
+		char *t = fs_trim(one);
+		int bad = *t && fs_strv_push(&img->stores, t) < 0;
+		free(one);
+		if (bad)
+			return fs_err(FASTSNAP_ENOMEM, "out of memory");
+		p = e ? e + 1 : p + n;
 	}
+	return 0;
+}
+
+/* "locations": [{"url", "metadata": {"store"}}]. */
+static int image_locations(fs_image *img, const cJSON *o)
+{
+	const char *what = IMAGE_WHAT;
 	const cJSON *locs = cJSON_GetObjectItemCaseSensitive(o, "locations");
-	if (locs && !cJSON_IsNull(locs)) {
-		if (!cJSON_IsArray(locs)) {
-			rc = fs_err(FASTSNAP_EPROTOCOL, "%s: field \"locations\" is not an array", what);
-			goto fail;
-		}
-		int n = cJSON_GetArraySize(locs);
-		if (n > 0 && !(img->locations = calloc((size_t)n, sizeof(*img->locations)))) {
-			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-			goto fail;
-		}
-		const cJSON *l;
-		cJSON_ArrayForEach(l, locs) {
-			const char *url = cJSON_IsObject(l) ? jstr(l, "url") : NULL;
-			if (!url) {
-				rc = fs_err(FASTSNAP_EPROTOCOL, "%s: a location lacks a string \"url\"",
-					what);
-				goto fail;
-			}
-			const cJSON *md = cJSON_GetObjectItemCaseSensitive(l, "metadata");
-			if (md && !cJSON_IsNull(md) && !cJSON_IsObject(md)) {
-				rc = fs_err(FASTSNAP_EPROTOCOL, "%s: a location's \"metadata\" is not "
-					"an object", what);
-				goto fail;
-			}
-			fs_location *loc = &img->locations[img->n_locations++];
-			loc->url = strdup(url);
-			const char *store = md ? jstr(md, "store") : NULL;
-			loc->store = store ? strdup(store) : NULL;
-			if (!loc->url || (store && !loc->store)) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-				goto fail;
-			}
-		}
+	if (!locs || cJSON_IsNull(locs))
+		return 0;
+	if (!cJSON_IsArray(locs))
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: field \"locations\" is not an array", what);
+	int n = cJSON_GetArraySize(locs);
+	if (n > 0 && !(img->locations = calloc((size_t)n, sizeof(*img->locations))))
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	const cJSON *l;
+	cJSON_ArrayForEach(l, locs) {
+		const char *url = cJSON_IsObject(l) ? jstr(l, "url") : NULL;
+		if (!url)
+			return fs_err(FASTSNAP_EPROTOCOL, "%s: a location lacks a string \"url\"", what);
+		const cJSON *md = cJSON_GetObjectItemCaseSensitive(l, "metadata");
+		if (md && !cJSON_IsNull(md) && !cJSON_IsObject(md))
+			return fs_err(FASTSNAP_EPROTOCOL, "%s: a location's \"metadata\" is not an object",
+				what);
+		fs_location *loc = &img->locations[img->n_locations++];
+		loc->url = strdup(url);
+		const char *store = md ? jstr(md, "store") : NULL;
+		loc->store = store ? strdup(store) : NULL;
+		if (!loc->url || (store && !loc->store))
+			return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int image_from_json(fs_image **out, cJSON *o)
+{
+	*out = NULL;
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return fs_err(FASTSNAP_EPROTOCOL, "%s: not a JSON object", IMAGE_WHAT);
+	}
+	fs_image *img = calloc(1, sizeof(*img));
+	if (!img) {
+		cJSON_Delete(o);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory parsing %s", IMAGE_WHAT);
+	}
+	img->raw = o;
+	int rc;
+	if ((rc = image_fields(img, o)) < 0 || (rc = image_stores(img, o)) < 0 ||
+	    (rc = image_locations(img, o)) < 0) {
+		fs_image_free(img);
+		return rc;
 	}
 	*out = img;
 	return 0;
-fail:
-	fs_image_free(img);
-	return rc;
 }
 
 int fs_parse_image(fs_image **out, const char *buf, size_t len)
