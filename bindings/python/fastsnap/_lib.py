@@ -19,8 +19,8 @@ CAPTURE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, c_void_p)
 
 
 class EngineOpts(ctypes.Structure):
-    """fastsnap_engine_opts, version 2."""
-    VERSION = 2
+    """fastsnap_engine_opts, version 3."""
+    VERSION = 3
     _fields_ = [
         ("version", ctypes.c_uint),
         ("config_file", c_char_p),
@@ -55,6 +55,8 @@ class EngineOpts(ctypes.Structure):
         # version 2
         ("retry_base_ms", ctypes.c_long),
         ("heartbeat_period_s", ctypes.c_long),
+        # version 3
+        ("call_deadline_s", ctypes.c_long),
     ]
 
     def __init__(self):
