@@ -3,12 +3,14 @@
  * itself is in engine_open.c). Runs a snapshot as four stages, each with its own undo
  * entries so that a failure before the image is active leaves Ceph and
  * Glance as they were (after it, the image is kept and marked for gc):
- *   plan          store, path and why (plan/)
- *   create image  the queued Glance image with its properties (register/)
- *   path          capture, then direct (direct/) or stream (stream/), with
- *                 the fallback the table in policy/fallback.h decides
+ *   plan          store, path and why (plan/), then the queued Glance image
+ *                 with its properties (register/); meanwhile, on this
+ *                 thread, the disk's temporary snapshot (capture/)
+ *   path          direct (direct/) or stream (stream/) from that capture,
+ *                 with the fallback the table in policy/fallback.h decides
  *   finish        the final check: active, the expected size
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@
 #include "direct/direct.h"
 #include "engine.h"
 #include "core/opts.h"
+#include "core/rbd_url.h"
 #include "core/task.h"
 #include "plan/plan.h"
 #include "policy/fallback.h"
@@ -43,6 +46,8 @@ typedef struct {
 	int image_undo;             /* the undo entry that deletes the Glance image */
 	int active;                 /* the image was reported active: never destroyed */
 	int ceph_only;              /* Nova's mode: Glance is only read */
+	int plan_rc;                /* the plan's own result (the Glance branch) */
+	atomic_int capture_failed;  /* tells the Glance branch not to create */
 } fs_run;
 
 static void mark_active(fs_run *r)
@@ -68,20 +73,22 @@ static int stage_plan(fs_run *r)
 	return fs_step_end(&r->st, FASTSNAP_STEP_RESOLVE);
 }
 
-static int take_capture(fs_run *r)
+static int take_capture(fs_run *r, const char *pool, const char *image)
 {
 	char *snap = fs_owner_tmp_snap_name(&r->owner, r->res->image_id);
-	int rc = snap ? fs_capture_rbd(&r->cap, &r->st, &r->undo, r->e->ceph, r->plan.pool,
-		r->plan.image, snap) : fs_err(FASTSNAP_ENOMEM, "out of memory");
+	int rc = snap ? fs_capture_rbd(&r->cap, &r->st, &r->undo, r->e->ceph, pool, image, snap) :
+		fs_err(FASTSNAP_ENOMEM, "out of memory");
 	free(snap);
 	return rc;
 }
 
-/* Create the queued image (on a thread of its own: its undo entry goes to
- * r->create_undo, moved to the run's stack when it is joined). */
-static int create_image(void *p)
+/* The queued image (its undo entry goes to r->create_undo, moved to the
+ * run's stack when the branch is joined), or in Nova's mode the caller's
+ * image, checked. */
+static int create_image(fs_run *r)
 {
-	fs_run *r = p;
+	if (r->ceph_only)
+		return fs_register_attach(r->g, r->o.image_id);
 	char *hb = fs_plan_heartbeat_at(&r->plan, r->id);
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 	if (rc == 0)
@@ -91,23 +98,40 @@ static int create_image(void *p)
 	return rc < 0 ? rc : fs_step_end(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 }
 
-/* The image id is chosen here (a random UUID): the temporary snapshot and
- * the clone are named by it, a retried create cannot duplicate, and the
- * disk's snapshot is taken while Glance creates the image. A failure of
- * either undoes the other. */
-static int stage_create_image(fs_run *r)
+/* The Glance branch, on a thread of its own: the plan, then the image
+ * (not when the snapshot on the other branch already failed). */
+static int glance_branch(void *p)
 {
-	if (r->ceph_only) {   /* Nova's mode: the caller's image, checked */
-		int rc = fs_register_attach(r->g, r->o.image_id);
-		return rc < 0 ? rc : !(r->res->image_id = fs_strdup(r->o.image_id)) ?
-			fs_err(FASTSNAP_ENOMEM, "out of memory") : 0;
-	}
-	int rc = fs_uuid4(r->id);
-	if (rc < 0 || !(r->res->image_id = fs_strdup(r->id)))
-		return rc < 0 ? rc : fs_err(FASTSNAP_ENOMEM, "out of memory");
+	fs_run *r = p;
+	if ((r->plan_rc = stage_plan(r)) < 0)
+		return r->plan_rc;
+	return atomic_load(&r->capture_failed) ? 0 : create_image(r);
+}
+
+/* The image id is chosen here (a random UUID): the temporary snapshot and
+ * the clone are named by it, and a retried create cannot duplicate. So
+ * the disk's snapshot is taken on this thread while the other makes the
+ * plan and creates the image: a speculative snapshot, undone with the
+ * rest when either fails (docs/architecture.md, "The flow"). Only the
+ * request's own checks come first, so that a request the plan would
+ * refuse on its face takes no snapshot. */
+static int stage_plan_create(fs_run *r)
+{
+	int rc = fs_plan_check_request(&r->o);   /* Nova's mode: a well-formed image id */
+	if (rc < 0 || (!r->ceph_only && (rc = fs_uuid4(r->id)) < 0))
+		return rc;
+	const char *id = r->ceph_only ? r->o.image_id : r->id;
+	if (!(r->res->image_id = fs_strdup(id)))
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	fs_rbd_spec spec = { 0 };
+	int rbd = r->o.disk && fs_rbd_spec_parse(&spec, r->o.disk, strlen(r->o.disk)) == 0;
+	fastsnap_error_clear();   /* a bad spec is the plan's to report */
 	fs_task t;
-	fs_task_start(&t, create_image, r);
-	int crc = r->plan.kind == FS_SRC_RBD ? take_capture(r) : 0;
+	fs_task_start(&t, glance_branch, r);
+	int crc = rbd ? take_capture(r, spec.pool, spec.image) : 0;
+	fs_rbd_spec_free(&spec);
+	if (crc < 0)
+		atomic_store(&r->capture_failed, 1);
 	fs_error_state cerr;
 	fs_error_state_capture(&cerr);
 	rc = fs_task_join(&t);
@@ -116,11 +140,13 @@ static int stage_create_image(fs_run *r)
 		r->image_undo += base;
 	if (rc == 0 && base < 0)
 		rc = base;
-	/* The capture's error first: it came first in the flow. The result
-	 * names the image id either way (the failed run's clean-up removed it). */
-	return crc < 0 ? fs_error_state_restore(&cerr) : rc;
+	/* The plan's error first (it says best what is wrong with the
+	 * request), then the snapshot's, then the image's. The result names
+	 * the image id either way (the failed run's clean-up removed it). */
+	if (r->plan_rc < 0 || crc >= 0)
+		return rc;
+	return fs_error_state_restore(&cerr);
 }
-
 
 static void on_stream_active(void *ctx)
 {
@@ -133,7 +159,7 @@ static int run_stream(fs_run *r)
 	const fs_plan *p = &r->plan;
 	int rc = 0;
 	if (p->kind == FS_SRC_RBD && !fs_capture_live(&r->cap))
-		rc = take_capture(r);   /* a new one after a direct attempt released it */
+		rc = take_capture(r, p->pool, p->image);   /* a new one after a direct attempt released it */
 	else if (p->kind == FS_SRC_FILE)
 		rc = fs_capture_file(&r->cap, p->file);
 	if (rc < 0)
@@ -199,7 +225,7 @@ static int fall_back_to_stream(fs_run *r, size_t mark, int rc)
 
 static int run_direct(fs_run *r)
 {
-	int rc = fs_capture_live(&r->cap) ? 0 : take_capture(r);
+	int rc = fs_capture_live(&r->cap) ? 0 : take_capture(r, r->plan.pool, r->plan.image);
 	if (rc < 0)
 		return rc;
 	size_t mark = r->undo.n;
@@ -315,12 +341,12 @@ static int run_snapshot(fastsnap_result **out, fastsnap_engine *e,
 	}
 	fs_steps_init(&r.st, &r.o, &e->log, &e->s);
 	fs_capture_init(&r.cap, &r.o);
-	if (rc == 0)
+	if (rc == 0 && !run)
 		rc = stage_plan(&r);
 	if (rc == 0 && run) {
-		if ((rc = stage_create_image(&r)) == 0 && (rc = stage_path(&r)) == 0)
+		if ((rc = stage_plan_create(&r)) == 0 && (rc = stage_path(&r)) == 0)
 			rc = stage_finish(&r);
-		if (rc < 0)   /* clean-up runs to its end, canceled or not */
+		if (rc < 0 && r.g)   /* clean-up runs to its end, canceled or not */
 			fs_glance_set_cancel(r.g, NULL, NULL);
 		if (rc < 0)
 			r.active ? keep_active_image(&r) : (void)fs_undo_run(&r.undo);

@@ -55,7 +55,9 @@ int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const 
 	cap->snap = fs_strdup(snap);
 	if (!cap->pool || !cap->image || !cap->snap)
 		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-	if (rc == 0 && (rc = fs_rbd_snap_create(c, pool, image, snap)) == 0)
+	if (rc == 0 && !fs_rbd_image_is_open(&cap->disk))
+		rc = fs_rbd_image_open(&cap->disk, c, pool, image);
+	if (rc == 0 && (rc = fs_rbd_image_snap_create(&cap->disk, snap)) == 0)
 		rc = cap->undo_idx = fs_undo_push_rbd_snap(u, c, pool, image, snap);
 	window_end(cap);
 	if (rc < 0)
@@ -85,9 +87,11 @@ int fs_capture_release(fs_capture *cap, fs_steps *st, fs_undo *u)
 	close_reader(cap);
 	int rc = fs_step_begin(st, FASTSNAP_STEP_TMP_REMOVE);
 	if (rc == 0)
-		rc = fs_rbd_snap_remove(cap->c, cap->pool, cap->image, cap->snap);
+		rc = fs_rbd_image_is_open(&cap->disk) ? fs_rbd_image_snap_remove(&cap->disk, cap->snap) :
+			fs_rbd_snap_remove(cap->c, cap->pool, cap->image, cap->snap);
 	if (rc < 0)
 		return rc;
+	fs_rbd_image_close(&cap->disk);
 	fs_undo_forget(u, cap->undo_idx);
 	cap->undo_idx = -1;
 	return fs_step_end(st, FASTSNAP_STEP_TMP_REMOVE);
@@ -137,6 +141,7 @@ int fs_capture_finish_read(fs_capture *cap, int rc)
 void fs_capture_free(fs_capture *cap)
 {
 	close_reader(cap);
+	fs_rbd_image_close(&cap->disk);
 	window_end(cap);
 	free(cap->pool);
 	free(cap->image);

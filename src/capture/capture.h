@@ -13,7 +13,7 @@
 #include <rbd/librbd.h>
 
 #include "cleanup/undo.h"
-#include "clients/ceph.h"
+#include "clients/rbd.h"
 #include "core/steps.h"
 #include "stream/source_file.h"
 
@@ -26,6 +26,7 @@ typedef struct {
 	fs_ceph *c;
 	char *pool, *image, *snap;
 	int undo_idx;             /* the snapshot's undo entry, -1 once removed */
+	fs_rbd_image disk;        /* the disk, open from the snapshot to its removal */
 	rados_ioctx_t io;         /* read-only open of the snapshot (stream) */
 	rbd_image_t img;
 
@@ -37,7 +38,9 @@ typedef struct {
 } fs_capture;
 
 void fs_capture_init(fs_capture *cap, const fastsnap_snapshot_opts *o);
-/* Take pool/image@snap between BEGIN and END (step tmp-snap). */
+/* Take pool/image@snap between BEGIN and END (step tmp-snap). The disk
+ * stays open (cap->disk) for the direct path's protect and clone and for
+ * the snapshot's removal. */
 int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const char *pool,
 	const char *image, const char *snap);
 /* Is the snapshot still there (not yet released)? */

@@ -5,15 +5,11 @@
  * the flatten would pin the disk's temporary snapshot for ever.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clients/rbd.h"
-
-typedef struct {
-	rados_ioctx_t io;
-	rbd_image_t img;
-} fs_rbd_h;
 
 static int rbd_fail(int r, const char *what, const char *pool, const char *image, const char *snap)
 {
@@ -23,10 +19,10 @@ static int rbd_fail(int r, const char *what, const char *pool, const char *image
 		"[fastsnap] ceph_op_timeout_s / FASTSNAP_CEPH_OP_TIMEOUT_S)" : "");
 }
 
-static int h_open(fs_rbd_h *h, fs_ceph *c, const char *pool, const char *image, const char *snap,
+static int h_open(fs_rbd_image *h, fs_ceph *c, const char *pool, const char *image, const char *snap,
 	int ro, const char *why)
 {
-	h->img = NULL;
+	memset(h, 0, sizeof(*h));
 	int r = fs_ceph_ioctx(&h->io, c, pool);
 	if (r < 0)
 		return r;
@@ -34,35 +30,55 @@ static int h_open(fs_rbd_h *h, fs_ceph *c, const char *pool, const char *image, 
 	if (r < 0) {
 		rados_ioctx_destroy(h->io);
 		h->io = NULL;
+		h->img = NULL;
 		if (r == -ENOENT)
 			return fs_err(FASTSNAP_ENOTFOUND, "RBD image %s/%s%s%s not found", pool, image,
 				snap ? "@" : "", snap ? snap : "");
 		return rbd_fail(r, why, pool, image, snap);
 	}
+	h->pool = fs_strdup(pool);
+	h->image = fs_strdup(image);
+	if (!h->pool || !h->image) {
+		fs_rbd_image_close(h);
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
-static void h_close(fs_rbd_h *h)
+int fs_rbd_image_open(fs_rbd_image *h, fs_ceph *c, const char *pool, const char *image)
 {
+	return h_open(h, c, pool, image, NULL, 0, "open");
+}
+
+int fs_rbd_image_is_open(const fs_rbd_image *h)
+{
+	return h && h->img != NULL;
+}
+
+void fs_rbd_image_close(fs_rbd_image *h)
+{
+	if (!h)
+		return;
 	if (h->img)
 		rbd_close(h->img);
 	if (h->io)
 		rados_ioctx_destroy(h->io);
-	h->img = NULL;
-	h->io = NULL;
+	free(h->pool);
+	free(h->image);
+	memset(h, 0, sizeof(*h));
 }
 
 int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image)
 {
 	memset(out, 0, sizeof(*out));
-	fs_rbd_h h;
+	fs_rbd_image h;
 	int r = h_open(&h, c, pool, image, NULL, 1, "open");
 	if (r < 0)
 		return r;
 	rbd_image_info_t info;
 	if ((r = rbd_stat(h.img, &info, sizeof(info))) < 0 ||
 	    (r = rbd_get_features(h.img, &out->features)) < 0) {
-		h_close(&h);
+		fs_rbd_image_close(&h);
 		return rbd_fail(r, "stat", pool, image, NULL);
 	}
 	out->size = info.size;
@@ -114,139 +130,122 @@ out:
 		rbd_close(opened);
 	if (opened_io)
 		rados_ioctx_destroy(opened_io);
-	h_close(&h);
+	fs_rbd_image_close(&h);
 	return r;
 }
 
-/* Open pool/image, run one snapshot call on it, close. */
-static int snap_op(fs_ceph *c, const char *pool, const char *image, const char *snap,
-	int (*op)(rbd_image_t, const char *), const char *what)
+/* ---- on an open image ---- */
+
+int fs_rbd_image_snap_create(fs_rbd_image *h, const char *snap)
 {
-	fs_rbd_h h;
-	int r = h_open(&h, c, pool, image, NULL, 0, "open");
-	if (r < 0)
-		return r;
-	r = op(h.img, snap);
-	h_close(&h);
-	return r < 0 ? rbd_fail(r, what, pool, image, snap) : 0;
+	int r = rbd_snap_create(h->img, snap);
+	return r < 0 ? rbd_fail(r, "create snapshot", h->pool, h->image, snap) : 0;
 }
 
-int fs_rbd_snap_create(fs_ceph *c, const char *pool, const char *image, const char *snap)
+int fs_rbd_image_snap_protect(fs_rbd_image *h, const char *snap)
 {
-	return snap_op(c, pool, image, snap, rbd_snap_create, "create snapshot");
+	int r = rbd_snap_protect(h->img, snap);
+	return r < 0 ? rbd_fail(r, "protect snapshot", h->pool, h->image, snap) : 0;
 }
 
-int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const char *snap)
+int fs_rbd_image_snap_create_protected(fs_rbd_image *h, const char *snap, int *created)
 {
-	return snap_op(c, pool, image, snap, rbd_snap_protect, "protect snapshot");
-}
-
-int fs_rbd_snap_create_protected(fs_ceph *c, const char *pool, const char *image, const char *snap,
-	int *created)
-{
-	fs_rbd_h h;
 	*created = 0;
-	int r = h_open(&h, c, pool, image, NULL, 0, "open");
-	if (r < 0)
-		return r;
-	const char *what = "create snapshot";
-	if ((r = rbd_snap_create(h.img, snap)) == 0) {
+	int r = fs_rbd_image_snap_create(h, snap);
+	if (r == 0)
 		*created = 1;
-		what = "protect snapshot";
-		r = rbd_snap_protect(h.img, snap);
-	}
-	h_close(&h);
-	return r < 0 ? rbd_fail(r, what, pool, image, snap) : 0;
+	return r < 0 ? r : fs_rbd_image_snap_protect(h, snap);
 }
+
+int fs_rbd_image_snap_remove(fs_rbd_image *h, const char *snap)
+{
+	bool exists = false;
+	int r = rbd_snap_exists(h->img, snap, &exists);
+	if (r < 0 || !exists)
+		return r < 0 ? rbd_fail(r, "look up snapshot", h->pool, h->image, snap) : 0;
+	int prot = 0;
+	r = rbd_snap_is_protected(h->img, snap, &prot);
+	if (r == 0 && prot)
+		r = rbd_snap_unprotect(h->img, snap);
+	if (r < 0)
+		return rbd_fail(r, "unprotect snapshot", h->pool, h->image, snap);
+	r = rbd_snap_remove(h->img, snap);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? rbd_fail(r, "remove snapshot", h->pool, h->image, snap) : 0;
+}
+
+/* ---- each opens pool/image, does its one thing, closes ---- */
 
 int fs_rbd_snap_exists(fs_ceph *c, const char *pool, const char *image, const char *snap)
 {
-	fs_rbd_h h;
+	fs_rbd_image h;
 	int r = h_open(&h, c, pool, image, NULL, 1, "open");
 	if (r < 0)
 		return r;
 	bool exists = false;
 	r = rbd_snap_exists(h.img, snap, &exists);
-	h_close(&h);
+	fs_rbd_image_close(&h);
 	return r < 0 ? rbd_fail(r, "look up snapshot", pool, image, snap) : exists;
 }
 
 int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap)
 {
-	fs_rbd_h h;
+	fs_rbd_image h;
 	int r = h_open(&h, c, pool, image, NULL, 0, "open");
-	if (r == FASTSNAP_ENOTFOUND)
+	if (r == FASTSNAP_ENOTFOUND) {
+		fastsnap_error_clear();
 		return 0;
-	if (r < 0)
-		return r;
-	bool exists = false;
-	r = rbd_snap_exists(h.img, snap, &exists);
-	if (r < 0 || !exists) {
-		h_close(&h);
-		return r < 0 ? rbd_fail(r, "look up snapshot", pool, image, snap) : 0;
 	}
-	int prot = 0;
-	r = rbd_snap_is_protected(h.img, snap, &prot);
-	if (r == 0 && prot)
-		r = rbd_snap_unprotect(h.img, snap);
-	if (r < 0) {
-		h_close(&h);
-		return rbd_fail(r, "unprotect snapshot", pool, image, snap);
-	}
-	r = rbd_snap_remove(h.img, snap);
-	h_close(&h);
-	if (r == -ENOENT)
-		return 0;
-	return r < 0 ? rbd_fail(r, "remove snapshot", pool, image, snap) : 0;
+	if (r == 0)
+		r = fs_rbd_image_snap_remove(&h, snap);
+	fs_rbd_image_close(&h);
+	return r;
 }
 
-int fs_rbd_clone(fs_ceph *c, const char *pool, const char *image, const char *snap,
-	const char *cpool, const char *cname, int clone_format,
+/* The new clone's features (a clone that lacks deep-flatten would pin the
+ * disk's snapshot) and its tags, on the handle that stays open. */
+static int clone_check_and_tag(fs_rbd_image *h, const char *const *meta_keys,
+	const char *const *meta_values, size_t n_meta)
+{
+	uint64_t feat = 0;
+	int r = rbd_get_features(h->img, &feat);
+	if (r < 0)
+		return rbd_fail(r, "read the features of", h->pool, h->image, NULL);
+	if ((feat & FS_CLONE_FEATURES) != FS_CLONE_FEATURES)
+		return fs_err(FASTSNAP_ECEPH, "Ceph: clone %s/%s has features 0x%llx, expected 0x%llx "
+			"(layering, exclusive-lock, object-map, fast-diff, deep-flatten)", h->pool, h->image,
+			(unsigned long long)feat, (unsigned long long)FS_CLONE_FEATURES);
+	for (size_t i = 0; i < n_meta; i++)
+		if ((r = rbd_metadata_set(h->img, meta_keys[i], meta_values[i])) < 0)
+			return rbd_fail(r, "tag (metadata) the clone", h->pool, h->image, NULL);
+	return 0;
+}
+
+int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
+	fs_ceph *c, const char *cpool, const char *cname, int clone_format,
 	const char *const *meta_keys, const char *const *meta_values, size_t n_meta)
 {
-	rados_ioctx_t pio = NULL, cio = NULL;
-	rbd_image_options_t opts = NULL;
-	int r = fs_ceph_ioctx(&pio, c, pool);
+	memset(out, 0, sizeof(*out));
+	rados_ioctx_t cio = NULL;
+	int r = fs_ceph_ioctx(&cio, c, cpool);
 	if (r < 0)
 		return r;
-	if ((r = fs_ceph_ioctx(&cio, c, cpool)) < 0) {
-		rados_ioctx_destroy(pio);
-		return r;
-	}
+	rbd_image_options_t opts = NULL;
 	rbd_image_options_create(&opts);
 	rbd_image_options_set_uint64(opts, RBD_IMAGE_OPTION_FEATURES, FS_CLONE_FEATURES);
 	rbd_image_options_set_uint64(opts, RBD_IMAGE_OPTION_CLONE_FORMAT, (uint64_t)clone_format);
-	r = rbd_clone3(pio, image, snap, cio, cname, opts);
+	r = rbd_clone3(parent->io, parent->image, snap, cio, cname, opts);
 	rbd_image_options_destroy(opts);
-	if (r < 0) {
-		fs_err(fs_errno_to_code(r), "Ceph: cannot clone %s/%s@%s into %s/%s: %s", pool, image,
-			snap, cpool, cname, strerror(-r));
-		goto out;
-	}
-	rbd_image_t img = NULL;
-	if ((r = rbd_open(cio, cname, &img, NULL)) < 0) {
-		rbd_fail(r, "open the new clone", cpool, cname, NULL);
-		goto out;
-	}
-	uint64_t feat = 0;
-	r = rbd_get_features(img, &feat);
-	if (r == 0 && (feat & FS_CLONE_FEATURES) != FS_CLONE_FEATURES) {
-		r = fs_err(FASTSNAP_ECEPH, "Ceph: clone %s/%s has features 0x%llx, expected 0x%llx "
-			"(layering, exclusive-lock, object-map, fast-diff, deep-flatten)", cpool, cname,
-			(unsigned long long)feat, (unsigned long long)FS_CLONE_FEATURES);
-	} else if (r < 0) {
-		rbd_fail(r, "read the features of", cpool, cname, NULL);
-	}
-	for (size_t i = 0; r == 0 && i < n_meta; i++) {
-		r = rbd_metadata_set(img, meta_keys[i], meta_values[i]);
-		if (r < 0)
-			rbd_fail(r, "tag (metadata) the clone", cpool, cname, NULL);
-	}
-	rbd_close(img);
-out:
-	rados_ioctx_destroy(pio);
 	rados_ioctx_destroy(cio);
-	return r < 0 ? fastsnap_error_last_code() : 0;
+	if (r < 0)
+		return fs_err(fs_errno_to_code(r), "Ceph: cannot clone %s/%s@%s into %s/%s: %s",
+			parent->pool, parent->image, snap, cpool, cname, strerror(-r));
+	if ((r = h_open(out, c, cpool, cname, NULL, 0, "open the new clone")) < 0)
+		return r;
+	if ((r = clone_check_and_tag(out, meta_keys, meta_values, n_meta)) < 0)
+		fs_rbd_image_close(out);
+	return r;
 }
 
 typedef struct {
@@ -267,24 +266,30 @@ static int flatten_progress(uint64_t offset, uint64_t total, void *p)
 	return 0;
 }
 
+int fs_rbd_image_flatten(fs_rbd_image *h, int (*cb)(uint64_t done, uint64_t total, void *ctx),
+	void *ctx)
+{
+	rbd_image_info_t info;
+	flatten_ctx fc = { cb, ctx, 4u << 20, 0 };
+	if (rbd_stat(h->img, &info, sizeof(info)) == 0)
+		fc.object_size = info.obj_size;
+	int r = rbd_flatten_with_progress(h->img, flatten_progress, &fc);
+	if (fc.stopped)
+		return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", h->pool, h->image);
+	if (r == -EINVAL) /* already flat */
+		return 0;
+	return r < 0 ? rbd_fail(r, "flatten", h->pool, h->image, NULL) : 0;
+}
+
 int fs_rbd_flatten(fs_ceph *c, const char *pool, const char *image,
 	int (*cb)(uint64_t done, uint64_t total, void *ctx), void *ctx)
 {
-	fs_rbd_h h;
+	fs_rbd_image h;
 	int r = h_open(&h, c, pool, image, NULL, 0, "open");
-	if (r < 0)
-		return r;
-	rbd_image_info_t info;
-	flatten_ctx fc = { cb, ctx, 4u << 20, 0 };
-	if (rbd_stat(h.img, &info, sizeof(info)) == 0)
-		fc.object_size = info.obj_size;
-	r = rbd_flatten_with_progress(h.img, flatten_progress, &fc);
-	h_close(&h);
-	if (fc.stopped)
-		return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool, image);
-	if (r == -EINVAL) /* already flat */
-		return 0;
-	return r < 0 ? rbd_fail(r, "flatten", pool, image, NULL) : 0;
+	if (r == 0)
+		r = fs_rbd_image_flatten(&h, cb, ctx);
+	fs_rbd_image_close(&h);
+	return r;
 }
 
 int fs_rbd_image_remove(fs_ceph *c, const char *pool, const char *image)
@@ -320,12 +325,14 @@ int fs_rbd_image_remove(fs_ceph *c, const char *pool, const char *image)
 int fs_rbd_open_snap(rados_ioctx_t *io_out, rbd_image_t *img_out, fs_ceph *c,
 	const char *pool, const char *image, const char *snap)
 {
-	fs_rbd_h h;
+	fs_rbd_image h;
 	int r = h_open(&h, c, pool, image, snap, 1, "open");
 	if (r < 0)
 		return r;
 	*io_out = h.io;
 	*img_out = h.img;
+	free(h.pool);
+	free(h.image);
 	return 0;
 }
 

@@ -2,8 +2,10 @@
  * clients/rbd.h: librbd wrappers used by the plan, the capture, the direct
  * path, the stream and the clean-up: disk facts, snapshot create, protect
  * and remove, clone with explicit features, flatten, image remove, and a
- * read-only open at a snapshot. Each call opens what it needs and closes
- * it, and names the pool/image@snap in its error message.
+ * read-only open at a snapshot. A run opens each image it changes once
+ * (fs_rbd_image) and does its steps on that handle; the fs_rbd_* calls that
+ * take a pool and an image name (undo, gc) open, act and close. Every
+ * error names the pool/image@snap.
  */
 #ifndef FS_RBD_H
 #define FS_RBD_H
@@ -24,25 +26,42 @@ typedef struct {
 	int has_parent;
 } fs_disk_info;
 
-int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image);
-int fs_rbd_snap_create(fs_ceph *c, const char *pool, const char *image, const char *snap);
-int fs_rbd_snap_protect(fs_ceph *c, const char *pool, const char *image, const char *snap);
-/* Create and protect pool/image@snap on one open of the image; *created
- * says whether the snapshot exists (for the caller's undo entry). */
-int fs_rbd_snap_create_protected(fs_ceph *c, const char *pool, const char *image, const char *snap,
-	int *created);
-/* 1 when pool/image@snap exists, 0 when not, or an error. */
-int fs_rbd_snap_exists(fs_ceph *c, const char *pool, const char *image, const char *snap);
-/* Remove a snapshot, unprotecting it first if it is protected; a missing
- * snapshot or image is not an error. */
-int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap);
-/* Clone pool/image@snap into cpool/cname with FS_CLONE_FEATURES and clone
- * format 1 or 2, check the features, and tag it with `meta` key/value pairs. */
-int fs_rbd_clone(fs_ceph *c, const char *pool, const char *image, const char *snap,
-	const char *cpool, const char *cname, int clone_format,
-	const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
+/* An image opened read-write, with its pool's I/O context and its names
+ * (for errors). librbd allows calls on one handle from several threads. */
+typedef struct {
+	rados_ioctx_t io;
+	rbd_image_t img;
+	char *pool, *image;
+} fs_rbd_image;
+
+int fs_rbd_image_open(fs_rbd_image *h, fs_ceph *c, const char *pool, const char *image);
+int fs_rbd_image_is_open(const fs_rbd_image *h);
+/* Close and zero; a zeroed or closed handle is fine. */
+void fs_rbd_image_close(fs_rbd_image *h);
+int fs_rbd_image_snap_create(fs_rbd_image *h, const char *snap);
+int fs_rbd_image_snap_protect(fs_rbd_image *h, const char *snap);
+/* Create and protect @snap; *created says whether the snapshot exists
+ * (for the caller's undo entry). */
+int fs_rbd_image_snap_create_protected(fs_rbd_image *h, const char *snap, int *created);
+/* Remove @snap, unprotecting it first; a missing one is not an error. */
+int fs_rbd_image_snap_remove(fs_rbd_image *h, const char *snap);
 /* Flatten; `cb` gets (done, total) in bytes (objects copied times the
  * object size) and may return non-zero to stop. */
+int fs_rbd_image_flatten(fs_rbd_image *h, int (*cb)(uint64_t done, uint64_t total, void *ctx),
+	void *ctx);
+/* Clone parent@snap into cpool/cname with FS_CLONE_FEATURES and clone
+ * format 1 or 2, open it (*out), check its features and tag it with the
+ * key/value pairs. On failure *out is closed; a clone may half exist. */
+int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
+	fs_ceph *c, const char *cpool, const char *cname, int clone_format,
+	const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
+
+/* The same by name: open, act, close. */
+int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image);
+/* 1 when pool/image@snap exists, 0 when not, or an error. */
+int fs_rbd_snap_exists(fs_ceph *c, const char *pool, const char *image, const char *snap);
+/* A missing snapshot or image is not an error. */
+int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const char *snap);
 int fs_rbd_flatten(fs_ceph *c, const char *pool, const char *image,
 	int (*cb)(uint64_t done, uint64_t total, void *ctx), void *ctx);
 /* Remove an image; a missing one is not an error. Retries EBUSY briefly. */

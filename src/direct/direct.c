@@ -18,14 +18,15 @@ typedef struct {
 	const fs_direct_req *q;
 	fs_direct_res *res;
 	fs_heartbeat *hb;
+	fs_rbd_image clone;   /* open from its creation to the end of the run */
 } direct_run;
 
 static int protect(direct_run *d)
 {
-	const fs_capture *cap = d->q->cap;
+	fs_capture *cap = d->q->cap;
 	int rc = fs_step_begin(d->q->st, FASTSNAP_STEP_PROTECT);
 	if (rc == 0)
-		rc = fs_rbd_snap_protect(cap->c, cap->pool, cap->image, cap->snap);
+		rc = fs_rbd_image_snap_protect(&cap->disk, cap->snap);
 	return rc < 0 ? rc : fs_step_end(d->q->st, FASTSNAP_STEP_PROTECT);
 }
 
@@ -42,7 +43,7 @@ static int clone_disk(direct_run *d)
 	const char *mode = fs_flatten_name(p->flatten_for_depth ? FASTSNAP_FLATTEN_SYNC : p->flatten);
 	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_FLATTEN };
 	const char *mv[] = { owner ? owner : "", q->image_id, mode };
-	rc = fs_rbd_clone(q->c, q->cap->pool, q->cap->image, q->cap->snap, p->target_pool, q->image_id,
+	rc = fs_rbd_clone(&d->clone, &q->cap->disk, q->cap->snap, q->c, p->target_pool, q->image_id,
 		p->clone_format, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
 	/* An image of that name that was there before is not ours to remove. */
@@ -84,7 +85,7 @@ static int flatten(direct_run *d)
 	start_heartbeat(d);
 	int rc = fs_step_begin(q->st, FASTSNAP_STEP_FLATTEN);
 	if (rc == 0)
-		rc = fs_rbd_flatten(q->c, q->plan->target_pool, q->image_id, flatten_cb, d);
+		rc = fs_rbd_image_flatten(&d->clone, flatten_cb, d);
 	if (rc < 0)
 		return rc;
 	d->res->flattened = 1;
@@ -98,7 +99,7 @@ static int snap(direct_run *d)
 	int created = 0;
 	int rc = fs_step_begin(q->st, FASTSNAP_STEP_SNAP);
 	if (rc == 0)
-		rc = fs_rbd_snap_create_protected(q->c, pool, q->image_id, "snap", &created);
+		rc = fs_rbd_image_snap_create_protected(&d->clone, "snap", &created);
 	if (created) {
 		int ix = fs_undo_push_rbd_snap(q->u, q->c, pool, q->image_id, "snap");
 		if (rc == 0 && ix < 0)
@@ -176,8 +177,10 @@ static int run_steps(direct_run *d)
 int fs_direct_run(const fs_direct_req *req, fs_direct_res *res)
 {
 	memset(res, 0, sizeof(*res));
-	direct_run d = { req, res, NULL };
+	direct_run d = { req, res, NULL, { 0 } };
 	int rc = run_steps(&d);
+	/* Closed before any undo: an open handle would keep the clone busy. */
+	fs_rbd_image_close(&d.clone);
 	fs_heartbeat_stop(d.hb, 0);
 	return rc;
 }

@@ -23,7 +23,7 @@ const char *fs_flatten_name(fastsnap_flatten_mode m)
 	return "?";
 }
 
-static int check_request(const fastsnap_snapshot_opts *o)
+int fs_plan_check_request(const fastsnap_snapshot_opts *o)
 {
 	if (!o || o->version != FASTSNAP_SNAPSHOT_OPTS_VERSION)
 		return fs_err(FASTSNAP_EINVAL, "snapshot options: initialise them with FASTSNAP_SNAPSHOT_OPTS_INIT");
@@ -165,7 +165,7 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	const fastsnap_snapshot_opts *o)
 {
 	memset(p, 0, sizeof(*p));
-	int r = check_request(o);
+	int r = fs_plan_check_request(o);
 	if (r < 0)
 		return r;
 	if ((r = check_source(p, c, o)) < 0)

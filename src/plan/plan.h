@@ -35,6 +35,10 @@ typedef struct {
 	const char *disk_format; /* "raw" or "qcow2" (static) */
 } fs_plan;
 
+/* The checks of the request alone (no Ceph, no Glance): the first thing
+ * fs_plan_make does, and what a run checks before its speculative
+ * snapshot. */
+int fs_plan_check_request(const fastsnap_snapshot_opts *o);
 int fs_plan_make(fs_plan *out, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	const fastsnap_snapshot_opts *o);
 void fs_plan_free(fs_plan *p);
