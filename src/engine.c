@@ -1,6 +1,6 @@
 /*
  * engine.c: the only module that knows the whole flow (the engine handle
- * itself is in engine_open.c). Runs a snapshot as four stages, each with its own undo
+ * itself is in engine_open.c). Runs a snapshot as three stages, each with its own undo
  * entries so that a failure before the image is active leaves Ceph and
  * Glance as they were (after it, the image is kept and marked for gc):
  *   plan          store, path and why (plan/), then the queued Glance image
