@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -140,7 +141,13 @@ long fsb_http_on(void *curl, const char *method, const char *url, const char *ct
 	char ct[160];
 	for (int i = 0; i < G.nhdr; i++)
 		h = curl_slist_append(h, G.hdr[i]);
-	if (extra_svc && G.svc_hdr)
+	/* The service token once: FASTSNAP_GLANCE_HEADERS may carry it already
+	 * (a second X-Service-Token makes Glance refuse the POST with 403). */
+	const char *colon = G.svc_hdr ? strchr(G.svc_hdr, ':') : NULL;
+	int have = 0;
+	for (int i = 0; colon && i < G.nhdr; i++)
+		have |= !strncasecmp(G.hdr[i], G.svc_hdr, (size_t)(colon - G.svc_hdr + 1));
+	if (extra_svc && G.svc_hdr && !have)
 		h = curl_slist_append(h, G.svc_hdr);
 	if (ctype) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
