@@ -203,10 +203,9 @@ int fs_rbd_snap_remove(fs_ceph *c, const char *pool, const char *image, const ch
 	return r;
 }
 
-/* The new clone's features (a clone that lacks deep-flatten would pin the
- * disk's snapshot) and its tags, on the handle that stays open. */
-static int clone_check_and_tag(fs_rbd_image *h, const char *const *meta_keys,
-	const char *const *meta_values, size_t n_meta)
+/* The new clone's features: a clone that lacks deep-flatten would pin the
+ * disk's snapshot. */
+static int clone_check(fs_rbd_image *h)
 {
 	uint64_t feat = 0;
 	int r = rbd_get_features(h->img, &feat);
@@ -216,15 +215,21 @@ static int clone_check_and_tag(fs_rbd_image *h, const char *const *meta_keys,
 		return fs_err(FASTSNAP_ECEPH, "Ceph: clone %s/%s has features 0x%llx, expected 0x%llx "
 			"(layering, exclusive-lock, object-map, fast-diff, deep-flatten)", h->pool, h->image,
 			(unsigned long long)feat, (unsigned long long)FS_CLONE_FEATURES);
-	for (size_t i = 0; i < n_meta; i++)
-		if ((r = rbd_metadata_set(h->img, meta_keys[i], meta_values[i])) < 0)
+	return 0;
+}
+
+int fs_rbd_image_tag(fs_rbd_image *h, const char *const *keys, const char *const *values, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = rbd_metadata_set(h->img, keys[i], values[i]);
+		if (r < 0)
 			return rbd_fail(r, "tag (metadata) the clone", h->pool, h->image, NULL);
+	}
 	return 0;
 }
 
 int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
-	fs_ceph *c, const char *cpool, const char *cname, int clone_format,
-	const char *const *meta_keys, const char *const *meta_values, size_t n_meta)
+	fs_ceph *c, const char *cpool, const char *cname, int clone_format)
 {
 	memset(out, 0, sizeof(*out));
 	rados_ioctx_t cio = NULL;
@@ -243,7 +248,7 @@ int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
 			parent->pool, parent->image, snap, cpool, cname, strerror(-r));
 	if ((r = h_open(out, c, cpool, cname, NULL, 0, "open the new clone")) < 0)
 		return r;
-	if ((r = clone_check_and_tag(out, meta_keys, meta_values, n_meta)) < 0)
+	if ((r = clone_check(out)) < 0)
 		fs_rbd_image_close(out);
 	return r;
 }

@@ -50,11 +50,12 @@ int fs_rbd_image_snap_remove(fs_rbd_image *h, const char *snap);
 int fs_rbd_image_flatten(fs_rbd_image *h, int (*cb)(uint64_t done, uint64_t total, void *ctx),
 	void *ctx);
 /* Clone parent@snap into cpool/cname with FS_CLONE_FEATURES and clone
- * format 1 or 2, open it (*out), check its features and tag it with the
- * key/value pairs. On failure *out is closed; a clone may half exist. */
+ * format 1 or 2, open it (*out) and check its features. On failure *out
+ * is closed; a clone may half exist. */
 int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
-	fs_ceph *c, const char *cpool, const char *cname, int clone_format,
-	const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
+	fs_ceph *c, const char *cpool, const char *cname, int clone_format);
+/* Set RBD metadata key/value pairs (the owner tags), one write each. */
+int fs_rbd_image_tag(fs_rbd_image *h, const char *const *keys, const char *const *values, size_t n);
 
 /* The same by name: open, act, close. */
 int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image);

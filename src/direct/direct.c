@@ -30,6 +30,25 @@ static int protect(direct_run *d)
 	return rc < 0 ? rc : fs_step_end(d->q->st, FASTSNAP_STEP_PROTECT);
 }
 
+/* The clone's owner tags, one write each, before the step ends: gc knows
+ * a clone by them, whenever the run is killed. */
+static int write_tags(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	const fs_plan *pl = q->plan;
+	char *owner = fs_owner_format(q->owner);
+	if (!owner)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	/* A depth-capped none is flattened like sync: the tag says what it is.
+	 * The heartbeat's thread writes fastsnap.heartbeat, off this path. */
+	const char *mode = fs_flatten_name(pl->flatten_for_depth ? FASTSNAP_FLATTEN_SYNC : pl->flatten);
+	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_FLATTEN };
+	const char *mv[] = { owner, q->image_id, mode };
+	int rc = fs_rbd_image_tag(&d->clone, mk, mv, sizeof(mk) / sizeof(mk[0]));
+	free(owner);
+	return rc;
+}
+
 static int clone_disk(direct_run *d)
 {
 	const fs_direct_req *q = d->q;
@@ -37,15 +56,8 @@ static int clone_disk(direct_run *d)
 	int rc = fs_step_begin(q->st, FASTSNAP_STEP_CLONE);
 	if (rc < 0)
 		return rc;
-	char *owner = fs_owner_format(q->owner);
-	/* A depth-capped none is flattened like sync: the tag says what it is.
-	 * The heartbeat's thread writes fastsnap.heartbeat, off this path. */
-	const char *mode = fs_flatten_name(p->flatten_for_depth ? FASTSNAP_FLATTEN_SYNC : p->flatten);
-	const char *mk[] = { FS_META_OWNER, FS_META_IMAGE_ID, FS_META_FLATTEN };
-	const char *mv[] = { owner ? owner : "", q->image_id, mode };
 	rc = fs_rbd_clone(&d->clone, &q->cap->disk, q->cap->snap, q->c, p->target_pool, q->image_id,
-		p->clone_format, mk, mv, sizeof(mk) / sizeof(mk[0]));
-	free(owner);
+		p->clone_format);
 	/* An image of that name that was there before is not ours to remove. */
 	if (rc == FASTSNAP_ECONFLICT)
 		return rc;
@@ -53,6 +65,8 @@ static int clone_disk(direct_run *d)
 	int ix = fs_undo_push_rbd_image(q->u, q->c, p->target_pool, q->image_id);
 	if (rc < 0 || ix < 0)
 		return rc < 0 ? rc : ix;
+	if ((rc = write_tags(d)) < 0)
+		return rc;
 	return fs_step_end(q->st, FASTSNAP_STEP_CLONE);
 }
 
@@ -177,7 +191,10 @@ static int run_steps(direct_run *d)
 int fs_direct_run(const fs_direct_req *req, fs_direct_res *res)
 {
 	memset(res, 0, sizeof(*res));
-	direct_run d = { req, res, NULL, { 0 } };
+	direct_run d;
+	memset(&d, 0, sizeof(d));
+	d.q = req;
+	d.res = res;
 	int rc = run_steps(&d);
 	/* Closed before any undo: an open handle would keep the clone busy. */
 	fs_rbd_image_close(&d.clone);
