@@ -66,8 +66,12 @@ int fs_undo_run_from(fs_undo *u, size_t mark)
 	fs_buf notes = FS_BUF_INIT;
 	int failed = run_range(u, mark, &notes);
 	fs_error_state_restore(&first);
+	/* What could not be removed carries the run's mark (the image's
+	 * fastsnap_owner/fastsnap_state, the snapshot's and the clone's owner
+	 * in their name and metadata): gc finds and removes it. */
 	if (notes.len)
-		fs_err_append("%s", fs_buf_cstr(&notes) + 2);
+		fs_err_append("%s; what is left is marked as this run's: fastsnap gc removes it",
+			fs_buf_cstr(&notes) + 2);
 	fs_buf_free(&notes);
 	return failed;
 }

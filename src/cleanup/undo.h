@@ -41,7 +41,8 @@ int fs_undo_push(fs_undo *u, fs_undo_fn fn, void *arg, void (*free_arg)(void *),
 void fs_undo_forget(fs_undo *u, int idx);
 /* Run every pending action in reverse. The caller's error (code, message)
  * is kept; each clean-up failure is appended as "clean-up failed: <what>:
- * <msg>". Returns the number of actions that failed. */
+ * <msg>", then once "what is left is marked as this run's: fastsnap gc
+ * removes it". Returns the number of actions that failed. */
 int fs_undo_run(fs_undo *u);
 /* The same for the pending actions pushed at index >= mark only (a partial
  * roll-back, e.g. of a direct attempt before a fallback). */

@@ -63,6 +63,9 @@ const char *fs_image_prop(const fs_image *img, const char *key);
 
 typedef struct {
 	const char *id;           /* client-chosen id, or NULL: a random one */
+	int id_random;            /* `id` is a random UUID fastsnap drew: a 409 to
+	                           * it is our own earlier try (libcurl's silent
+	                           * resend included), when the name matches */
 	const char *name;
 	const char *disk_format;  /* default "raw" */
 	const char *container_format; /* default "bare" */

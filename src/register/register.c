@@ -153,6 +153,7 @@ int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_und
 	}
 	fs_image_create_req cr = {
 		.id = id,
+		.id_random = 1,   /* the engine's id is a random UUID (fs_uuid4) */
 		.name = o->name,
 		.disk_format = disk_format ? disk_format : "raw",
 		.container_format = "bare",

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -65,6 +66,7 @@ static const char *const kinds[] = { "503once", "lost", "500", "malformed", "big
 
 typedef struct {
 	int injected, handled, leaked, cells;
+	int ok, failed, kept;    /* how the handled cells ended */
 } tally;
 
 static int proxy_injected(const char *url)
@@ -79,9 +81,66 @@ static int proxy_injected(const char *url)
 	return n;
 }
 
+/* `fastsnap gc`, straight against Glance (no proxy): exit status. */
+static int gc_run(char **out, char **err, const char *extra)
+{
+	return fst_sh(out, err, "%s gc --pool vms --state-file /tmp/fst-fault-gc-%d.json %s", fst_cli(),
+		(int)getpid(), extra);
+}
+
+/* Exit 4: the run failed after its image went active, so the image was
+ * kept (the caller may already use it) and marked for gc (docs/usage.md).
+ * The error must name the call and say so; the image must be active and
+ * marked fastsnap_state=needs-attention; gc (straight against Glance) must
+ * finish what the run left (its temporary snapshot); then the test deletes
+ * the kept image, as an operator would, and the cell's leak check follows. */
+static void kept_active(tally *t, const char *path, const call_def *c, const char *kind,
+	const cJSON *j, const char *err)
+{
+	cr_assert(err && strstr(err, c->names) && strstr(err, "is active and was kept") &&
+		strstr(err, "fastsnap gc"), "[%s %s %s] exit 4 without naming the call (%s) and the "
+		"kept image: %s", path, c->call, kind, c->names, err);
+	const char *id = fst_jstr(j, "image_id");
+	cr_assert_not_null(id, "[%s %s %s] exit 4 without an image_id", path, c->call, kind);
+	char *status = fst_glance_status(id);
+	cr_assert_str_eq(status, "active", "[%s %s %s] kept image %s", path, c->call, kind, id);
+	free(status);
+	char *state = fst_glance_prop(id, "fastsnap_state");
+	cr_assert(state && !strcmp(state, "needs-attention"), "[%s %s %s] kept image %s is not "
+		"marked needs-attention: %s", path, c->call, kind, id, state ? state : "(none)");
+	free(state);
+	char *out = NULL, *gerr = NULL;
+	int st = gc_run(&out, &gerr, "");
+	cr_assert_eq(st, 0, "[%s %s %s] gc exit %d: %s%s", path, c->call, kind, st, out, gerr);
+	free(out);
+	free(gerr);
+	fst_glance_delete(id);
+	t->kept++;
+}
+
+/* The dev Glance must answer before each cell. If it does not, its
+ * threads' stacks go to the dev dir's log (gdb) for the diagnosis, and the
+ * cell fails naming the cell before it. */
+static char last_cell[128] = "none";
+
+static void glance_answers(const char *path, const char *call, const char *kind)
+{
+	int code = fst_glance(NULL, "GET", "/v2/info/stores", "-m 20");
+	if (code != 200) {
+		const char *dir = fst_env("FASTSNAP_DEV_DIR");
+		fst_sh(NULL, NULL, "gdb -p $(cat %s/run/glance-api.pid) -batch -ex 'thread apply all bt' "
+			"> %s/log/glance-stacks-%ld.txt 2>&1", dir, dir, (long)time(NULL));
+		cr_assert_fail("[%s %s %s] the dev Glance does not answer (HTTP %d within 20 s) after "
+			"cell %s; its stacks are in %s/log/glance-stacks-*.txt", path, call, kind, code,
+			last_cell, dir);
+	}
+	snprintf(last_cell, sizeof(last_cell), "%s %s %s", path, call, kind);
+}
+
 static void cell(tally *t, const char *path, const char *disk, const char *base,
 	const char *store_arg, const call_def *c, const char *kind)
 {
+	glance_answers(path, c->call, kind);
 	char args[256];
 	snprintf(args, sizeof(args), "--fault %s:%s --base %s", c->call, kind, base);
 	pid_t pid;
@@ -122,10 +181,14 @@ static void cell(tally *t, const char *path, const char *disk, const char *base,
 			"[%s %s %s] not exactly one image: %s", path, c->call, kind, ids);
 		free(ids);
 		fst_glance_delete(id);
+		t->ok++;
+	} else if (st == 4) {
+		kept_active(t, path, c, kind, j, err);
 	} else {
 		cr_assert_eq(st, 1, "[%s %s %s] exit %d: %s", path, c->call, kind, st, err);
 		cr_assert(err && strstr(err, c->names), "[%s %s %s] the error does not name the "
 			"call (%s): %s", path, c->call, kind, c->names, err);
+		t->failed++;
 	}
 	char *g_after = fst_glance_image_ids();
 	char *img_after = fst_rbd_list(images);
@@ -147,34 +210,140 @@ static void cell(tally *t, const char *path, const char *disk, const char *base,
 	cJSON_Delete(j);
 }
 
-static void table(const char *path, const call_def *calls, size_t n, const char *store_arg)
+/* The clean-up's own delete faults: the run fails at `first` (every such
+ * call answers 500), then each DELETE of its image answers 500 too. The
+ * error must name the first call and the failed clean-up and say that what
+ * is left is `fastsnap gc`'s; what is left must be tagged work that gc (run
+ * straight against Glance) then removes, leaving Glance and both pools as
+ * before. */
+static void cleanup_cell(tally *t, const char *path, const char *disk, const char *base,
+	const char *store_arg, const call_def *first)
+{
+	glance_answers(path, first->call, "500 + delete 500");
+	/* gc removes what it finds, so the lists below must hold nothing of
+	 * what it would take: clear the debris of earlier (killed) runs first */
+	cr_assert_eq(gc_run(NULL, NULL, ""), 0, "[%s %s + delete] gc before the cell failed", path,
+		first->call);
+	char args[256];
+	snprintf(args, sizeof(args), "--fault %s:500 --fault delete:500 --base %s", first->call, base);
+	pid_t pid;
+	char *url = fst_proxy_start(&pid, args);
+	char *g_before = fst_glance_image_ids();
+	char *img_before = fst_rbd_list(images);
+	char *vms_before = fst_rbd_list(vms);
+	char *name = fst_unique("fst-fault");
+	char env[512];
+	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
+		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
+	char *err = NULL;
+	int st = fst_cli_json(NULL, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
+		disk, name, base, store_arg);
+	char *faults = NULL;
+	fst_sh(&faults, NULL, "curl -s %s/_faults", url);
+	fst_proxy_stop(pid);
+	fprintf(stderr, "fault_table: %-6s %-13s + delete 500 -> exit %d\n", path, first->call, st);
+	t->cells++;
+	const char *d = faults ? strstr(faults, "\"delete\": ") : NULL;
+	cr_assert(d && atoi(d + 10) >= 1, "[%s %s + delete] the clean-up never deleted (exit %d): "
+		"%s; %s", path, first->call, st, faults, err);
+	const char *inj = faults ? strstr(faults, "\"injected\": ") : NULL;
+	cr_assert(inj && atoi(inj + 12) >= 2, "[%s %s + delete] not both faults were injected: %s",
+		path, first->call, faults);
+	t->injected += 2;
+	cr_assert_eq(st, 1, "[%s %s + delete] exit %d: %s", path, first->call, st, err);
+	cr_assert(err && strstr(err, first->names), "[%s %s + delete] the error does not name the "
+		"call (%s): %s", path, first->call, first->names, err);
+	cr_assert(strstr(err, "clean-up failed") && strstr(err, "DELETE /v2/images/"),
+		"[%s %s + delete] the failed clean-up is not reported: %s", path, first->call, err);
+	cr_assert(strstr(err, "fastsnap gc"), "[%s %s + delete] the error does not say that what is "
+		"left is gc's: %s", path, first->call, err);
+	/* What is left is tagged: gc's dry run finds it. */
+	char *ids = fst_glance_ids_named(name);
+	cr_assert_neq(strlen(ids), 0, "[%s %s + delete] nothing left in Glance although its delete "
+		"failed", path, first->call);
+	cJSON *dry = NULL;
+	char *gerr = NULL;
+	st = fst_cli_json(&dry, &gerr, NULL, "gc --pool vms --state-file /tmp/fst-fault-gc-%d.json "
+		"--dry-run --json", (int)getpid());
+	char *dtxt = dry ? cJSON_PrintUnformatted(dry) : NULL;
+	cr_assert_eq(st, 0, "[%s %s + delete] gc --dry-run exit %d: %s", path, first->call, st, gerr);
+	char id1[64];
+	snprintf(id1, sizeof(id1), "%.36s", ids);
+	cr_assert(dtxt && strstr(dtxt, id1), "[%s %s + delete] gc does not find image %s: %s", path,
+		first->call, id1, dtxt);
+	free(gerr);
+	gerr = NULL;
+	cJSON *rep = NULL;
+	st = fst_cli_json(&rep, &gerr, NULL, "gc --pool vms --state-file /tmp/fst-fault-gc-%d.json "
+		"--json", (int)getpid());
+	cr_assert_eq(st, 0, "[%s %s + delete] gc exit %d: %s", path, first->call, st, gerr);
+	char *g_after = fst_glance_image_ids();
+	char *img_after = fst_rbd_list(images);
+	char *vms_after = fst_rbd_list(vms);
+	int leak = strcmp(g_before, g_after) != 0 || strcmp(img_before, img_after) != 0 ||
+		strcmp(vms_before, vms_after) != 0;
+	t->leaked += leak;
+	cr_assert_not(leak, "[%s %s + delete] objects left after gc:\nGlance before:\n%s\nafter:\n"
+		"%s\nimages before:\n%s\nafter:\n%s\nvms before:\n%s\nafter:\n%s", path, first->call,
+		g_before, g_after, img_before, img_after, vms_before, vms_after);
+	char *snaps = NULL;
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, &snaps), 0, "[%s %s + delete] snapshots left "
+		"after gc: %s", path, first->call, snaps);
+	free(snaps);
+	t->handled += 2;
+	char sf[64];
+	snprintf(sf, sizeof(sf), "/tmp/fst-fault-gc-%d.json", (int)getpid());
+	unlink(sf);
+	cJSON_Delete(dry);
+	cJSON_Delete(rep);
+	free(dtxt); free(gerr); free(ids); free(faults);
+	free(g_before); free(g_after); free(img_before); free(img_after);
+	free(vms_before); free(vms_after);
+	free(name); free(err); free(url);
+}
+
+static void table(const char *path, const call_def *calls, size_t n, const char *store_arg,
+	const call_def *cleanup_first)
 {
 	char *base = fst_base_image("fast", 8 * MiB, 3);
 	char *disk = fst_unique("fst-fdisk");
 	char sha[129];
 	fst_nova_disk(vms, images, base, disk, 8 * MiB, 5, all_objects, sha);
 	tally t = { 0 };
+	/* Cells that keep an active image run gc, which removes whatever it
+	 * finds: start without the debris of earlier (killed) runs. */
+	cr_assert_eq(gc_run(NULL, NULL, ""), 0, "gc before the table failed");
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 			cell(&t, path, disk, base, store_arg, &calls[i], kinds[k]);
+	cleanup_cell(&t, path, disk, base, store_arg, cleanup_first);
+	fprintf(stderr, "fault_table: %s path: %d cells: %d succeeded, %d failed cleanly, %d kept an "
+		"active image for gc (exit 4), %d clean-up delete cell(s)\n", path, t.cells, t.ok,
+		t.failed, t.kept, t.cells - t.ok - t.failed - t.kept);
 	fprintf(stderr, "fault_table: %s path: %d faults injected, %d handled, %d objects leaked\n",
 		path, t.injected, t.handled, t.leaked);
-	cr_assert_eq(t.injected, t.cells);
+	cr_assert_eq(t.injected, t.cells + 1); /* the clean-up cell injects two */
 	cr_assert_eq(t.handled, t.injected);
 	cr_assert_eq(t.leaked, 0);
 	fst_rbd_remove_all(vms, disk);
 	fst_glance_delete(base);
+	char sf[64];
+	snprintf(sf, sizeof(sf), "/tmp/fst-fault-gc-%d.json", (int)getpid());
+	unlink(sf);
 	free(disk);
 	free(base);
 }
 
 Test(fault_table, direct_path)
 {
-	table("direct", direct_calls, sizeof(direct_calls) / sizeof(direct_calls[0]), "");
+	/* adding the location fails, then the queued image's delete faults */
+	table("direct", direct_calls, sizeof(direct_calls) / sizeof(direct_calls[0]), "",
+		&direct_calls[5]);
 }
 
 Test(fault_table, streamed_path)
 {
+	/* the upload fails, then the queued image's delete faults */
 	table("stream", stream_calls, sizeof(stream_calls) / sizeof(stream_calls[0]),
-		"--store local");
+		"--store local", &stream_calls[4]);
 }

@@ -350,3 +350,166 @@ Test(trixie, glance30_volume_backed_fsid_from_stores_detail)
 	fst_rbd_remove_all(vms, disk);
 	free(disk);
 }
+
+/* ---- issue 17: no secret in any output ---------------------------------
+ * Every output of verbose runs against the real Keystone (stdout, stderr,
+ * with and without --json, -v and -vv, successes and failures) is searched
+ * for the member's password, the service user's password (from the config
+ * file), the application credential's secret, a token the test issued and
+ * handed over as OS_AUTH_TOKEN, a bogus token, and any Keystone token at all
+ * (Fernet tokens begin "gAAAAA"; the test checks that the stack's do). */
+
+/* A token for the member user, issued by the test itself. */
+static char *member_token(void)
+{
+	char *tok = NULL;
+	int st = fst_sh(&tok, NULL, "python3 -c 'import json, sys\n"
+		"print(json.dumps({\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": "
+		"{\"user\": {\"name\": sys.argv[1], \"domain\": {\"name\": \"Default\"}, \"password\": "
+		"sys.argv[2]}}}, \"scope\": {\"project\": {\"name\": sys.argv[3], \"domain\": {\"name\": "
+		"\"Default\"}}}}}))' \"$FASTSNAP_DEV_MEMBER_USERNAME\" \"$FASTSNAP_DEV_MEMBER_PASSWORD\" "
+		"\"$FASTSNAP_DEV_MEMBER_PROJECT\" | curl -sS -m 30 -o /dev/null -D - -H 'Content-Type: "
+		"application/json' \"$FASTSNAP_DEV_KEYSTONE_URL/auth/tokens\" -d @- | tr -d '\\r' | "
+		"sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p' | tr -d '\\n'");
+	cr_assert_eq(st, 0);
+	cr_assert(tok && strlen(tok) > 20, "Keystone gave no token: %s", tok);
+	return tok;
+}
+
+typedef struct {
+	const char *what;
+	const char *value;
+} secret;
+
+/* Run `fastsnap <args>` with `env`; search stdout and stderr for every
+ * secret. Returns the exit status; *stdout_copy gets stdout (caller frees). */
+static int run_and_search(const char *label, const char *env, const char *args,
+	const secret *sec, size_t n, char **stdout_copy, int *outputs)
+{
+	char *out = NULL, *err = NULL;
+	int st = fst_sh(&out, &err, "%s %s %s", env, fst_cli(), args);
+	cr_assert(out && err, "[%s] no output captured", label);
+	const char *streams[2] = { out, err };
+	const char *names[2] = { "stdout", "stderr" };
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < n; i++)
+			cr_assert_null(strstr(streams[k], sec[i].value), "[%s] %s shows %s:\n%s", label,
+				names[k], sec[i].what, streams[k]);
+		cr_assert_null(strstr(streams[k], "gAAAAA"), "[%s] %s shows a Keystone token:\n%s",
+			label, names[k], streams[k]);
+	}
+	*outputs += 2;
+	/* a verbose run logs (proof that the verbose output was searched) */
+	cr_assert(strstr(err, ": debug: ") || strstr(err, ": info: "), "[%s] no verbose log on "
+		"stderr:\n%s", label, err);
+	if (stdout_copy)
+		*stdout_copy = out;
+	else
+		free(out);
+	free(err);
+	return st;
+}
+
+Test(trixie, no_secret_in_any_output_of_verbose_runs)
+{
+	NEED_TRIXIE("a real Keystone");
+	seed s;
+	seed_make(&s, 16 * MiB);
+	char *token = member_token();
+	cr_assert(!strncmp(token, "gAAAAA", 6), "the stack's tokens are not Fernet tokens (%.8s...): "
+		"the \"gAAAAA\" search would find none", token);
+	const secret sec[] = {
+		{ "the member's password", fst_env("FASTSNAP_DEV_MEMBER_PASSWORD") },
+		{ "the service user's password", fst_env("FASTSNAP_DEV_SERVICE_PASSWORD") },
+		{ "the application credential's secret", fst_env("FASTSNAP_DEV_APP_CRED_SECRET") },
+		{ "the token given as OS_AUTH_TOKEN", token },
+		{ "a bogus token", "fst-bogus-token-4f1c9a" },
+	};
+	const size_t n = sizeof(sec) / sizeof(sec[0]);
+	/* the config file does hold the service user's password */
+	cr_assert_eq(fst_sh(NULL, NULL, "grep -qF \"$FASTSNAP_DEV_SERVICE_PASSWORD\" %s",
+		fst_env("FASTSNAP_DEV_CONFIG_FILE")), 0, "the service user's password is not in %s",
+		fst_env("FASTSNAP_DEV_CONFIG_FILE"));
+	int outputs = 0, runs = 0;
+	char pw_env[2048], app_env[2048], tok_env[2048], bad_env[2048], wrong_env[2048];
+	member_env(pw_env, sizeof(pw_env), NULL, fst_env("FASTSNAP_DEV_CONFIG_FILE"));
+	snprintf(app_env, sizeof(app_env), "FASTSNAP_GLANCE_URL= FASTSNAP_GLANCE_HEADERS= "
+		"FASTSNAP_CONFIG= OS_AUTH_URL=%s OS_APPLICATION_CREDENTIAL_ID=%s "
+		"OS_APPLICATION_CREDENTIAL_SECRET=%s", fst_env("FASTSNAP_DEV_KEYSTONE_URL"),
+		fst_env("FASTSNAP_DEV_APP_CRED_ID"), fst_env("FASTSNAP_DEV_APP_CRED_SECRET"));
+	snprintf(tok_env, sizeof(tok_env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_GLANCE_HEADERS= "
+		"FASTSNAP_CONFIG= OS_AUTH_TOKEN=%s", fst_env("FASTSNAP_DEV_GLANCE_ENDPOINT"), token);
+	snprintf(bad_env, sizeof(bad_env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_GLANCE_HEADERS= "
+		"FASTSNAP_CONFIG= OS_AUTH_TOKEN=fst-bogus-token-4f1c9a",
+		fst_env("FASTSNAP_DEV_GLANCE_ENDPOINT"));
+	snprintf(wrong_env, sizeof(wrong_env), "FASTSNAP_GLANCE_URL= FASTSNAP_GLANCE_HEADERS= "
+		"FASTSNAP_CONFIG=%s OS_AUTH_URL=%s OS_USERNAME=%s OS_PASSWORD=%s-x OS_PROJECT_NAME=%s",
+		fst_env("FASTSNAP_DEV_CONFIG_FILE"), fst_env("FASTSNAP_DEV_KEYSTONE_URL"),
+		fst_env("FASTSNAP_DEV_MEMBER_USERNAME"), fst_env("FASTSNAP_DEV_MEMBER_PASSWORD"),
+		fst_env("FASTSNAP_DEV_MEMBER_PROJECT"));
+	char args[1024], *out = NULL;
+	char *n1 = fst_unique("fst-trxsecret");
+
+	/* 1. password + [service_user]: the direct path (service token), -vv --json */
+	snprintf(args, sizeof(args), "-vv --json snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s", s.disk, n1, s.base);
+	int st = run_and_search("password, direct, -vv --json", pw_env, args, sec, n, &out, &outputs);
+	runs++;
+	cr_assert_eq(st, 0, "the snapshot failed: %s", out);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert_str_eq(fst_jstr(j, "path"), "direct", "%s", out);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(out);
+	/* 2. the same, streamed, -v without --json (the human summary) */
+	snprintf(args, sizeof(args), "-v snapshot --disk vms/%s --name %s --store local", s.disk, n1);
+	st = run_and_search("password, stream, -v", pw_env, args, sec, n, &out, &outputs);
+	runs++;
+	cr_assert_eq(st, 0, "the streamed snapshot failed: %s", out);
+	char *ids = fst_glance_ids_named(n1);
+	for (char *p = ids, *e; p && *p; p = e ? e + 1 : p + strlen(p)) {
+		e = strchr(p, '\n');
+		if (e)
+			*e = '\0';
+		fst_glance_delete(p);
+	}
+	free(ids);
+	free(out);
+	/* 3. application credential: stores, and a failed snapshot */
+	st = run_and_search("app credential, stores, -vv --json", app_env, "-vv --json stores", sec, n,
+		NULL, &outputs);
+	runs++;
+	cr_assert_eq(st, 0, "stores with the application credential failed");
+	snprintf(args, sizeof(args), "-vv --json snapshot --disk vms/%s --name %s --store no-such-store",
+		s.disk, n1);
+	st = run_and_search("app credential, failed snapshot, -vv --json", app_env, args, sec, n, NULL,
+		&outputs);
+	runs++;
+	cr_assert_eq(st, 1, "an unknown store did not fail the run (%d)", st);
+	/* 4. a token handed over (OS_AUTH_TOKEN): stores, and a failed snapshot */
+	st = run_and_search("token, stores, -vv --json", tok_env, "-vv --json stores", sec, n, NULL,
+		&outputs);
+	runs++;
+	cr_assert_eq(st, 0, "stores with OS_AUTH_TOKEN failed");
+	snprintf(args, sizeof(args), "-vv snapshot --disk vms/no-such-disk-%d --name %s", (int)getpid(),
+		n1);
+	st = run_and_search("token, failed snapshot, -vv", tok_env, args, sec, n, NULL, &outputs);
+	runs++;
+	cr_assert_eq(st, 1, "a missing disk did not fail the run (%d)", st);
+	/* 5. failures of authentication itself: a bogus token, a wrong password */
+	st = run_and_search("bogus token, -vv --json", bad_env, "-vv --json stores", sec, n, NULL,
+		&outputs);
+	runs++;
+	cr_assert_eq(st, 1, "a bogus token was accepted");
+	st = run_and_search("wrong password, -vv --json", wrong_env, "-vv --json stores", sec, n, NULL,
+		&outputs);
+	runs++;
+	cr_assert_eq(st, 1, "a wrong password was accepted");
+	cr_log_info("secrets: %d verbose runs, %d outputs searched for %zu secrets and Keystone "
+		"tokens: none found", runs, outputs, n);
+	fprintf(stderr, "secrets: %d verbose runs, %d outputs searched for %zu secrets and Keystone "
+		"tokens: none found\n", runs, outputs, n);
+	free(n1);
+	free(token);
+	seed_free(&s);
+}

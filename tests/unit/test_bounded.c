@@ -257,6 +257,33 @@ Test(bounded, create_sends_a_fresh_client_id)
 	fs_settings_free(&s);
 }
 
+/* The engine draws the id itself (id_random): a 409 even on what fastsnap
+ * counts as its first try (libcurl resends a request by itself when a reused
+ * connection dies before the answer) is its own earlier try when the name
+ * matches, and a conflict when it does not. */
+Test(bounded, a_409_to_a_random_id_the_caller_drew_is_the_first_try)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "glance", tag, 0, 0);
+	fs_image *a = NULL, *b = NULL, *c = NULL;
+	fs_image_create_req req = { .name = "x" };
+	cr_assert_eq(fs_glance_image_create(g, &a, &req), 0, "%s", fastsnap_error_last());
+	fs_image_create_req mine = { .id = a->id, .id_random = 1, .name = "x" };
+	cr_assert_eq(fs_glance_image_create(g, &b, &mine), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(b->id, a->id);
+	cr_assert_eq(state_int("glance", tag, "creates"), 1);
+	fs_image_create_req other = { .id = a->id, .id_random = 1, .name = "y" };
+	cr_assert_eq(fs_glance_image_create(g, &c, &other), FASTSNAP_ECONFLICT);
+	cr_assert(strstr(fastsnap_error_last(), "taken by another image"), "%s",
+		fastsnap_error_last());
+	cr_assert_null(c);
+	fs_image_free(a);
+	fs_image_free(b);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
 Test(bounded, lost_create_answer_without_retries_fails_once)
 {
 	TAG(tag);
