@@ -31,6 +31,9 @@ struct fs_glance {
 	fs_strv headers;          /* from settings: "Name: value" */
 	long last_status;
 	fs_logger lg;
+	/* the image as the last location call left it (its id in seen->id),
+	 * or NULL: see fs_glance_location_image */
+	fs_image *seen;
 };
 
 int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
@@ -94,6 +97,7 @@ void fs_glance_free(fs_glance *g)
 	fs_auth_free(g->a);
 	fs_http_free(g->h);
 	fs_secret_strv_free(&g->headers);
+	fs_image_free(g->seen);
 	free(g);
 }
 
@@ -548,17 +552,26 @@ int fs_glance_image_set_props(fs_glance *g, const char *id, const char *const *k
 
 int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const *keys, size_t n)
 {
+	return fs_glance_image_remove_props_known(g, id, keys, n, NULL);
+}
+
+int fs_glance_image_remove_props_known(fs_glance *g, const char *id, const char *const *keys,
+	size_t n, const fs_image *known)
+{
 	if (n == 0)
 		return 0;
-	fs_image *img;
-	int rc = fs_glance_image_get(g, &img, id);
-	if (rc < 0)
+	fs_image *img = NULL;
+	int rc = 0;
+	/* the image as the caller last saw it tells which keys exist: no GET */
+	if (!(known && known->raw && fs_streq(known->id, id)) &&
+	    (rc = fs_glance_image_get(g, &img, id)) < 0)
 		return rc;
+	const cJSON *raw = img ? img->raw : known->raw;
 	cJSON *ops = cJSON_CreateArray();
 	if (!ops)
 		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (keys[i] && cJSON_HasObjectItem(img->raw, keys[i]))
+		if (keys[i] && cJSON_HasObjectItem(raw, keys[i]))
 			rc = add_op(ops, "remove", keys[i], NULL);
 	if (rc == 0 && cJSON_GetArraySize(ops) > 0)
 		rc = fs_glance_image_patch(g, NULL, id, ops);
@@ -764,8 +777,10 @@ static char *last_task_failure(fs_glance *g, const char *id)
 static int wait_active(fs_glance *g, const char *id, double timeout_s)
 {
 	double t0 = fs_now();
-	long delay = 100;
-	for (;;) {
+	/* Glance's task usually ends within tens of ms: poll quickly first,
+	 * then back off to every 500 ms */
+	long delay = FS_LOCATION_POLL_FIRST_MS;
+	for (int polls = 1;; polls++) {
 		fs_image *img;
 		int rc = fs_glance_image_get(g, &img, id);
 		if (rc < 0)
@@ -773,9 +788,14 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 		char st[32];
 		snprintf(st, sizeof(st), "%s", img->status ? img->status : "?");
 		int locked = fs_image_prop(img, "os_glance_import_task") != NULL;
-		fs_image_free(img);
-		if (strcmp(st, "active") == 0)
+		if (strcmp(st, "active") == 0) {
+			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: active after %d poll%s "
+				"(%.3f s)", id, polls, polls == 1 ? "" : "s", fs_now() - t0);
+			fs_image_free(g->seen);
+			g->seen = img;          /* what the final check needs is here */
 			return 0;
+		}
+		fs_image_free(img);
 		if (strcmp(st, "killed") == 0 || strcmp(st, "deleted") == 0 ||
 		    strcmp(st, "pending_delete") == 0)
 			return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
@@ -795,23 +815,32 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 				"POST /locations", id, st, timeout_s);
 		if ((rc = fs_http_sleep(g->h, delay)) < 0)
 			return rc;
-		if (delay < 500)
-			delay += 100;
+		delay = fs_location_poll_next_ms(delay);
 	}
+}
+
+long fs_location_poll_next_ms(long delay_ms)
+{
+	long next = delay_ms + delay_ms / 2 + 10;
+	return next > FS_LOCATION_POLL_MAX_MS ? FS_LOCATION_POLL_MAX_MS : next;
 }
 
 #define SERVICE_USER_HINT "the caller lacks the service role: set [service_user] with " \
 	"send_service_user_token = True in the config file (a user with the service role), as " \
 	"in nova.conf"
 
-/* PATCH add /locations/- (Glance < 29, or where the POST is refused). */
-static int add_location_patch(fs_glance *g, const char *id, const char *url, const char *store,
-	const fs_validation *vd, const char *post_note)
+/* The JSON-patch that adds the location, and removes `remove` (keys
+ * known to exist) in the same document. */
+static cJSON *location_patch_doc(const char *url, const char *store, const fs_validation *vd,
+	const char *const *remove, size_t n_remove)
 {
-	char name[512];
-	fs_http_resp resp;
 	cJSON *ops = cJSON_CreateArray();
 	cJSON *op = cJSON_CreateObject();
+	if (!ops || !op) {
+		cJSON_Delete(ops);
+		cJSON_Delete(op);
+		return NULL;
+	}
 	cJSON_AddItemToArray(ops, op);
 	cJSON_AddStringToObject(op, "op", "add");
 	cJSON_AddStringToObject(op, "path", "/locations/-");
@@ -822,12 +851,49 @@ static int add_location_patch(fs_glance *g, const char *id, const char *url, con
 		cJSON_AddStringToObject(md, "store", store);
 	if (vd)
 		cJSON_AddItemToObject(val, "validation_data", validation_json(vd, 1));
+	for (size_t i = 0; i < n_remove; i++)
+		if (remove[i] && add_op(ops, "remove", remove[i], NULL) < 0) {
+			cJSON_Delete(ops);
+			return NULL;
+		}
+	return ops;
+}
+
+/* PATCH add /locations/- (Glance < 29, or where the POST is refused), with
+ * the removals joined. A 409 to a document with removals (a property that
+ * is gone already) is tried again without them: they then stay with the
+ * caller (g->seen still shows them). */
+static int add_location_patch(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_validation *vd, const char *post_note, const char *const *remove, size_t n_remove)
+{
+	char name[512];
+	fs_http_resp resp;
+	cJSON *ops = location_patch_doc(url, store, vd, remove, n_remove);
+	if (!ops)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	int rc = do_patch(g, &resp, id, ops, name, sizeof(name));
 	cJSON_Delete(ops);
+	if (rc == 0 && resp.status == 409 && n_remove > 0) {
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: 409 with the properties' removal joined; "
+			"adding the location alone", name);
+		fs_http_resp_free(&resp);
+		return add_location_patch(g, id, url, store, vd, post_note, NULL, 0);
+	}
 	if (rc == 0) {
 		long st = resp.status;
 		if (st == 200) {
 			rc = 0;
+			/* the answer is the image: the caller's final check may need
+			 * no GET (a body that does not parse only costs that GET) */
+			fs_image *img = NULL;
+			if (fs_parse_image(&img, resp.body.ptr, resp.body.len) == 0 &&
+			    fs_streq(img->id, id)) {
+				fs_image_free(g->seen);
+				g->seen = img;
+			} else {
+				fs_image_free(img);
+				fastsnap_error_clear();
+			}
 		} else if (st >= 400) {
 			rc = fs_http_status_error(g->h, &resp, name);
 			char note[768];
@@ -848,9 +914,25 @@ static int add_location_patch(fs_glance *g, const char *id, const char *url, con
 	return rc;
 }
 
+const fs_image *fs_glance_location_image(const fs_glance *g, const char *id)
+{
+	return g->seen && id && fs_streq(g->seen->id, id) ? g->seen : NULL;
+}
+
 int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
 	const fs_validation *vd, double poll_timeout_s)
 {
+	fs_location_opts o = { .vd = vd, .poll_timeout_s = poll_timeout_s };
+	return fs_glance_add_location_ex(g, id, url, store, &o);
+}
+
+int fs_glance_add_location_ex(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_location_opts *lo)
+{
+	fs_image_free(g->seen);
+	g->seen = NULL;
+	const fs_validation *vd = lo->vd;
+	double poll_timeout_s = lo->poll_timeout_s;
 	int rc = check_id(id);
 	if (rc < 0)
 		return rc;
@@ -911,7 +993,7 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 	fs_http_resp_free(&resp);
 
 	/* 2. PATCH add /locations/- */
-	rc = add_location_patch(g, id, url, store, vd, post_note);
+	rc = add_location_patch(g, id, url, store, vd, post_note, lo->remove_props, lo->n_remove);
 	free(post_note);
 	return rc;
 }

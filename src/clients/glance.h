@@ -93,6 +93,10 @@ int fs_glance_image_set_props(fs_glance *g, const char *id, const char *const *k
 	const char *const *values, size_t n);
 /* Remove properties (missing ones are ignored). */
 int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const *keys, size_t n);
+/* The same, told which keys exist by `known` (the image `id` as the caller
+ * last saw it, e.g. fs_glance_location_image): no GET first. NULL: GET. */
+int fs_glance_image_remove_props_known(fs_glance *g, const char *id, const char *const *keys,
+	size_t n, const fs_image *known);
 
 typedef struct {
 	fs_image **v;
@@ -147,6 +151,35 @@ typedef struct {
  * `vd` may be NULL. */
 int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
 	const fs_validation *vd, double poll_timeout_s);
+
+typedef struct {
+	const fs_validation *vd;      /* may be NULL */
+	double poll_timeout_s;        /* <= 0: 60 */
+	/* Properties (known to exist) to remove with the location: joined into
+	 * the PATCH's JSON-patch document (Glance < 29: one call; a 409 to it
+	 * is tried again without them). After a POST (Glance >= 29) they are
+	 * left to the caller, to remove once the image is active. */
+	const char *const *remove_props;
+	size_t n_remove;
+} fs_location_opts;
+
+/* fs_glance_add_location with options. */
+int fs_glance_add_location_ex(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_location_opts *o);
+
+/* The image as the last location call of image `id` left it: the PATCH's
+ * answer, or the poll that found it active after a POST (so a caller can
+ * skip the GET of its final check); NULL when that call failed, another
+ * call came since, or the answer was not an image. Owned by g, valid until
+ * the next location call. */
+const fs_image *fs_glance_location_image(const fs_glance *g, const char *id);
+
+/* The location poll's back-off after a POST: the first wait and the cap
+ * (ms), and the wait after `delay_ms` (x1.5 + 10 ms: 20, 40, 70, 115, ...,
+ * 500). */
+#define FS_LOCATION_POLL_FIRST_MS 20L
+#define FS_LOCATION_POLL_MAX_MS 500L
+long fs_location_poll_next_ms(long delay_ms);
 
 /* ---- discovery ---- */
 

@@ -23,7 +23,9 @@ Scenarios:
   echotoken       400 whose message repeats X-Auth-Token and X-Api-Secret
   keystone        POST v3/auth/tokens issues tokens tok-<tag>-<n>
   authglance      "glance" that takes only tokens tok-<tag>-<n> with n >= 2
-  loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q
+  loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q (a 200 with the
+                  image, active with 1024 bytes; after a 202 the second poll
+                  finds it so)
   ks503x<N>       the first N requests answer 503, then "keystone"
   lostx<N>        the first N requests are carried out by "glance", then the
                   connection is reset before the answer (an answer lost)
@@ -236,7 +238,9 @@ class Handler(BaseHTTPRequestHandler):
             if code == 202:
                 iid = rest.split("/")[3]
                 with LOCK:
-                    st["images"][iid] = fake_image(iid, "importing")
+                    img = st["images"].get(iid) or fake_image(iid)
+                    img["status"] = "importing"
+                    st["images"][iid] = img
                     st["polls"] = 0
                 self.send(202, b"", "text/plain")
             else:
@@ -248,7 +252,8 @@ class Handler(BaseHTTPRequestHandler):
             code = int(ml.group(2))
             iid = rest.split("/")[3]
             if code == 200:
-                self.send(200, fake_image(iid, "active"))
+                # the image as Glance answers a PATCH: active, sized
+                self.send(200, fake_image(iid, "active", {"size": 1024}))
             else:
                 self.send(code, {"message": "injected PATCH %d" % code})
             return
@@ -355,6 +360,7 @@ class Handler(BaseHTTPRequestHandler):
                     st["polls"] = st.get("polls", 0) + 1
                     if st["polls"] >= 2:
                         img["status"] = "active"
+                        img["size"] = 1024
             if self.command == "GET":
                 self.send(200, img if img is not None else fake_image(iid, "active"))
                 return

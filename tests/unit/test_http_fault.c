@@ -15,6 +15,7 @@
 
 #include "fault_server.h"
 #include "clients/glance.h"
+#include "register/register.h"
 
 static fs_fault_server srv;
 
@@ -608,4 +609,124 @@ Test(http_fault, delete_retries_409)
 	cr_assert_eq(state_int("fail409x2", tag, "count"), 3);
 	fs_glance_free(g);
 	fs_settings_free(&s);
+}
+
+/* ---- no call after the location that its answer makes redundant ---- */
+
+static int count_methods(const char *scen, const char *tag, const char *prefix)
+{
+	cJSON *j = fs_test_fault_state(&srv, scen, tag);
+	cr_assert_not_null(j);
+	int n = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "methods"))
+		n += cJSON_IsString(m) && !strncmp(m->valuestring, prefix, strlen(prefix));
+	cJSON_Delete(j);
+	return n;
+}
+
+/* Glance < 29: the in-progress mark's removal rides in the location PATCH,
+ * whose answer (active, 1024 bytes) spares the final GET. */
+Test(http_fault, location_patch_joins_removal_and_spares_final_get)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "loc-404-200", tag, 0);
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
+	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+		0, "%s", fastsnap_error_last());
+	char *patch = state_str("loc-404-200", tag, "last_patch");
+	cr_assert_str_eq(patch, "[{\"op\":\"add\",\"path\":\"/locations/-\",\"value\":"
+		"{\"url\":\"rbd://f/images/img-1/snap\",\"metadata\":{\"store\":\"fast\"}}},"
+		"{\"op\":\"remove\",\"path\":\"/fastsnap_state\"}]");
+	free(patch);
+	fs_register_seen seen;
+	fs_register_seen_get(g, "img-1", &seen);
+	cr_assert(seen.active && seen.size == 1024 && seen.state_removed);
+	fs_register_seen_get(g, "img-2", &seen);
+	cr_assert(!seen.active && !seen.image && seen.size == -1, "another image's answer is not this one's");
+	/* POST (404), PATCH: nothing more for the final check */
+	cr_assert_eq(fs_register_final_check(g, "img-1", 1024, "direct"), 0, "%s",
+		fastsnap_error_last());
+	cr_assert_eq(state_int("loc-404-200", tag, "count"), 2);
+	/* another size than the answer's: the final check asks Glance again */
+	cr_assert_eq(fs_register_final_check(g, "img-1", 2048, "direct"), 0, "%s",
+		fastsnap_error_last());
+	cr_assert_eq(count_methods("loc-404-200", tag, "GET /v2/images/img-1"), 1);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* A 409 to the joined document (the property is gone already) is tried
+ * again without the removal; a 409 to that stays an error. */
+Test(http_fault, location_patch_409_tried_again_without_removal)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "loc-404-409", tag, 0);
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
+	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+		FASTSNAP_ECONFLICT);
+	cr_assert_eq(count_methods("loc-404-409", tag, "PATCH"), 2);
+	char *patch = state_str("loc-404-409", tag, "last_patch");
+	cr_assert_null(strstr(patch, "remove"), "%s", patch);
+	free(patch);
+	cr_assert_null(fs_glance_location_image(g, "img-1"));
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* Glance >= 29: the poll that finds the image active is kept, so the final
+ * check makes no GET; the mark's removal follows activation as one PATCH. */
+Test(http_fault, location_post_poll_spares_final_get)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "loc-202-200", tag, 0);
+	const char *keys[] = { FS_PROP_STATE };
+	const char *vals[] = { FS_STATE_IN_PROGRESS };
+	fs_image_create_req cr = { .id = "img-1", .name = "n", .prop_keys = keys,
+		.prop_values = vals, .n_props = 1 };
+	cr_assert_eq(fs_glance_image_create(g, NULL, &cr), 0, "%s", fastsnap_error_last());
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
+	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+		0, "%s", fastsnap_error_last());
+	fs_register_seen seen;
+	fs_register_seen_get(g, "img-1", &seen);
+	cr_assert(seen.active && seen.size == 1024 && !seen.state_removed);
+	int gets = count_methods("loc-202-200", tag, "GET");
+	cr_assert_eq(gets, 2, "the fake needs 2 polls");
+	cr_assert_eq(fs_register_final_check(g, "img-1", 1024, "direct"), 0, "%s",
+		fastsnap_error_last());
+	cr_assert_eq(count_methods("loc-202-200", tag, "GET"), gets, "a GET after the poll");
+	cr_assert_eq(count_methods("loc-202-200", tag, "PATCH"), 1);
+	char *patch = state_str("loc-202-200", tag, "last_patch");
+	cr_assert_str_eq(patch, "[{\"op\":\"remove\",\"path\":\"/fastsnap_state\"}]");
+	free(patch);
+	/* the wrong size is caught from the poll's answer, with the usual error */
+	cr_assert_eq(fs_register_final_check(g, "img-1", 4096, "direct"), FASTSNAP_ECHECKSUM);
+	cr_assert(strstr(fastsnap_error_last(), "has size"), "%s", fastsnap_error_last());
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* The poll after a POST starts at tens of ms and backs off to 500 ms. */
+Test(http_fault, location_poll_backoff)
+{
+	long d = FS_LOCATION_POLL_FIRST_MS, sum = 0;
+	cr_assert_lt(d, 50);
+	int n = 0;
+	for (; d < FS_LOCATION_POLL_MAX_MS && n < 100; n++) {
+		sum += d;
+		long next = fs_location_poll_next_ms(d);
+		cr_assert_gt(next, d);
+		d = next;
+	}
+	cr_assert_eq(d, FS_LOCATION_POLL_MAX_MS);
+	cr_assert_lt(n, 10, "%d polls before the cap", n);
+	cr_assert_lt(sum, 1500, "%ld ms of waits before the cap", sum);
+	cr_assert_eq(fs_location_poll_next_ms(FS_LOCATION_POLL_MAX_MS), FS_LOCATION_POLL_MAX_MS);
 }
