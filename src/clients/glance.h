@@ -207,7 +207,33 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out);
 const fs_store_info *fs_store_set_find(const fs_store_set *s, const char *id);
 const fs_store_info *fs_store_set_default(const fs_store_set *s);
 
-/* GET /v2/schemas/image: names of schema fields, and which are readOnly. */
+/* The plan's look-ups, each on a client of its own at the same time (the
+ * identity is made sure of first): GET /v2/info/stores with stores/detail,
+ * the base image when base_id is set, and the schema when want_schema (kept
+ * by g: a later fs_glance_image_schema on g makes no call). Each result
+ * has the code and error it would have had alone (restore the error with
+ * fs_error_state_restore): stores_rc as fs_glance_stores (a failed detail
+ * names its call), base_rc as fs_glance_image_get. Returns 0, or the
+ * identity's or an allocation's error (nothing was looked up then). */
+typedef struct {
+	const char *base_id;
+	int want_schema;
+} fs_lookups_req;
+
+typedef struct {
+	int stores_rc;
+	fs_error_state stores_err;
+	fs_store_set stores;
+	int base_rc;
+	fs_error_state base_err;
+	fs_image *base;           /* owned: NULL it when taken */
+} fs_lookups;
+
+int fs_glance_lookups(fs_glance *g, fs_lookups *out, const fs_lookups_req *req);
+void fs_lookups_free(fs_lookups *l);
+
+/* GET /v2/schemas/image: names of schema fields, and which are readOnly.
+ * Read once per client (the body is kept). */
 typedef struct {
 	fs_strv fields;
 	fs_strv read_only;

@@ -127,6 +127,31 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 	return 0;
 }
 
+int fs_http_clone(fs_http **out, const fs_http *h)
+{
+	fs_http_opts o = {
+		.connect_timeout_ms = h->connect_timeout_ms, .low_speed_time_s = h->low_speed_time_s,
+		.num_retries = h->num_retries, .retry_base_ms = h->retry_base_ms,
+		.deadline_s = h->deadline_s, .ca_file = h->ca_file, .client_cert = h->client_cert,
+		.client_key = h->client_key, .insecure = h->insecure,
+	};
+	/* the warning about insecure was given for the original */
+	int rc = fs_http_new(out, &o, NULL);
+	if (rc < 0)
+		return rc;
+	fs_http *c = *out;
+	c->lg = h->lg;
+	c->cancel = h->cancel;
+	c->cancel_ctx = h->cancel_ctx;
+	for (size_t i = 0; i < h->secrets.n; i++)
+		if ((rc = fs_http_add_secret(c, h->secrets.v[i])) < 0) {
+			fs_http_free(c);
+			*out = NULL;
+			return rc;
+		}
+	return 0;
+}
+
 void fs_http_free(fs_http *h)
 {
 	if (!h)

@@ -73,6 +73,10 @@ typedef struct {
 
 int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg);
 void fs_http_free(fs_http *h);
+/* A client of its own (its own easy handle) with h's options, secrets,
+ * logger and cancel function: for a call made on another thread while h
+ * is in use. */
+int fs_http_clone(fs_http **out, const fs_http *h);
 
 /* Strings that must never appear in a log line or an error message (a
  * token, a password, a secret). Each occurrence is replaced by "***". */

@@ -13,6 +13,8 @@ returns that state as JSON (and is not counted).
 Scenarios:
   glance          a tiny fake Glance (images, upload, stores, echo)
   fail<C>x<N>     the first N requests answer status C, then "glance"
+  fail<C>on<K>    "glance", but requests of kind K (stores, detail, base: a GET
+                  of an image, schema) answer status C after 50 ms
   resetx<N>       the first N requests get a connection reset mid-body
   stall           headers of a 1000-byte body, then 8 s of silence
   garbage         200 with a body that is not JSON
@@ -60,7 +62,8 @@ def state(key):
         if st is None:
             st = {"count": 0, "body_len": -1, "body_md5": "", "chunked": False,
                   "headers": {}, "last_post": None, "last_patch": None,
-                  "token_requests": 0, "images": {}, "methods": []}
+                  "token_requests": 0, "images": {}, "methods": [],
+                  "inflight": 0, "max_inflight": 0}
             STATE[key] = st
         return st
 
@@ -125,6 +128,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- dispatch ----
     def handle_any(self):
+        # "max_inflight": the most requests of one scenario/tag served at once
+        m = re.match(r"^/s/([^/]+)/([^/]+)", self.path)
+        st = state(m.group(1) + "/" + m.group(2)) if m else None
+        if st is not None:
+            with LOCK:
+                st["inflight"] += 1
+                st["max_inflight"] = max(st["max_inflight"], st["inflight"])
+        try:
+            self.dispatch()
+        finally:
+            if st is not None:
+                with LOCK:
+                    st["inflight"] -= 1
+
+    def dispatch(self):
         path = self.path
         m = re.match(r"^/_state/([^/]+)/([^/?]+)", path)
         if m:
@@ -152,6 +170,17 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 st["body_len"], st["body_md5"] = blen, bmd5
 
+        mo = re.match(r"^fail(\d+)on(stores|detail|base|schema)$", scen)
+        if mo:
+            p = rest.split("?")[0].rstrip("/")
+            hit = {"stores": p == "/v2/info/stores", "detail": p == "/v2/info/stores/detail",
+                   "schema": p == "/v2/schemas/image",
+                   "base": self.command == "GET" and p.startswith("/v2/images/")}[mo.group(2)]
+            if hit:
+                time.sleep(0.05)  # the other calls are under way meanwhile
+                code = int(mo.group(1))
+                self.send(code, {"message": "injected %d on %s" % (code, mo.group(2))})
+                return
         mf = re.match(r"^fail(\d+)x(\d+)$", scen)
         if mf and n <= int(mf.group(2)):
             code = int(mf.group(1))
@@ -332,6 +361,12 @@ class Handler(BaseHTTPRequestHandler):
                 {"id": "local", "description": "Local", "default": "true"},
                 {"id": "fast", "description": "RBD"},
                 {"id": "web", "description": "HTTP", "read-only": "true"}]})
+            return
+        if p == "/v2/schemas/image" and self.command == "GET":
+            self.send(200, {"name": "image", "properties": {
+                "name": {"type": ["null", "string"]},
+                "size": {"type": ["null", "integer"], "readOnly": True},
+                "os_distro": {"type": "string"}}})
             return
         if p == "/v2/info/stores/detail":
             self.send(403, "<html><body><h1>403 Forbidden</h1>Access was denied to this "
