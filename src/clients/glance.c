@@ -8,6 +8,7 @@
  * parsers in glance_parse.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,28 @@
 /* How long a DELETE answered 409 is retried (docs/glance-api.md). */
 #define FS_DELETE_409_BOUND_S 30.0
 
+/* Answers kept per engine (docs/configuration.md, glance_cache_s): they
+ * change only when an operator reconfigures or upgrades Glance. */
+static const char *const cached_paths[] = {
+	"/v2/info/stores", "/v2/info/stores/detail", "/v2/schemas/image",
+};
+#define N_CACHED (sizeof(cached_paths) / sizeof(cached_paths[0]))
+
+struct fs_glance_shared {
+	fs_http_pool *pool;
+	long cache_s;
+	pthread_mutex_t mu;       /* the entries: held only while one is copied */
+	struct {
+		char *endpoint;       /* NULL: empty */
+		long status;
+		fs_buf body;
+		double at;
+	} c[N_CACHED];
+	unsigned long hits, misses;
+};
+
 struct fs_glance {
+	fs_glance_shared *sh;     /* the engine's, or NULL */
 	fs_http *h;
 	fs_auth *a;
 	fs_strv headers;          /* from settings: "Name: value" */
@@ -38,6 +60,112 @@ struct fs_glance {
 	fs_buf schema;            /* GET /v2/schemas/image's body once read */
 };
 
+int fs_glance_shared_new(fs_glance_shared **out, long cache_s)
+{
+	*out = NULL;
+	fs_glance_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	int rc = fs_http_pool_new(&sh->pool);
+	if (rc < 0) {
+		free(sh);
+		return rc;
+	}
+	sh->cache_s = cache_s > 0 ? cache_s : 0;
+	pthread_mutex_init(&sh->mu, NULL);
+	*out = sh;
+	return 0;
+}
+
+void fs_glance_shared_free(fs_glance_shared *sh)
+{
+	if (!sh)
+		return;
+	for (size_t i = 0; i < N_CACHED; i++) {
+		free(sh->c[i].endpoint);
+		fs_buf_free(&sh->c[i].body);
+	}
+	fs_http_pool_free(sh->pool);
+	pthread_mutex_destroy(&sh->mu);
+	free(sh);
+}
+
+void fs_glance_shared_stats(fs_glance_shared *sh, fs_glance_shared_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	fs_http_pool_stats(sh->pool, &out->handles_created, &out->handles_reused);
+	pthread_mutex_lock(&sh->mu);
+	out->cache_hits = sh->hits;
+	out->cache_misses = sh->misses;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static int cached_slot(const fs_glance *g, const char *method, const char *path)
+{
+	if (!g->sh || g->sh->cache_s <= 0 || strcmp(method, "GET") != 0)
+		return -1;
+	for (size_t i = 0; i < N_CACHED; i++)
+		if (!strcmp(path, cached_paths[i]))
+			return (int)i;
+	return -1;
+}
+
+/* A copy of a fresh kept answer into resp; 1 when there was one. */
+static int cache_get(fs_glance *g, int slot, const char *endpoint, fs_http_resp *resp,
+	const char *log_name)
+{
+	fs_glance_shared *sh = g->sh;
+	double age = 0;
+	int hit = 0;
+	pthread_mutex_lock(&sh->mu);
+	if (sh->c[slot].endpoint && !strcmp(sh->c[slot].endpoint, endpoint) &&
+	    (age = fs_now() - sh->c[slot].at) < (double)sh->cache_s) {
+		fs_buf_put(&resp->body, sh->c[slot].body.ptr, sh->c[slot].body.len);
+		resp->status = sh->c[slot].status;
+		hit = !resp->body.oom;
+	}
+	if (hit)
+		sh->hits++;
+	else
+		sh->misses++;
+	pthread_mutex_unlock(&sh->mu);
+	if (!hit) {
+		fs_buf_free(&resp->body);
+		resp->status = 0;
+		return 0;
+	}
+	fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld from the engine's cache (%.1f s old; "
+		"glance_cache_s %ld)", log_name, resp->status, age, sh->cache_s);
+	return 1;
+}
+
+/* Keep an answer that only a reconfigured Glance changes: 200, and the
+ * 403/404 that say "no detail" or "no multi-store". */
+static void cache_put(fs_glance *g, int slot, const char *endpoint, const fs_http_resp *resp)
+{
+	if (resp->status != 200 && resp->status != 403 && resp->status != 404)
+		return;
+	fs_buf copy = FS_BUF_INIT;
+	fs_buf_put(&copy, resp->body.ptr, resp->body.len);
+	char *ep = fs_strdup(endpoint);
+	if (copy.oom || !ep) {
+		fs_buf_free(&copy);
+		free(ep);
+		return;
+	}
+	fs_glance_shared *sh = g->sh;
+	pthread_mutex_lock(&sh->mu);
+	fs_buf old = sh->c[slot].body;
+	char *old_ep = sh->c[slot].endpoint;
+	sh->c[slot].body = copy;
+	sh->c[slot].endpoint = ep;
+	sh->c[slot].status = resp->status;
+	sh->c[slot].at = fs_now();
+	pthread_mutex_unlock(&sh->mu);
+	fs_buf_free(&old);
+	free(old_ep);
+}
+
 int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 {
 	*out = NULL;
@@ -46,6 +174,7 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the Glance client");
 	if (lg)
 		g->lg = *lg;
+	g->sh = s->glance_shared;
 	int rc;
 	for (size_t i = 0; i < s->glance_headers.n; i++) {
 		const char *hv = s->glance_headers.v[i];
@@ -68,6 +197,7 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		.client_key = s->client_key,
 		.insecure = s->insecure,
 		.retry_base_ms = s->retry_base_ms,
+		.pool = g->sh ? g->sh->pool : NULL,
 	};
 	if ((rc = fs_http_new(&g->h, &ho, lg)) < 0)
 		goto fail;
@@ -113,6 +243,7 @@ static int sibling(fs_glance **out, fs_glance *g)
 	if (!s)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the Glance client");
 	s->lg = g->lg;
+	s->sh = g->sh;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < g->headers.n; i++)
 		if (fs_strv_push(&s->headers, g->headers.v[i]) < 0)
@@ -160,6 +291,11 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	int rc = fs_auth_ensure(g->a);
 	if (rc < 0)
 		return rc;
+	int slot = cached_slot(g, r->method, r->path);
+	if (slot >= 0 && cache_get(g, slot, fs_auth_endpoint(g->a), resp, log_name)) {
+		g->last_status = resp->status;
+		return 0;
+	}
 	char *url = fs_asprintf("%s%s", fs_auth_endpoint(g->a), r->path);
 	size_t nh = g->headers.n + r->n_extra + 3;
 	const char **hdrs = calloc(nh, sizeof(*hdrs));
@@ -224,6 +360,8 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 		if ((rc = fs_auth_reauth(g->a)) < 0)
 			goto out;
 	}
+	if (rc == 0 && slot >= 0)
+		cache_put(g, slot, fs_auth_endpoint(g->a), resp);
 out:
 	fs_secret_free(tokhdr);
 	fs_secret_free(svchdr);

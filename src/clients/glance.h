@@ -19,6 +19,20 @@
 
 typedef struct fs_glance fs_glance;
 
+/* An engine's Glance state, shared by the clients of its runs (and their
+ * threads): the HTTP pool (clients/http.h) and the answers of GET
+ * /v2/info/stores, stores/detail and /v2/schemas/image, kept `cache_s`
+ * seconds (0: none) under a mutex held only while one is copied. A client
+ * uses it when its settings' glance_shared points to it. */
+int fs_glance_shared_new(fs_glance_shared **out, long cache_s);
+/* After every client that used it is freed. */
+void fs_glance_shared_free(fs_glance_shared *sh);
+typedef struct {
+	unsigned long handles_created, handles_reused;   /* HTTP pool */
+	unsigned long cache_hits, cache_misses;
+} fs_glance_shared_counts;
+void fs_glance_shared_stats(fs_glance_shared *sh, fs_glance_shared_counts *out);
+
 int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg);
 /* Stop calls, retries and polls (FASTSNAP_ECANCELED) once fn(ctx) is
  * non-zero (clients/http.h). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -55,16 +56,22 @@ static void on_log(fastsnap_log_level lvl, const char *msg, void *payload)
 	pthread_mutex_unlock(&l->mu);
 }
 
-static fastsnap_engine *engine_logged(reqlog *l)
+static fastsnap_engine *engine_logged_cache(reqlog *l, long cache_s)
 {
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->mu, NULL);
 	fastsnap_engine_opts o = fst_engine_opts();
+	o.glance_cache_s = cache_s;
 	o.log_cb = on_log;
 	o.log_payload = l;
 	fastsnap_engine *e = NULL;
 	cr_assert_eq(fastsnap_engine_open(&e, &o), 0, "%s", fastsnap_error_last());
 	return e;
+}
+
+static fastsnap_engine *engine_logged(reqlog *l)
+{
+	return engine_logged_cache(l, 0);
 }
 
 static void reqlog_reset(reqlog *l)
@@ -192,5 +199,86 @@ Test(glance_calls, no_call_after_location)
 	reqlog_free(&l);
 	fst_glance_delete(base);
 	free(base);
-	(void)reqlog_reset;
+}
+
+/* A plan of `disk` with base image `base` (the resolve stage alone). */
+static void plan_once(fastsnap_engine *e, const char *disk, const char *base)
+{
+	char spec[256];
+	snprintf(spec, sizeof(spec), "vms/%s", disk);
+	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	o.disk = spec;
+	o.name = "fst-gcalls-plan";
+	o.base_image_ref = base;
+	fastsnap_result *r = NULL;
+	cr_assert_eq(fastsnap_plan(&r, e, &o), 0, "%s", fastsnap_error_last());
+	fastsnap_result_free(r);
+}
+
+/* How many requests to `path` the log holds, and how many lines of it say
+ * "new connection". */
+static int count(const reqlog *l, const char *path) { return requests(l, "GET", path, NULL, 0, NULL); }
+static int new_connections(const reqlog *l)
+{
+	int n = 0;
+	for (const char *p = l->buf; p && (p = strstr(p, ", new connection)")); p++)
+		n++;
+	return n;
+}
+
+/* The engine keeps Glance's store list, its detail and the schema for
+ * glance_cache_s: a second run within it asks none of them, a run after it
+ * asks again; the base image is asked every run. Its runs reuse the HTTP
+ * connections of the runs before (the engine's pool). */
+Test(glance_calls, stores_and_schema_kept_per_engine)
+{
+	char *base = fst_base_image("fast", 4 * MiB, 6);
+	char *disk = fst_unique("fst-gcache");
+	char sha[129];
+	fst_nova_disk(vms, images, base, disk, 8 * MiB, 3, NULL, sha);
+	char base_path[128];
+	snprintf(base_path, sizeof(base_path), "/v2/images/%s", base);
+	reqlog l;
+	fastsnap_engine *e = engine_logged_cache(&l, 2);
+	plan_once(e, disk, base);
+	cr_assert_eq(count(&l, "/v2/info/stores"), 1, "%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/info/stores/detail"), 1, "%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/schemas/image"), 1, "%s", l.buf);
+	cr_assert_eq(count(&l, base_path), 1, "%s", l.buf);
+	cr_assert_geq(new_connections(&l), 1, "the first run opens a connection\n%s", l.buf);
+
+	reqlog_reset(&l);
+	plan_once(e, disk, base);
+	cr_assert_eq(count(&l, "/v2/info/stores"), 0, "within the TTL\n%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/info/stores/detail"), 0, "within the TTL\n%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/schemas/image"), 0, "within the TTL\n%s", l.buf);
+	cr_assert_eq(count(&l, base_path), 1, "%s", l.buf);
+	cr_assert(strstr(l.buf, "from the engine's cache"), "%s", l.buf);
+	cr_assert_eq(new_connections(&l), 0, "the second run reuses a connection\n%s", l.buf);
+
+	usleep(2300 * 1000);             /* past the 2 s TTL */
+	reqlog_reset(&l);
+	plan_once(e, disk, base);
+	cr_assert_eq(count(&l, "/v2/info/stores"), 1, "after the TTL\n%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/info/stores/detail"), 1, "after the TTL\n%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/schemas/image"), 1, "after the TTL\n%s", l.buf);
+	cr_assert_eq(new_connections(&l), 0, "the four calls reuse the pool's connections\n%s",
+		l.buf);
+	fastsnap_engine_close(e);
+	reqlog_free(&l);
+
+	/* glance_cache_s < 0: nothing is kept */
+	e = engine_logged_cache(&l, -1);
+	plan_once(e, disk, base);
+	plan_once(e, disk, base);
+	cr_assert_eq(count(&l, "/v2/info/stores"), 2, "%s", l.buf);
+	cr_assert_eq(count(&l, "/v2/schemas/image"), 2, "%s", l.buf);
+	cr_assert_null(strstr(l.buf, "from the engine's cache"), "%s", l.buf);
+	fastsnap_engine_close(e);
+	reqlog_free(&l);
+
+	fst_rbd_remove_all(vms, disk);
+	free(disk);
+	fst_glance_delete(base);
+	free(base);
 }
