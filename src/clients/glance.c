@@ -261,6 +261,7 @@ static int sibling(fs_glance **out, fs_glance *g)
 }
 
 long fs_glance_last_status(const fs_glance *g) { return g->last_status; }
+const fs_logger *fs_glance_logger(const fs_glance *g) { return &g->lg; }
 
 const char *fs_glance_endpoint(fs_glance *g)
 {
@@ -979,6 +980,34 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 		if (fs_now() - t0 >= timeout_s)
 			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
 				"POST /locations", id, st, timeout_s);
+		if ((rc = fs_http_sleep(g->h, delay)) < 0)
+			return rc;
+		delay = fs_location_poll_next_ms(delay);
+	}
+}
+
+int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_image **out)
+{
+	*out = NULL;
+	double t0 = fs_now();
+	long delay = FS_LOCATION_POLL_FIRST_MS;
+	for (int polls = 1;; polls++) {
+		fs_image *img;
+		int rc = fs_glance_image_get(g, &img, id);
+		if (rc < 0)
+			return rc;
+		if (!fs_image_prop(img, "os_glance_import_task")) {
+			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: its import task ended "
+				"after %d poll%s (%.3f s)", id, polls, polls == 1 ? "" : "s", fs_now() - t0);
+			*out = img;
+			return 0;
+		}
+		if (fs_now() - t0 >= timeout_s) {
+			*out = img;
+			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s: its import task (the "
+				"background hash) still runs %.1f s after it went active", id, timeout_s);
+		}
+		fs_image_free(img);
 		if ((rc = fs_http_sleep(g->h, delay)) < 0)
 			return rc;
 		delay = fs_location_poll_next_ms(delay);

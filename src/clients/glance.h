@@ -40,6 +40,8 @@ void fs_glance_set_cancel(fs_glance *g, fs_cancel_fn fn, void *ctx);
 void fs_glance_free(fs_glance *g);
 /* HTTP status of the last response (0 if none: transport error). */
 long fs_glance_last_status(const fs_glance *g);
+/* The logger the client was made with. */
+const fs_logger *fs_glance_logger(const fs_glance *g);
 /* The endpoint in use (after catalog lookup), owned by g. */
 const char *fs_glance_endpoint(fs_glance *g);
 
@@ -192,6 +194,14 @@ int fs_glance_add_location_ex(fs_glance *g, const char *id, const char *url, con
  * call came since, or the answer was not an image. Owned by g, valid until
  * the next location call. */
 const fs_image *fs_glance_location_image(const fs_glance *g, const char *id);
+
+/* Glance >= 29 hashes an image after it went active, in the task that
+ * registered its location, and that task saves the image as it read it at
+ * activation: a property removed meanwhile comes back. Poll image `id`
+ * until the task's lock (os_glance_import_task) is gone: 0 and *out that
+ * image; FASTSNAP_ETIMEOUT after timeout_s with *out the image still
+ * locked; or the GET's error (*out NULL). Free *out. */
+int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_image **out);
 
 /* The location poll's back-off after a POST: the first wait and the cap
  * (ms), and the wait after `delay_ms` (x1.5 + 10 ms: 20, 40, 70, 115, ...,

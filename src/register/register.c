@@ -10,6 +10,10 @@
 #include "core/rbd_url.h"
 #include "register/register.h"
 
+/* How long the final check waits for Glance's background hash (Glance >=
+ * 29) before it removes the in-progress mark anyway. */
+#define FS_TASK_WAIT_S 300.0
+
 static const char *const core_fields[] = {
 	"id", "name", "status", "visibility", "protected", "os_hidden", "owner", "disk_format",
 	"container_format", "tags", "min_disk", "min_ram", "size", "virtual_size", "checksum",
@@ -193,6 +197,14 @@ int fs_register_needs_attention(fs_glance *g, const char *image_id)
 			n--;
 	}
 	char *msg = fs_strndup(err.msg, n);
+	/* Glance >= 29: not while its location task still holds the image (it
+	 * would save its own older copy over the mark: fs_register_final_check) */
+	const fs_image *seen = fs_glance_location_image(g, image_id);
+	if (seen && fs_image_prop(seen, "os_glance_import_task")) {
+		fs_image *done = NULL;
+		fs_glance_wait_task_done(g, image_id, FS_TASK_WAIT_S, &done);
+		fs_image_free(done);
+	}
 	const char *k[] = { FS_PROP_STATE, FS_PROP_ERROR };
 	const char *v[] = { FS_STATE_NEEDS_ATTENTION, msg ? msg : "" };
 	int rc = fs_glance_image_set_props(g, image_id, k, v, 2);
@@ -246,8 +258,23 @@ int fs_register_final_check(fs_glance *g, const char *image_id, uint64_t want,
 		rc = fs_err(FASTSNAP_ECHECKSUM, "image %s has size %lld in Glance, %llu bytes were expected",
 			image_id, (long long)known->size, (unsigned long long)want);
 	const char *k = FS_PROP_STATE;
+	fs_image *done = NULL;
+	if (rc == 0 && !seen.state_removed && fs_image_prop(known, "os_glance_import_task")) {
+		/* Glance >= 29: its location task hashes the active image and then
+		 * saves the copy it read at activation, mark included; removed
+		 * before that, the mark would come back (docs/glance-api.md) */
+		if (fs_glance_wait_task_done(g, image_id, FS_TASK_WAIT_S, &done) < 0) {
+			fs_log(fs_glance_logger(g), FASTSNAP_LOG_WARN, "%s; removing %s now: it may "
+				"come back when that task ends (fastsnap gc clears it)",
+				fastsnap_error_last(), FS_PROP_STATE);
+			fastsnap_error_clear();
+		}
+		if (done)
+			known = done;
+	}
 	if (rc == 0 && !seen.state_removed)
 		rc = fs_glance_image_remove_props_known(g, image_id, &k, 1, known);
+	fs_image_free(done);
 	fs_image_free(img);
 	return rc;
 }

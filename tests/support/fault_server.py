@@ -27,7 +27,8 @@ Scenarios:
   authglance      "glance" that takes only tokens tok-<tag>-<n> with n >= 2
   loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q (a 200 with the
                   image, active with 1024 bytes; after a 202 the second poll
-                  finds it so)
+                  finds it so, still locked by its import task until the
+                  fourth)
   ks503x<N>       the first N requests answer 503, then "keystone"
   lostx<N>        the first N requests are carried out by "glance", then the
                   connection is reset before the answer (an answer lost)
@@ -276,6 +277,7 @@ class Handler(BaseHTTPRequestHandler):
                 with LOCK:
                     img = st["images"].get(iid) or fake_image(iid)
                     img["status"] = "importing"
+                    img["os_glance_import_task"] = "task-1"
                     st["images"][iid] = img
                     st["polls"] = 0
                 self.send(202, b"", "text/plain")
@@ -398,11 +400,13 @@ class Handler(BaseHTTPRequestHandler):
             iid = parts[3]
             with LOCK:
                 img = st["images"].get(iid)
-                if img is not None and img["status"] == "importing":
+                if img is not None and "os_glance_import_task" in img:
                     st["polls"] = st.get("polls", 0) + 1
                     if st["polls"] >= 2:
                         img["status"] = "active"
                         img["size"] = 1024
+                    if st["polls"] >= 4:    # the background hash ends later
+                        del img["os_glance_import_task"]
             if self.command == "GET":
                 self.send(200, img if img is not None else fake_image(iid, "active"))
                 return

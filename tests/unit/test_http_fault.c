@@ -679,7 +679,9 @@ Test(http_fault, location_patch_409_tried_again_without_removal)
 }
 
 /* Glance >= 29: the poll that finds the image active is kept, so the final
- * check makes no GET; the mark's removal follows activation as one PATCH. */
+ * check makes no GET of its own for the status; the mark's removal follows
+ * activation as one PATCH, once the import task (the background hash,
+ * which saves the image it read at activation) has let go of the image. */
 Test(http_fault, location_post_poll_spares_final_get)
 {
 	TAG(tag);
@@ -701,8 +703,14 @@ Test(http_fault, location_post_poll_spares_final_get)
 	cr_assert_eq(gets, 2, "the fake needs 2 polls");
 	cr_assert_eq(fs_register_final_check(g, "img-1", 1024, "direct"), 0, "%s",
 		fastsnap_error_last());
-	cr_assert_eq(count_methods("loc-202-200", tag, "GET"), gets, "a GET after the poll");
+	/* two more polls until the task's lock goes, then the PATCH, last */
+	cr_assert_eq(count_methods("loc-202-200", tag, "GET"), gets + 2);
 	cr_assert_eq(count_methods("loc-202-200", tag, "PATCH"), 1);
+	cJSON *j = fs_test_fault_state(&srv, "loc-202-200", tag);
+	const cJSON *ms = cJSON_GetObjectItem(j, "methods");
+	const cJSON *last = cJSON_GetArrayItem(ms, cJSON_GetArraySize(ms) - 1);
+	cr_assert(!strncmp(last->valuestring, "PATCH", 5), "last request: %s", last->valuestring);
+	cJSON_Delete(j);
 	char *patch = state_str("loc-202-200", tag, "last_patch");
 	cr_assert_str_eq(patch, "[{\"op\":\"remove\",\"path\":\"/fastsnap_state\"}]");
 	free(patch);
