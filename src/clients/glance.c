@@ -547,7 +547,7 @@ int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_r
 	/* A 409 to our own random id can only be our own earlier try: one we
 	 * repeated, or one that libcurl repeated by itself on a fresh
 	 * connection when a reused one died before the answer. */
-	if (rc == 0 && resp.status == 409 && (resp.attempts > 1 || !req->id || req->id_drawn)) {
+	if (rc == 0 && resp.status == 409 && (resp.attempts > 1 || !req->id)) {
 		fs_http_resp_free(&resp);
 		return created_by_first_try(g, out, id, req->name);
 	}

@@ -79,9 +79,6 @@ const char *fs_image_prop(const fs_image *img, const char *key);
 
 typedef struct {
 	const char *id;           /* client-chosen id, or NULL: a random one */
-	int id_drawn;             /* id was drawn at random for this image (the
-	                           * run's, not a caller's choice): a 409 can only
-	                           * be an earlier try of ours */
 	const char *name;
 	const char *disk_format;  /* default "raw" */
 	const char *container_format; /* default "bare" */
@@ -98,10 +95,8 @@ typedef struct {
  * that the call is retried like an idempotent one: a 409 to a retried POST,
  * or to the random id (libcurl may repeat a request by itself), means that
  * the first try created the image (its answer was lost), and the image is
- * read and returned (if it has req->name). So is a 409 to an id_drawn id:
- * libcurl repeats a request whose kept-alive connection died before the
- * answer on a fresh one by itself, unseen. A 409 to a caller's own id on
- * the first try is FASTSNAP_ECONFLICT. */
+ * read and returned (if it has req->name). A 409 to a caller's id on the
+ * first try is FASTSNAP_ECONFLICT. */
 int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_req *req);
 /* A random (version 4) UUID, lowercase, in out[37]. */
 int fs_glance_new_image_id(char out[37]);

@@ -157,7 +157,6 @@ int fs_register_image_create(fs_glance *g, const char *id, int *undo_idx, fs_und
 	}
 	fs_image_create_req cr = {
 		.id = id,
-		.id_drawn = 1,        /* the run drew it at random (engine.c) */
 		.name = o->name,
 		.disk_format = disk_format ? disk_format : "raw",
 		.container_format = "bare",

@@ -27,8 +27,7 @@ void fs_image_meta_free(fs_image_meta *m);
  * property)? Read-only schema fields are checked with the schema. */
 int fs_image_prop_reserved(const char *key);
 
-/* Create the queued image with id `id` (the run's, drawn at random: a 409
- * to its POST is an earlier try of ours whose answer was lost): Nova's
+/* Create the queued image with id `id` (chosen by the caller): Nova's
  * properties plus what the base image passes on (the schema, fetched here,
  * tells core fields apart), and `heartbeat_at` ("pool/image" whose
  * metadata holds the run's heartbeat, or NULL) as FS_PROP_HEARTBEAT. Its

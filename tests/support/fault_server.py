@@ -32,9 +32,6 @@ Scenarios:
   ks503x<N>       the first N requests answer 503, then "keystone"
   lostx<N>        the first N requests are carried out by "glance", then the
                   connection is reset before the answer (an answer lost)
-  lostpost        "glance", but the first POST is carried out and its answer
-                  lost (the connection reset): on a kept-alive connection,
-                  libcurl itself may send it again on a fresh one
   hang            reads the request and never answers (until the client
                   hangs up, or 120 s)
 The fake Glance answers 409 to POST /v2/images with an id it already has.
@@ -191,11 +188,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(code, {"message": "injected %d number %d" % (code, n)})
             return
         ml = re.match(r"^lostx(\d+)$", scen)
-        first_post = scen == "lostpost" and self.command == "POST" and not st.get("lost_post")
-        if first_post:
-            with LOCK:
-                st["lost_post"] = True
-        if first_post or (ml and n <= int(ml.group(1))):
+        if ml and n <= int(ml.group(1)):
             self.swallow = True
             self.glance(st, rest, body)
             self.reset()

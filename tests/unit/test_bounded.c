@@ -259,29 +259,6 @@ Test(bounded, glance_cache_from_the_config_file_env_and_the_api)
 
 /* ---- retries that cannot duplicate ---- */
 
-/* The POST goes over a kept-alive connection that dies before the answer:
- * libcurl itself sends it again on a fresh one (our attempts stay 1), and
- * Glance answers 409. With the run's drawn id that is our own image. */
-Test(bounded, lost_create_answer_on_a_kept_alive_connection)
-{
-	TAG(tag);
-	fs_settings s;
-	fs_glance *g = client(&s, "lostpost", tag, 2, 0);
-	fs_store_set st;
-	cr_assert_eq(fs_glance_stores(g, &st), 0, "%s", fastsnap_error_last());   /* a live connection */
-	fs_store_set_free(&st);
-	fs_image *img = NULL;
-	fs_image_create_req req = { .id = "8a3c2f6e-1b0d-4e8f-9a7b-2c4d6e8f0a1b", .id_drawn = 1,
-		.name = "fastsnap-lost-kept-alive" };
-	cr_assert_eq(fs_glance_image_create(g, &img, &req), 0, "%s", fastsnap_error_last());
-	cr_assert_str_eq(img->id, req.id);
-	cr_assert_str_eq(img->name, "fastsnap-lost-kept-alive");
-	cr_assert_eq(state_int("lostpost", tag, "creates"), 1);
-	fs_image_free(img);
-	fs_glance_free(g);
-	fs_settings_free(&s);
-}
-
 Test(bounded, lost_create_answer_is_retried_without_a_second_image)
 {
 	TAG(tag);
