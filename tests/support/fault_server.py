@@ -13,8 +13,9 @@ returns that state as JSON (and is not counted).
 Scenarios:
   glance          a tiny fake Glance (images, upload, stores, echo)
   fail<C>x<N>     the first N requests answer status C, then "glance"
-  fail<C>on<K>    "glance", but requests of kind K (stores, detail, base: a GET
-                  of an image, schema) answer status C after 50 ms
+  fail<C>on<K>    "glance", every request 150 ms late, and requests of kind K
+                  (stores, detail, base: a GET of an image, schema) answer
+                  status C
   resetx<N>       the first N requests get a connection reset mid-body
   stall           headers of a 1000-byte body, then 8 s of silence
   garbage         200 with a body that is not JSON
@@ -173,12 +174,13 @@ class Handler(BaseHTTPRequestHandler):
 
         mo = re.match(r"^fail(\d+)on(stores|detail|base|schema)$", scen)
         if mo:
+            # every request waits 150 ms: calls issued together overlap
+            time.sleep(0.15)
             p = rest.split("?")[0].rstrip("/")
             hit = {"stores": p == "/v2/info/stores", "detail": p == "/v2/info/stores/detail",
                    "schema": p == "/v2/schemas/image",
                    "base": self.command == "GET" and p.startswith("/v2/images/")}[mo.group(2)]
             if hit:
-                time.sleep(0.05)  # the other calls are under way meanwhile
                 code = int(mo.group(1))
                 self.send(code, {"message": "injected %d on %s" % (code, mo.group(2))})
                 return

@@ -773,7 +773,7 @@ Test(http_fault, lookups_all_answer)
 	fs_settings_free(&s);
 }
 
-/* One look-up fails (after 50 ms, while the others are under way): its
+/* One look-up fails (each call takes 150 ms, so they overlap): its
  * error is the one it has alone, naming its call; the others are joined
  * with their answers; nothing leaks (ASan). */
 Test(http_fault, lookups_one_fails_the_others_are_joined)
