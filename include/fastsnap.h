@@ -232,6 +232,13 @@ typedef struct {
 	 *  low_speed_time_s instead. 0: default ([fastsnap] call_deadline_s,
 	 *  else 120 s). */
 	long call_deadline_s;
+
+	/* Version 4 */
+	/** How long the engine keeps Glance's store list (with stores/detail)
+	 *  and image schema for its next runs, in seconds (at most 86400).
+	 *  0: default ([fastsnap] glance_cache_s, else 30 s); negative: keep
+	 *  nothing (ask Glance every run). */
+	long glance_cache_s;
 } fastsnap_engine_opts;
 
 /**
@@ -239,11 +246,11 @@ typedef struct {
  * header passes its older version number, and the library reads only the
  * fields that version has (the others take their defaults).
  */
-#define FASTSNAP_ENGINE_OPTS_VERSION 3
+#define FASTSNAP_ENGINE_OPTS_VERSION 4
 #define FASTSNAP_ENGINE_OPTS_INIT { FASTSNAP_ENGINE_OPTS_VERSION, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0 }
+	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, 0 }
 
 /**
  * Open an engine: connects to Ceph and prepares the Glance client.

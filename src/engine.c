@@ -261,21 +261,11 @@ static int stage_finish(fs_run *r)
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_FINAL_CHECK);
 	if (rc < 0)
 		return rc;
-	fs_image *img = NULL;
 	/* raw: the disk's size; qcow2: the image the stream wrote */
 	uint64_t want = strcmp(r->plan.disk_format, "qcow2") ? r->plan.size : r->res->bytes_sent;
-	if ((rc = fs_glance_image_get(r->g, &img, r->res->image_id)) < 0)
-		return rc;
-	if (!fs_streq(img->status, "active"))
-		rc = fs_err(FASTSNAP_EPROTOCOL, "image %s is '%s' after the %s path, not 'active'",
-			r->res->image_id, img->status ? img->status : "(none)",
-			fastsnap_path_name(r->res->path));
-	else if (img->size >= 0 && (uint64_t)img->size != want)
-		rc = fs_err(FASTSNAP_ECHECKSUM, "image %s has size %lld in Glance, %llu bytes were expected",
-			r->res->image_id, (long long)img->size, (unsigned long long)want);
-	fs_image_free(img);
-	const char *k = FS_PROP_STATE;
-	if (rc < 0 || (rc = fs_glance_image_remove_props(r->g, r->res->image_id, &k, 1)) < 0)
+	/* what the location call saw spares the GET and the mark's removal */
+	if ((rc = fs_register_final_check(r->g, r->res->image_id, want,
+	    fastsnap_path_name(r->res->path))) < 0)
 		return rc;
 	return fs_step_end(&r->st, FASTSNAP_STEP_FINAL_CHECK);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients/glance.h"
 #include "core/opts.h"
 #include "engine.h"
 
@@ -35,10 +36,14 @@ int fastsnap_engine_open(fastsnap_engine **out, const fastsnap_engine_opts *in)
 	e->log.cb = opts.log_cb;
 	e->log.payload = opts.log_payload;
 	r = fs_settings_resolve(&e->s, &opts);
+	/* the connection pool and the cache of the engine's runs */
+	if (r == 0)
+		r = fs_glance_shared_new(&e->s.glance_shared, e->s.glance_cache_s);
 	if (r == 0)
 		r = fs_ceph_connect(&e->ceph, e->s.ceph_conf, e->s.ceph_user, e->s.keyring,
 			e->s.ceph_op_timeout_s, e->s.connect_timeout_ms, &e->log);
 	if (r < 0) {
+		fs_glance_shared_free(e->s.glance_shared);
 		fs_settings_free(&e->s);
 		pthread_mutex_destroy(&e->mu);
 		free(e);
@@ -53,6 +58,7 @@ void fastsnap_engine_close(fastsnap_engine *e)
 	if (!e)
 		return;
 	fs_ceph_close(e->ceph);
+	fs_glance_shared_free(e->s.glance_shared);
 	fs_settings_free(&e->s);
 	pthread_mutex_destroy(&e->mu);
 	free(e);

@@ -280,10 +280,9 @@ static char *strip_slash(const char *u)
 	return strndup(u, n);
 }
 
-/* The caller's identity, copied (the settings may go before the client). */
-static int copy_identity(fs_auth *a, const fs_settings *s)
+/* The identity fields of s into o. */
+static int dup_identity(fs_settings *o, const fs_settings *s)
 {
-	fs_settings *o = &a->own;
 	char **dst[] = { &o->os_token, &o->os_auth_url, &o->os_username, &o->os_password,
 		&o->os_user_domain_name, &o->os_project_name, &o->os_project_id,
 		&o->os_project_domain_name, &o->os_application_credential_id,
@@ -295,8 +294,14 @@ static int copy_identity(fs_auth *a, const fs_settings *s)
 	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
 		if (src[i] && !(*dst[i] = strdup(src[i])))
 			return fs_err(FASTSNAP_ENOMEM, "out of memory copying identity settings");
-	a->s = &a->own;
 	return 0;
+}
+
+/* The caller's identity, copied (the settings may go before the client). */
+static int copy_identity(fs_auth *a, const fs_settings *s)
+{
+	a->s = &a->own;
+	return dup_identity(&a->own, s);
 }
 
 /* [service_user], copied and checked (its token is fetched when needed). */
@@ -371,6 +376,46 @@ int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h)
 fail:
 	fs_auth_free(a);
 	return rc;
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+	*oom |= s && !d;
+	return d;
+}
+
+int fs_auth_clone(fs_auth **out, const fs_auth *a, fs_http *h)
+{
+	*out = NULL;
+	fs_auth *b = calloc(1, sizeof(*b));
+	if (!b)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the authenticator");
+	b->mode = a->mode;
+	b->h = h;
+	int rc = copy_identity(b, &a->own);
+	if (rc == 0 && a->has_svc)
+		rc = dup_identity(&b->svc, &a->svc);
+	b->has_svc = a->has_svc;
+	int oom = 0;
+	b->token = dup_or_null(a->token, &oom);
+	b->svc_token = dup_or_null(a->svc_token, &oom);
+	b->endpoint = dup_or_null(a->endpoint, &oom);
+	b->token_issued = a->token_issued;
+	b->token_expires = a->token_expires;
+	b->svc_issued = a->svc_issued;
+	b->svc_expires = a->svc_expires;
+	if (rc == 0 && oom)
+		rc = fs_err(FASTSNAP_ENOMEM, "out of memory copying the authenticator");
+	/* the tokens are secrets of the clone's HTTP client too */
+	if (rc == 0 && (rc = fs_http_add_secret(h, b->token)) == 0)
+		rc = fs_http_add_secret(h, b->svc_token);
+	if (rc < 0) {
+		fs_auth_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
 }
 
 static void own_free(fs_settings *o)

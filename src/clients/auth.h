@@ -66,6 +66,9 @@ typedef struct fs_auth fs_auth;
  * set, or when Keystone settings are incomplete. No I/O. */
 int fs_auth_new(fs_auth **out, const fs_settings *s, fs_http *h);
 void fs_auth_free(fs_auth *a);
+/* A copy of `a` (identity, tokens, endpoint) for another HTTP client `h`
+ * (fs_http_clone of a's): it authenticates again on its own after a 401. */
+int fs_auth_clone(fs_auth **out, const fs_auth *a, fs_http *h);
 fs_auth_mode fs_auth_get_mode(const fs_auth *a);
 /* Get a token (Keystone) if there is none yet, and the endpoint. */
 int fs_auth_ensure(fs_auth *a);

@@ -8,6 +8,7 @@
  * parsers in glance_parse.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +20,151 @@
 #include "clients/http.h"
 #include "core/header.h"
 #include "core/secret.h"
+#include "core/task.h"
 
 #define PATCH_CT "Content-Type: application/openstack-images-v2.1-json-patch"
 #define JSON_CT "Content-Type: application/json"
 /* How long a DELETE answered 409 is retried (docs/glance-api.md). */
 #define FS_DELETE_409_BOUND_S 30.0
 
+/* Answers kept per engine (docs/configuration.md, glance_cache_s): they
+ * change only when an operator reconfigures or upgrades Glance. */
+static const char *const cached_paths[] = {
+	"/v2/info/stores", "/v2/info/stores/detail", "/v2/schemas/image",
+};
+#define N_CACHED (sizeof(cached_paths) / sizeof(cached_paths[0]))
+
+struct fs_glance_shared {
+	fs_http_pool *pool;
+	long cache_s;
+	pthread_mutex_t mu;       /* the entries: held only while one is copied */
+	struct {
+		char *endpoint;       /* NULL: empty */
+		long status;
+		fs_buf body;
+		double at;
+	} c[N_CACHED];
+	unsigned long hits, misses;
+};
+
 struct fs_glance {
+	fs_glance_shared *sh;     /* the engine's, or NULL */
 	fs_http *h;
 	fs_auth *a;
 	fs_strv headers;          /* from settings: "Name: value" */
 	long last_status;
 	fs_logger lg;
+	/* the image as the last location call left it (its id in seen->id),
+	 * or NULL: see fs_glance_location_image */
+	fs_image *seen;
+	fs_buf schema;            /* GET /v2/schemas/image's body once read */
 };
+
+int fs_glance_shared_new(fs_glance_shared **out, long cache_s)
+{
+	*out = NULL;
+	fs_glance_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	int rc = fs_http_pool_new(&sh->pool);
+	if (rc < 0) {
+		free(sh);
+		return rc;
+	}
+	sh->cache_s = cache_s > 0 ? cache_s : 0;
+	pthread_mutex_init(&sh->mu, NULL);
+	*out = sh;
+	return 0;
+}
+
+void fs_glance_shared_free(fs_glance_shared *sh)
+{
+	if (!sh)
+		return;
+	for (size_t i = 0; i < N_CACHED; i++) {
+		free(sh->c[i].endpoint);
+		fs_buf_free(&sh->c[i].body);
+	}
+	fs_http_pool_free(sh->pool);
+	pthread_mutex_destroy(&sh->mu);
+	free(sh);
+}
+
+void fs_glance_shared_stats(fs_glance_shared *sh, fs_glance_shared_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	fs_http_pool_stats(sh->pool, &out->handles_created, &out->handles_reused);
+	pthread_mutex_lock(&sh->mu);
+	out->cache_hits = sh->hits;
+	out->cache_misses = sh->misses;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static int cached_slot(const fs_glance *g, const char *method, const char *path)
+{
+	if (!g->sh || g->sh->cache_s <= 0 || strcmp(method, "GET") != 0)
+		return -1;
+	for (size_t i = 0; i < N_CACHED; i++)
+		if (!strcmp(path, cached_paths[i]))
+			return (int)i;
+	return -1;
+}
+
+/* A copy of a fresh kept answer into resp; 1 when there was one. */
+static int cache_get(fs_glance *g, int slot, const char *endpoint, fs_http_resp *resp,
+	const char *log_name)
+{
+	fs_glance_shared *sh = g->sh;
+	double age = 0;
+	int hit = 0;
+	pthread_mutex_lock(&sh->mu);
+	if (sh->c[slot].endpoint && !strcmp(sh->c[slot].endpoint, endpoint) &&
+	    (age = fs_now() - sh->c[slot].at) < (double)sh->cache_s) {
+		fs_buf_put(&resp->body, sh->c[slot].body.ptr, sh->c[slot].body.len);
+		resp->status = sh->c[slot].status;
+		hit = !resp->body.oom;
+	}
+	if (hit)
+		sh->hits++;
+	else
+		sh->misses++;
+	pthread_mutex_unlock(&sh->mu);
+	if (!hit) {
+		fs_buf_free(&resp->body);
+		resp->status = 0;
+		return 0;
+	}
+	fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld from the engine's cache (%.1f s old; "
+		"glance_cache_s %ld)", log_name, resp->status, age, sh->cache_s);
+	return 1;
+}
+
+/* Keep an answer that only a reconfigured Glance changes: 200, and the
+ * 403/404 that say "no detail" or "no multi-store". */
+static void cache_put(fs_glance *g, int slot, const char *endpoint, const fs_http_resp *resp)
+{
+	if (resp->status != 200 && resp->status != 403 && resp->status != 404)
+		return;
+	fs_buf copy = FS_BUF_INIT;
+	fs_buf_put(&copy, resp->body.ptr, resp->body.len);
+	char *ep = fs_strdup(endpoint);
+	if (copy.oom || !ep) {
+		fs_buf_free(&copy);
+		free(ep);
+		return;
+	}
+	fs_glance_shared *sh = g->sh;
+	pthread_mutex_lock(&sh->mu);
+	fs_buf old = sh->c[slot].body;
+	char *old_ep = sh->c[slot].endpoint;
+	sh->c[slot].body = copy;
+	sh->c[slot].endpoint = ep;
+	sh->c[slot].status = resp->status;
+	sh->c[slot].at = fs_now();
+	pthread_mutex_unlock(&sh->mu);
+	fs_buf_free(&old);
+	free(old_ep);
+}
 
 int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 {
@@ -41,6 +174,7 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the Glance client");
 	if (lg)
 		g->lg = *lg;
+	g->sh = s->glance_shared;
 	int rc;
 	for (size_t i = 0; i < s->glance_headers.n; i++) {
 		const char *hv = s->glance_headers.v[i];
@@ -63,6 +197,7 @@ int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg)
 		.client_key = s->client_key,
 		.insecure = s->insecure,
 		.retry_base_ms = s->retry_base_ms,
+		.pool = g->sh ? g->sh->pool : NULL,
 	};
 	if ((rc = fs_http_new(&g->h, &ho, lg)) < 0)
 		goto fail;
@@ -94,10 +229,39 @@ void fs_glance_free(fs_glance *g)
 	fs_auth_free(g->a);
 	fs_http_free(g->h);
 	fs_secret_strv_free(&g->headers);
+	fs_image_free(g->seen);
+	fs_buf_free(&g->schema);
 	free(g);
 }
 
+/* Another client with g's identity (tokens and endpoint copied: no new
+ * authentication) and its own HTTP handle, for a call on another thread. */
+static int sibling(fs_glance **out, fs_glance *g)
+{
+	*out = NULL;
+	fs_glance *s = calloc(1, sizeof(*s));
+	if (!s)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the Glance client");
+	s->lg = g->lg;
+	s->sh = g->sh;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < g->headers.n; i++)
+		if (fs_strv_push(&s->headers, g->headers.v[i]) < 0)
+			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = fs_http_clone(&s->h, g->h);
+	if (rc == 0)
+		rc = fs_auth_clone(&s->a, g->a, s->h);
+	if (rc < 0) {
+		fs_glance_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
 long fs_glance_last_status(const fs_glance *g) { return g->last_status; }
+const fs_logger *fs_glance_logger(const fs_glance *g) { return &g->lg; }
 
 const char *fs_glance_endpoint(fs_glance *g)
 {
@@ -128,6 +292,11 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	int rc = fs_auth_ensure(g->a);
 	if (rc < 0)
 		return rc;
+	int slot = cached_slot(g, r->method, r->path);
+	if (slot >= 0 && cache_get(g, slot, fs_auth_endpoint(g->a), resp, log_name)) {
+		g->last_status = resp->status;
+		return 0;
+	}
 	char *url = fs_asprintf("%s%s", fs_auth_endpoint(g->a), r->path);
 	size_t nh = g->headers.n + r->n_extra + 3;
 	const char **hdrs = calloc(nh, sizeof(*hdrs));
@@ -192,6 +361,8 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 		if ((rc = fs_auth_reauth(g->a)) < 0)
 			goto out;
 	}
+	if (rc == 0 && slot >= 0)
+		cache_put(g, slot, fs_auth_endpoint(g->a), resp);
 out:
 	fs_secret_free(tokhdr);
 	fs_secret_free(svchdr);
@@ -548,17 +719,26 @@ int fs_glance_image_set_props(fs_glance *g, const char *id, const char *const *k
 
 int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const *keys, size_t n)
 {
+	return fs_glance_image_remove_props_known(g, id, keys, n, NULL);
+}
+
+int fs_glance_image_remove_props_known(fs_glance *g, const char *id, const char *const *keys,
+	size_t n, const fs_image *known)
+{
 	if (n == 0)
 		return 0;
-	fs_image *img;
-	int rc = fs_glance_image_get(g, &img, id);
-	if (rc < 0)
+	fs_image *img = NULL;
+	int rc = 0;
+	/* the image as the caller last saw it tells which keys exist: no GET */
+	if (!(known && known->raw && fs_streq(known->id, id)) &&
+	    (rc = fs_glance_image_get(g, &img, id)) < 0)
 		return rc;
+	const cJSON *raw = img ? img->raw : known->raw;
 	cJSON *ops = cJSON_CreateArray();
 	if (!ops)
 		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (keys[i] && cJSON_HasObjectItem(img->raw, keys[i]))
+		if (keys[i] && cJSON_HasObjectItem(raw, keys[i]))
 			rc = add_op(ops, "remove", keys[i], NULL);
 	if (rc == 0 && cJSON_GetArraySize(ops) > 0)
 		rc = fs_glance_image_patch(g, NULL, id, ops);
@@ -764,8 +944,10 @@ static char *last_task_failure(fs_glance *g, const char *id)
 static int wait_active(fs_glance *g, const char *id, double timeout_s)
 {
 	double t0 = fs_now();
-	long delay = 100;
-	for (;;) {
+	/* Glance's task usually ends within tens of ms: poll quickly first,
+	 * then back off to every 500 ms */
+	long delay = FS_LOCATION_POLL_FIRST_MS;
+	for (int polls = 1;; polls++) {
 		fs_image *img;
 		int rc = fs_glance_image_get(g, &img, id);
 		if (rc < 0)
@@ -773,9 +955,14 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 		char st[32];
 		snprintf(st, sizeof(st), "%s", img->status ? img->status : "?");
 		int locked = fs_image_prop(img, "os_glance_import_task") != NULL;
-		fs_image_free(img);
-		if (strcmp(st, "active") == 0)
+		if (strcmp(st, "active") == 0) {
+			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: active after %d poll%s "
+				"(%.3f s)", id, polls, polls == 1 ? "" : "s", fs_now() - t0);
+			fs_image_free(g->seen);
+			g->seen = img;          /* what the final check needs is here */
 			return 0;
+		}
+		fs_image_free(img);
 		if (strcmp(st, "killed") == 0 || strcmp(st, "deleted") == 0 ||
 		    strcmp(st, "pending_delete") == 0)
 			return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
@@ -795,23 +982,60 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 				"POST /locations", id, st, timeout_s);
 		if ((rc = fs_http_sleep(g->h, delay)) < 0)
 			return rc;
-		if (delay < 500)
-			delay += 100;
+		delay = fs_location_poll_next_ms(delay);
 	}
+}
+
+int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_image **out)
+{
+	*out = NULL;
+	double t0 = fs_now();
+	long delay = FS_LOCATION_POLL_FIRST_MS;
+	for (int polls = 1;; polls++) {
+		fs_image *img;
+		int rc = fs_glance_image_get(g, &img, id);
+		if (rc < 0)
+			return rc;
+		if (!fs_image_prop(img, "os_glance_import_task")) {
+			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: its import task ended "
+				"after %d poll%s (%.3f s)", id, polls, polls == 1 ? "" : "s", fs_now() - t0);
+			*out = img;
+			return 0;
+		}
+		if (fs_now() - t0 >= timeout_s) {
+			*out = img;
+			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s: its import task (the "
+				"background hash) still runs %.1f s after it went active", id, timeout_s);
+		}
+		fs_image_free(img);
+		if ((rc = fs_http_sleep(g->h, delay)) < 0)
+			return rc;
+		delay = fs_location_poll_next_ms(delay);
+	}
+}
+
+long fs_location_poll_next_ms(long delay_ms)
+{
+	long next = delay_ms + delay_ms / 2 + 10;
+	return next > FS_LOCATION_POLL_MAX_MS ? FS_LOCATION_POLL_MAX_MS : next;
 }
 
 #define SERVICE_USER_HINT "the caller lacks the service role: set [service_user] with " \
 	"send_service_user_token = True in the config file (a user with the service role), as " \
 	"in nova.conf"
 
-/* PATCH add /locations/- (Glance < 29, or where the POST is refused). */
-static int add_location_patch(fs_glance *g, const char *id, const char *url, const char *store,
-	const fs_validation *vd, const char *post_note)
+/* The JSON-patch that adds the location, and removes `remove` (keys
+ * known to exist) in the same document. */
+static cJSON *location_patch_doc(const char *url, const char *store, const fs_validation *vd,
+	const char *const *remove, size_t n_remove)
 {
-	char name[512];
-	fs_http_resp resp;
 	cJSON *ops = cJSON_CreateArray();
 	cJSON *op = cJSON_CreateObject();
+	if (!ops || !op) {
+		cJSON_Delete(ops);
+		cJSON_Delete(op);
+		return NULL;
+	}
 	cJSON_AddItemToArray(ops, op);
 	cJSON_AddStringToObject(op, "op", "add");
 	cJSON_AddStringToObject(op, "path", "/locations/-");
@@ -822,12 +1046,49 @@ static int add_location_patch(fs_glance *g, const char *id, const char *url, con
 		cJSON_AddStringToObject(md, "store", store);
 	if (vd)
 		cJSON_AddItemToObject(val, "validation_data", validation_json(vd, 1));
+	for (size_t i = 0; i < n_remove; i++)
+		if (remove[i] && add_op(ops, "remove", remove[i], NULL) < 0) {
+			cJSON_Delete(ops);
+			return NULL;
+		}
+	return ops;
+}
+
+/* PATCH add /locations/- (Glance < 29, or where the POST is refused), with
+ * the removals joined. A 409 to a document with removals (a property that
+ * is gone already) is tried again without them: they then stay with the
+ * caller (g->seen still shows them). */
+static int add_location_patch(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_validation *vd, const char *post_note, const char *const *remove, size_t n_remove)
+{
+	char name[512];
+	fs_http_resp resp;
+	cJSON *ops = location_patch_doc(url, store, vd, remove, n_remove);
+	if (!ops)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	int rc = do_patch(g, &resp, id, ops, name, sizeof(name));
 	cJSON_Delete(ops);
+	if (rc == 0 && resp.status == 409 && n_remove > 0) {
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: 409 with the properties' removal joined; "
+			"adding the location alone", name);
+		fs_http_resp_free(&resp);
+		return add_location_patch(g, id, url, store, vd, post_note, NULL, 0);
+	}
 	if (rc == 0) {
 		long st = resp.status;
 		if (st == 200) {
 			rc = 0;
+			/* the answer is the image: the caller's final check may need
+			 * no GET (a body that does not parse only costs that GET) */
+			fs_image *img = NULL;
+			if (fs_parse_image(&img, resp.body.ptr, resp.body.len) == 0 &&
+			    fs_streq(img->id, id)) {
+				fs_image_free(g->seen);
+				g->seen = img;
+			} else {
+				fs_image_free(img);
+				fastsnap_error_clear();
+			}
 		} else if (st >= 400) {
 			rc = fs_http_status_error(g->h, &resp, name);
 			char note[768];
@@ -848,9 +1109,25 @@ static int add_location_patch(fs_glance *g, const char *id, const char *url, con
 	return rc;
 }
 
+const fs_image *fs_glance_location_image(const fs_glance *g, const char *id)
+{
+	return g->seen && id && fs_streq(g->seen->id, id) ? g->seen : NULL;
+}
+
 int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
 	const fs_validation *vd, double poll_timeout_s)
 {
+	fs_location_opts o = { .vd = vd, .poll_timeout_s = poll_timeout_s };
+	return fs_glance_add_location_ex(g, id, url, store, &o);
+}
+
+int fs_glance_add_location_ex(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_location_opts *lo)
+{
+	fs_image_free(g->seen);
+	g->seen = NULL;
+	const fs_validation *vd = lo->vd;
+	double poll_timeout_s = lo->poll_timeout_s;
 	int rc = check_id(id);
 	if (rc < 0)
 		return rc;
@@ -911,14 +1188,15 @@ int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const 
 	fs_http_resp_free(&resp);
 
 	/* 2. PATCH add /locations/- */
-	rc = add_location_patch(g, id, url, store, vd, post_note);
+	rc = add_location_patch(g, id, url, store, vd, post_note, lo->remove_props, lo->n_remove);
 	free(post_note);
 	return rc;
 }
 
 /* ---- discovery ---- */
 
-int fs_glance_stores(fs_glance *g, fs_store_set *out)
+/* GET /v2/info/stores into out (404: FASTSNAP_EUNSUPPORTED). */
+static int stores_list(fs_glance *g, fs_store_set *out)
 {
 	memset(out, 0, sizeof(*out));
 	char name[512];
@@ -936,20 +1214,40 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 	}
 	fs_http_resp_free(&resp);
 	if (rc < 0)
-		return rc;
+		fs_store_set_free(out);
+	return rc;
+}
 
+/* GET /v2/info/stores/detail: the answer, for stores_detail_apply. */
+static int stores_detail_get(fs_glance *g, fs_http_resp *resp)
+{
+	char name[512];
 	gcall_req d = { .method = "GET", .path = "/v2/info/stores/detail", .retry = 1 };
-	rc = gcall(g, &resp, &d, name, sizeof(name));
-	if (rc == 0) {
-		if (resp.status == 403 || resp.status == 404) {
-			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld: no store details (admin only)",
-				name, resp.status);
-		} else if (resp.status != 200) {
-			rc = unexpected(g, &resp, name);
-		} else {
-			rc = fs_parse_stores_detail(out, resp.body.ptr, resp.body.len);
-		}
+	return gcall(g, resp, &d, name, sizeof(name));
+}
+
+/* Merge the detail's answer into the list (a 403 or 404 is no detail). */
+static int stores_detail_apply(fs_glance *g, fs_store_set *out, const fs_http_resp *resp)
+{
+	const char *name = "Glance GET /v2/info/stores/detail";
+	if (resp->status == 403 || resp->status == 404) {
+		fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "%s: %ld: no store details (admin only)", name,
+			resp->status);
+		return 0;
 	}
+	if (resp->status != 200)
+		return unexpected(g, resp, name);
+	return fs_parse_stores_detail(out, resp->body.ptr, resp->body.len);
+}
+
+int fs_glance_stores(fs_glance *g, fs_store_set *out)
+{
+	int rc = stores_list(g, out);
+	if (rc < 0)
+		return rc;
+	fs_http_resp resp;
+	if ((rc = stores_detail_get(g, &resp)) == 0)
+		rc = stores_detail_apply(g, out, &resp);
 	fs_http_resp_free(&resp);
 	if (rc < 0)
 		fs_store_set_free(out);
@@ -959,13 +1257,121 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out)
 int fs_glance_image_schema(fs_glance *g, fs_image_schema *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (g->schema.len)         /* read once per client: it does not change */
+		return fs_parse_image_schema(out, g->schema.ptr, g->schema.len);
 	gcall_req r = { .method = "GET", .path = "/v2/schemas/image", .retry = 1 };
 	fs_http_resp resp;
 	int rc = gexpect(g, &resp, &r, 200, 200);
-	if (rc == 0)
-		rc = fs_parse_image_schema(out, resp.body.ptr, resp.body.len);
+	if (rc == 0 && (rc = fs_parse_image_schema(out, resp.body.ptr, resp.body.len)) == 0) {
+		fs_buf_free(&g->schema);
+		g->schema = resp.body;
+		memset(&resp.body, 0, sizeof(resp.body));
+	}
 	fs_http_resp_free(&resp);
 	return rc;
+}
+
+/* ---- the plan's look-ups, concurrently ---- */
+
+typedef enum { LK_STORES, LK_DETAIL, LK_BASE, LK_SCHEMA, LK_N } lookup_kind;
+
+typedef struct {
+	lookup_kind kind;
+	fs_glance *g;             /* the caller's client, or a sibling */
+	const char *base_id;
+	fs_store_set stores;      /* LK_STORES */
+	fs_http_resp resp;        /* LK_DETAIL */
+	fs_image *base;           /* LK_BASE */
+	fs_image_schema schema;   /* LK_SCHEMA */
+	fs_task task;
+	int rc;
+	fs_error_state err;
+} lookup;
+
+static int lookup_run(void *p)
+{
+	lookup *l = p;
+	switch (l->kind) {
+	case LK_STORES: return stores_list(l->g, &l->stores);
+	case LK_DETAIL: return stores_detail_get(l->g, &l->resp);
+	case LK_BASE: return fs_glance_image_get(l->g, &l->base, l->base_id);
+	case LK_SCHEMA: return fs_glance_image_schema(l->g, &l->schema);
+	default: return 0;
+	}
+}
+
+int fs_glance_lookups(fs_glance *g, fs_lookups *out, const fs_lookups_req *req)
+{
+	memset(out, 0, sizeof(*out));
+	/* the identity first (a Keystone token at most once), then the calls,
+	 * each on its own client: the stores list here, the others on threads */
+	int rc = fs_auth_ensure(g->a);
+	if (rc < 0)
+		return rc;
+	lookup lk[LK_N];
+	memset(lk, 0, sizeof(lk));
+	int want[LK_N] = { 1, 1, req->base_id != NULL, req->want_schema };
+	for (int k = 0; k < LK_N; k++) {
+		lk[k].kind = (lookup_kind)k;
+		lk[k].base_id = req->base_id;
+		lk[k].g = g;
+	}
+	for (int k = 1; rc == 0 && k < LK_N; k++)
+		if (want[k])
+			rc = sibling(&lk[k].g, g);
+	for (int k = 1; rc == 0 && k < LK_N; k++)
+		if (want[k])
+			fs_task_start(&lk[k].task, lookup_run, &lk[k]);
+	if (rc == 0) {
+		lk[LK_STORES].rc = lookup_run(&lk[LK_STORES]);
+		fs_error_state_capture(&lk[LK_STORES].err);
+		for (int k = 1; k < LK_N; k++) {
+			if (!want[k])
+				continue;
+			lk[k].rc = fs_task_join(&lk[k].task);
+			fs_error_state_capture(&lk[k].err);
+		}
+		/* stores: the list, with the detail merged (or the detail's error) */
+		out->stores_rc = lk[LK_STORES].rc;
+		out->stores_err = lk[LK_STORES].err;
+		out->stores = lk[LK_STORES].stores;
+		if (out->stores_rc == 0) {
+			int drc = lk[LK_DETAIL].rc;
+			if (drc == 0)
+				drc = stores_detail_apply(g, &out->stores, &lk[LK_DETAIL].resp);
+			if (drc < 0) {
+				fs_error_state_capture(&out->stores_err);
+				if (lk[LK_DETAIL].rc < 0)
+					out->stores_err = lk[LK_DETAIL].err;
+				out->stores_rc = drc;
+				fs_store_set_free(&out->stores);
+			}
+		}
+		out->base_rc = lk[LK_BASE].rc;
+		out->base_err = lk[LK_BASE].err;
+		out->base = lk[LK_BASE].base;
+		/* the schema is kept by g for the image's creation; a failure
+		 * there leaves it to be asked again (or done without) then */
+		if (want[LK_SCHEMA] && lk[LK_SCHEMA].rc == 0 && lk[LK_SCHEMA].g->schema.len) {
+			fs_buf_free(&g->schema);
+			g->schema = lk[LK_SCHEMA].g->schema;
+			memset(&lk[LK_SCHEMA].g->schema, 0, sizeof(g->schema));
+		}
+		fastsnap_error_clear();
+	}
+	for (int k = 1; k < LK_N; k++)
+		if (lk[k].g != g)
+			fs_glance_free(lk[k].g);
+	fs_http_resp_free(&lk[LK_DETAIL].resp);
+	fs_image_schema_free(&lk[LK_SCHEMA].schema);
+	return rc;
+}
+
+void fs_lookups_free(fs_lookups *l)
+{
+	fs_store_set_free(&l->stores);
+	fs_image_free(l->base);
+	l->base = NULL;
 }
 
 int fs_glance_versions(fs_glance *g, fs_strv *out)

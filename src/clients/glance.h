@@ -19,6 +19,20 @@
 
 typedef struct fs_glance fs_glance;
 
+/* An engine's Glance state, shared by the clients of its runs (and their
+ * threads): the HTTP pool (clients/http.h) and the answers of GET
+ * /v2/info/stores, stores/detail and /v2/schemas/image, kept `cache_s`
+ * seconds (0: none) under a mutex held only while one is copied. A client
+ * uses it when its settings' glance_shared points to it. */
+int fs_glance_shared_new(fs_glance_shared **out, long cache_s);
+/* After every client that used it is freed. */
+void fs_glance_shared_free(fs_glance_shared *sh);
+typedef struct {
+	unsigned long handles_created, handles_reused;   /* HTTP pool */
+	unsigned long cache_hits, cache_misses;
+} fs_glance_shared_counts;
+void fs_glance_shared_stats(fs_glance_shared *sh, fs_glance_shared_counts *out);
+
 int fs_glance_new(fs_glance **out, const fs_settings *s, const fs_logger *lg);
 /* Stop calls, retries and polls (FASTSNAP_ECANCELED) once fn(ctx) is
  * non-zero (clients/http.h). */
@@ -26,6 +40,8 @@ void fs_glance_set_cancel(fs_glance *g, fs_cancel_fn fn, void *ctx);
 void fs_glance_free(fs_glance *g);
 /* HTTP status of the last response (0 if none: transport error). */
 long fs_glance_last_status(const fs_glance *g);
+/* The logger the client was made with. */
+const fs_logger *fs_glance_logger(const fs_glance *g);
 /* The endpoint in use (after catalog lookup), owned by g. */
 const char *fs_glance_endpoint(fs_glance *g);
 
@@ -96,6 +112,10 @@ int fs_glance_image_set_props(fs_glance *g, const char *id, const char *const *k
 	const char *const *values, size_t n);
 /* Remove properties (missing ones are ignored). */
 int fs_glance_image_remove_props(fs_glance *g, const char *id, const char *const *keys, size_t n);
+/* The same, told which keys exist by `known` (the image `id` as the caller
+ * last saw it, e.g. fs_glance_location_image): no GET first. NULL: GET. */
+int fs_glance_image_remove_props_known(fs_glance *g, const char *id, const char *const *keys,
+	size_t n, const fs_image *known);
 
 typedef struct {
 	fs_image **v;
@@ -151,6 +171,43 @@ typedef struct {
 int fs_glance_add_location(fs_glance *g, const char *id, const char *url, const char *store,
 	const fs_validation *vd, double poll_timeout_s);
 
+typedef struct {
+	const fs_validation *vd;      /* may be NULL */
+	double poll_timeout_s;        /* <= 0: 60 */
+	/* Properties (known to exist) to remove with the location: joined into
+	 * the PATCH's JSON-patch document (Glance < 29: one call; a 409 to it
+	 * is tried again without them). After a POST (Glance >= 29) they are
+	 * left to the caller, to remove once the image is active. */
+	const char *const *remove_props;
+	size_t n_remove;
+} fs_location_opts;
+
+/* fs_glance_add_location with options. */
+int fs_glance_add_location_ex(fs_glance *g, const char *id, const char *url, const char *store,
+	const fs_location_opts *o);
+
+/* The image as the last location call of image `id` left it: the PATCH's
+ * answer, or the poll that found it active after a POST (so a caller can
+ * skip the GET of its final check); NULL when that call failed, another
+ * call came since, or the answer was not an image. Owned by g, valid until
+ * the next location call. */
+const fs_image *fs_glance_location_image(const fs_glance *g, const char *id);
+
+/* Glance >= 29 hashes an image after it went active, in the task that
+ * registered its location, and that task saves the image as it read it at
+ * activation: a property removed meanwhile comes back. Poll image `id`
+ * until the task's lock (os_glance_import_task) is gone: 0 and *out that
+ * image; FASTSNAP_ETIMEOUT after timeout_s with *out the image still
+ * locked; or the GET's error (*out NULL). Free *out. */
+int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_image **out);
+
+/* The location poll's back-off after a POST: the first wait and the cap
+ * (ms), and the wait after `delay_ms` (x1.5 + 10 ms: 20, 40, 70, 115, ...,
+ * 500). */
+#define FS_LOCATION_POLL_FIRST_MS 20L
+#define FS_LOCATION_POLL_MAX_MS 500L
+long fs_location_poll_next_ms(long delay_ms);
+
 /* ---- discovery ---- */
 
 typedef struct {
@@ -177,7 +234,33 @@ int fs_glance_stores(fs_glance *g, fs_store_set *out);
 const fs_store_info *fs_store_set_find(const fs_store_set *s, const char *id);
 const fs_store_info *fs_store_set_default(const fs_store_set *s);
 
-/* GET /v2/schemas/image: names of schema fields, and which are readOnly. */
+/* The plan's look-ups, each on a client of its own at the same time (the
+ * identity is made sure of first): GET /v2/info/stores with stores/detail,
+ * the base image when base_id is set, and the schema when want_schema (kept
+ * by g: a later fs_glance_image_schema on g makes no call). Each result
+ * has the code and error it would have had alone (restore the error with
+ * fs_error_state_restore): stores_rc as fs_glance_stores (a failed detail
+ * names its call), base_rc as fs_glance_image_get. Returns 0, or the
+ * identity's or an allocation's error (nothing was looked up then). */
+typedef struct {
+	const char *base_id;
+	int want_schema;
+} fs_lookups_req;
+
+typedef struct {
+	int stores_rc;
+	fs_error_state stores_err;
+	fs_store_set stores;
+	int base_rc;
+	fs_error_state base_err;
+	fs_image *base;           /* owned: NULL it when taken */
+} fs_lookups;
+
+int fs_glance_lookups(fs_glance *g, fs_lookups *out, const fs_lookups_req *req);
+void fs_lookups_free(fs_lookups *l);
+
+/* GET /v2/schemas/image: names of schema fields, and which are readOnly.
+ * Read once per client (the body is kept). */
 typedef struct {
 	fs_strv fields;
 	fs_strv read_only;

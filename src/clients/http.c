@@ -23,8 +23,21 @@
 #include "core/header.h"
 #include "core/secret.h"
 
+/* Idle handles kept by a pool (each with its connection cache). */
+#define FS_HTTP_POOL_IDLE 16
+
+struct fs_http_pool {
+	CURLSH *share;            /* DNS cache and TLS sessions */
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];   /* one per data kind */
+	pthread_mutex_t mu;       /* idle[], counters: held only to take or give one */
+	CURL *idle[FS_HTTP_POOL_IDLE];
+	size_t n_idle;
+	unsigned long created, reused;
+};
+
 struct fs_http {
 	CURL *curl;
+	fs_http_pool *pool;
 	long connect_timeout_ms;
 	long low_speed_time_s;
 	int num_retries;
@@ -83,6 +96,102 @@ static void curl_init_once(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *ud)
+{
+	(void)c;
+	(void)access;
+	fs_http_pool *p = ud;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&p->locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *ud)
+{
+	(void)c;
+	fs_http_pool *p = ud;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&p->locks[data]);
+}
+
+int fs_http_pool_new(fs_http_pool **out)
+{
+	*out = NULL;
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return fs_err(FASTSNAP_ETRANSPORT, "libcurl initialisation failed: %s",
+			curl_easy_strerror(curl_init_rc));
+	fs_http_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the HTTP pool");
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&p->locks[i], NULL);
+	pthread_mutex_init(&p->mu, NULL);
+	p->share = curl_share_init();
+	if (!p->share || curl_share_setopt(p->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+	    curl_share_setopt(p->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+	    curl_share_setopt(p->share, CURLSHOPT_USERDATA, p) ||
+	    curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+	    curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)) {
+		fs_http_pool_free(p);
+		return fs_err(FASTSNAP_ENOMEM, "cannot set up libcurl's share object");
+	}
+	*out = p;
+	return 0;
+}
+
+void fs_http_pool_free(fs_http_pool *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_idle; i++)
+		curl_easy_cleanup(p->idle[i]);
+	if (p->share)
+		curl_share_cleanup(p->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&p->locks[i]);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+void fs_http_pool_stats(fs_http_pool *p, unsigned long *created, unsigned long *reused)
+{
+	pthread_mutex_lock(&p->mu);
+	*created = p->created;
+	*reused = p->reused;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* An idle handle of the pool (with its live connections), else a new one. */
+static CURL *pool_take(fs_http_pool *p)
+{
+	CURL *c = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->n_idle) {
+		c = p->idle[--p->n_idle];
+		p->reused++;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!c && (c = curl_easy_init())) {
+		pthread_mutex_lock(&p->mu);
+		p->created++;
+		pthread_mutex_unlock(&p->mu);
+	}
+	return c;
+}
+
+/* Back to the pool, its options cleared (its connections stay). */
+static void pool_give(fs_http_pool *p, CURL *c)
+{
+	curl_easy_reset(c);
+	pthread_mutex_lock(&p->mu);
+	int kept = p->n_idle < FS_HTTP_POOL_IDLE;
+	if (kept)
+		p->idle[p->n_idle++] = c;
+	pthread_mutex_unlock(&p->mu);
+	if (!kept)
+		curl_easy_cleanup(c);
+}
+
 int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 {
 	*out = NULL;
@@ -93,14 +202,15 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 	fs_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory allocating the HTTP client");
-	h->curl = curl_easy_init();
+	fs_http_opts def = { 0 };
+	if (!o)
+		o = &def;
+	h->pool = o->pool;
+	h->curl = h->pool ? pool_take(h->pool) : curl_easy_init();
 	if (!h->curl) {
 		free(h);
 		return fs_err(FASTSNAP_ENOMEM, "curl_easy_init failed");
 	}
-	fs_http_opts def = { 0 };
-	if (!o)
-		o = &def;
 	h->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
 	h->low_speed_time_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : 60;
 	h->num_retries = o->num_retries > 0 ? o->num_retries : 0;
@@ -127,11 +237,38 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 	return 0;
 }
 
+int fs_http_clone(fs_http **out, const fs_http *h)
+{
+	fs_http_opts o = {
+		.connect_timeout_ms = h->connect_timeout_ms, .low_speed_time_s = h->low_speed_time_s,
+		.num_retries = h->num_retries, .retry_base_ms = h->retry_base_ms,
+		.deadline_s = h->deadline_s, .ca_file = h->ca_file, .client_cert = h->client_cert,
+		.client_key = h->client_key, .insecure = h->insecure, .pool = h->pool,
+	};
+	/* the warning about insecure was given for the original */
+	int rc = fs_http_new(out, &o, NULL);
+	if (rc < 0)
+		return rc;
+	fs_http *c = *out;
+	c->lg = h->lg;
+	c->cancel = h->cancel;
+	c->cancel_ctx = h->cancel_ctx;
+	for (size_t i = 0; i < h->secrets.n; i++)
+		if ((rc = fs_http_add_secret(c, h->secrets.v[i])) < 0) {
+			fs_http_free(c);
+			*out = NULL;
+			return rc;
+		}
+	return 0;
+}
+
 void fs_http_free(fs_http *h)
 {
 	if (!h)
 		return;
-	if (h->curl)
+	if (h->curl && h->pool)
+		pool_give(h->pool, h->curl);
+	else if (h->curl)
 		curl_easy_cleanup(h->curl);
 	free(h->ca_file);
 	free(h->client_cert);
@@ -587,6 +724,8 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	xfer x = { .h = h, .req = req, .resp = resp };
 	*retryable = 0;
 	curl_easy_reset(c);
+	if (h->pool)
+		curl_easy_setopt(c, CURLOPT_SHARE, h->pool->share);
 	h->errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -645,8 +784,9 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	double t0 = fs_now();
 	CURLcode rc = curl_easy_perform(c);
 	double dt = fs_now() - t0;
-	long status = 0;
+	long status = 0, new_conns = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	resp->attempts++;
 
@@ -677,8 +817,9 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 		return herr(h, FASTSNAP_ETRANSPORT, "%s (%s): %s", req->log_name, req->url, detail);
 	}
 	resp->status = status;
-	hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %ld (%.3f s, %zu bytes)", m, req->url, status, dt,
-		resp->body.len);
+	/* "new connection": this request could not reuse a kept-alive one */
+	hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %ld (%.3f s, %zu bytes%s)", m, req->url, status, dt,
+		resp->body.len, new_conns > 0 ? ", new connection" : "");
 	if (resp->body.oom)
 		return herr(h, FASTSNAP_ENOMEM, "%s: out of memory reading the response",
 			req->log_name);

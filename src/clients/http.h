@@ -20,6 +20,20 @@
 
 typedef struct fs_http fs_http;
 
+/* An engine's HTTP pool, shared by the clients of all its runs (and their
+ * threads): idle easy handles, each keeping its kept-alive connections,
+ * handed to the next client (so N runs through one engine reuse their
+ * connections), and a curl share of the DNS cache and TLS sessions, locked
+ * per data kind. Not curl's shared connection cache: libcurl lists it as
+ * not thread-safe (docs/architecture.md, "Threads and output"). No lock is
+ * held across a network call. */
+typedef struct fs_http_pool fs_http_pool;
+int fs_http_pool_new(fs_http_pool **out);
+/* After every client that used it is freed. */
+void fs_http_pool_free(fs_http_pool *p);
+/* Handles created and handed out again (for tests). */
+void fs_http_pool_stats(fs_http_pool *p, unsigned long *created, unsigned long *reused);
+
 typedef struct {
 	long connect_timeout_ms;  /* <= 0: 10000 */
 	long low_speed_time_s;    /* <= 0: 60 (abort below 1 byte/s for this long) */
@@ -33,6 +47,7 @@ typedef struct {
 	const char *client_cert;
 	const char *client_key;
 	int insecure;
+	fs_http_pool *pool;       /* NULL: a handle of its own */
 } fs_http_opts;
 
 /* A streamed request body (the one reader type of the HTTP layer and of
@@ -73,6 +88,10 @@ typedef struct {
 
 int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg);
 void fs_http_free(fs_http *h);
+/* A client of its own (its own easy handle) with h's options, secrets,
+ * logger and cancel function: for a call made on another thread while h
+ * is in use. */
+int fs_http_clone(fs_http **out, const fs_http *h);
 
 /* Strings that must never appear in a log line or an error message (a
  * token, a password, a secret). Each occurrence is replaced by "***". */

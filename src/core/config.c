@@ -56,6 +56,7 @@ void fs_config_init(fs_config *c)
 	c->connect_timeout_ms = -1;
 	c->low_speed_time_s = -1;
 	c->call_deadline_s = -1;
+	c->glance_cache_s = -1;
 }
 
 void fs_config_free(fs_config *c)
@@ -359,6 +360,8 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 			return fs_cfg_set_long(p, &c->low_speed_time_s, section, name, v, 1, 86400);
 		if (!strcmp(name, "call_deadline_s"))
 			return fs_cfg_set_long(p, &c->call_deadline_s, section, name, v, 1, 86400);
+		if (!strcmp(name, "glance_cache_s"))
+			return fs_cfg_set_long(p, &c->glance_cache_s, section, name, v, 0, 86400);
 	}
 	return 1;   /* unknown: ignored */
 }

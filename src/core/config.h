@@ -53,6 +53,7 @@ typedef struct {
 	long connect_timeout_ms;   /* -1 unset; > 0 */
 	long low_speed_time_s;     /* -1 unset; > 0 */
 	long call_deadline_s;      /* -1 unset; 1..86400: one Glance/Keystone call, retries included */
+	long glance_cache_s;       /* -1 unset; 0..86400: the engine keeps stores and schema (0: no) */
 } fs_config;
 
 /* Set every field to "unset" (NULL / -1). */

@@ -31,6 +31,7 @@
 #define FS_DEFAULT_RETRY_BASE_MS 1000L
 #define FS_DEFAULT_HEARTBEAT_S 5L
 #define FS_DEFAULT_CALL_DEADLINE_S 120L
+#define FS_DEFAULT_GLANCE_CACHE_S 30L
 
 void fs_settings_free(fs_settings *s)
 {
@@ -283,6 +284,8 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 	if (o->retry_base_ms < 0 || o->heartbeat_period_s < 0 || o->call_deadline_s < 0)
 		return fs_err(FASTSNAP_EINVAL, "retry_base_ms, heartbeat_period_s and call_deadline_s must "
 			"not be negative");
+	if (o->glance_cache_s > 86400)
+		return fs_err(FASTSNAP_EINVAL, "glance_cache_s %ld is above 86400", o->glance_cache_s);
 	long retries;
 	const struct {
 		long *dst;
@@ -312,6 +315,11 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 		{ &s->call_deadline_s, o->call_deadline_s > 0, o->call_deadline_s,
 			"FASTSNAP_CALL_DEADLINE_S", 1, 86400, c->call_deadline_s > 0, c->call_deadline_s,
 			FS_DEFAULT_CALL_DEADLINE_S },
+		/* 0 in the options is the default; negative there, or 0 elsewhere,
+		 * keeps nothing */
+		{ &s->glance_cache_s, o->glance_cache_s != 0, o->glance_cache_s < 0 ? 0 :
+			o->glance_cache_s, "FASTSNAP_GLANCE_CACHE_S", 0, 86400, c->glance_cache_s >= 0,
+			c->glance_cache_s, FS_DEFAULT_GLANCE_CACHE_S },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (nums[i].opt_set)

@@ -10,6 +10,8 @@
 
 #include "core/common.h"
 
+typedef struct fs_glance_shared fs_glance_shared;   /* clients/glance.h */
+
 typedef struct {
 	/* Ceph */
 	char *ceph_conf;
@@ -54,6 +56,7 @@ typedef struct {
 	long connect_timeout_ms;
 	long low_speed_time_s;
 	long call_deadline_s;     /* one Glance or Keystone call, retries included */
+	long glance_cache_s;      /* the engine keeps stores and schema this long (0: no) */
 	int num_retries;
 	char *ca_file;
 	char *client_cert;
@@ -79,6 +82,12 @@ typedef struct {
 	char *test_kill_after;
 	char *test_kill_during;
 	char *test_run_during;    /* "step:fraction:shell command", run once */
+
+	/* Not a setting: the engine's shared Glance state (connection pool,
+	 * cache), made by fastsnap_engine_open and freed by its close, never by
+	 * fs_settings_free. Every client made from these settings uses it;
+	 * NULL (settings resolved elsewhere): a client of its own. */
+	fs_glance_shared *glance_shared;
 } fs_settings;
 
 /* Resolve opts + env + config file into `s` (zeroed first). */

@@ -171,28 +171,41 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	if ((r = check_source(p, c, o)) < 0)
 		return r;
 
-	r = fs_glance_stores(g, &p->stores);
+	/* stores, stores/detail, the base image and (when something may be
+	 * inherited) the schema do not depend on each other: asked at once */
+	int has_base = o->base_image_ref && *o->base_image_ref;
+	fs_lookups_req lq = { .base_id = has_base ? o->base_image_ref : NULL,
+		.want_schema = has_base };
+	fs_lookups lk;
+	if ((r = fs_glance_lookups(g, &lk, &lq)) < 0)
+		return r;
+	p->stores = lk.stores;
+	memset(&lk.stores, 0, sizeof(lk.stores));
+	p->base = lk.base;
+	lk.base = NULL;
+	r = lk.stores_rc;
 	if (r == FASTSNAP_EUNSUPPORTED) {
 		p->multistore = 0;
-		fastsnap_error_clear();
 	} else if (r < 0) {
-		return r;
+		fs_lookups_free(&lk);
+		return fs_error_state_restore(&lk.stores_err);
 	} else {
 		p->multistore = 1;
 	}
 
 	int base_missing = 0;
-	if (o->base_image_ref && *o->base_image_ref) {
-		r = fs_glance_image_get(g, &p->base, o->base_image_ref);
+	if (has_base) {
+		r = lk.base_rc;
 		if (r == FASTSNAP_ENOTFOUND) {
 			base_missing = 1;
-			p->base = NULL;
-			fastsnap_error_clear();
 		} else if (r < 0) {
+			fs_lookups_free(&lk);
+			fs_error_state_restore(&lk.base_err);
 			fs_err_prefix("base image %s", o->base_image_ref);
 			return r;
 		}
 	}
+	fs_lookups_free(&lk);
 
 	fs_policy_in in = {
 		.stores = p->multistore ? &p->stores : NULL,

@@ -10,6 +10,10 @@
 #include "core/rbd_url.h"
 #include "register/register.h"
 
+/* How long the final check waits for Glance's background hash (Glance >=
+ * 29) before it removes the in-progress mark anyway. */
+#define FS_TASK_WAIT_S 300.0
+
 static const char *const core_fields[] = {
 	"id", "name", "status", "visibility", "protected", "os_hidden", "owner", "disk_format",
 	"container_format", "tags", "min_disk", "min_ram", "size", "virtual_size", "checksum",
@@ -193,6 +197,14 @@ int fs_register_needs_attention(fs_glance *g, const char *image_id)
 			n--;
 	}
 	char *msg = fs_strndup(err.msg, n);
+	/* Glance >= 29: not while its location task still holds the image (it
+	 * would save its own older copy over the mark: fs_register_final_check) */
+	const fs_image *seen = fs_glance_location_image(g, image_id);
+	if (seen && fs_image_prop(seen, "os_glance_import_task")) {
+		fs_image *done = NULL;
+		fs_glance_wait_task_done(g, image_id, FS_TASK_WAIT_S, &done);
+		fs_image_free(done);
+	}
 	const char *k[] = { FS_PROP_STATE, FS_PROP_ERROR };
 	const char *v[] = { FS_STATE_NEEDS_ATTENTION, msg ? msg : "" };
 	int rc = fs_glance_image_set_props(g, image_id, k, v, 2);
@@ -207,5 +219,62 @@ int fs_register_location(fs_glance *g, char **url_out, const char *image_id, con
 	*url_out = fs_rbd_url_format(fsid, pool, rbd_image, snap);
 	if (!*url_out)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
-	return fs_glance_add_location(g, image_id, *url_out, store, NULL, 120.0);
+	/* the in-progress mark goes with the location when Glance takes both in
+	 * one call (the PATCH of Glance < 29); else fs_register_final_check */
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 120.0, .remove_props = &k, .n_remove = 1 };
+	return fs_glance_add_location_ex(g, image_id, *url_out, store, &lo);
+}
+
+void fs_register_seen_get(fs_glance *g, const char *image_id, fs_register_seen *out)
+{
+	const fs_image *img = fs_glance_location_image(g, image_id);
+	out->image = img;
+	out->active = img && fs_streq(img->status, "active");
+	out->size = img ? img->size : -1;
+	out->state_removed = out->active && !fs_image_prop(img, FS_PROP_STATE) &&
+		!cJSON_HasObjectItem(img->raw, FS_PROP_STATE);
+}
+
+int fs_register_final_check(fs_glance *g, const char *image_id, uint64_t want,
+	const char *path_name)
+{
+	fs_register_seen seen;
+	fs_register_seen_get(g, image_id, &seen);
+	fs_image *img = NULL;
+	int rc = 0;
+	/* the location's answer (or the poll that ended it) shows the image
+	 * active with its size: a GET would only say it again */
+	const fs_image *known = seen.image;
+	if (!(seen.active && seen.size >= 0 && (uint64_t)seen.size == want)) {
+		if ((rc = fs_glance_image_get(g, &img, image_id)) < 0)
+			return rc;
+		known = img;
+	}
+	if (!fs_streq(known->status, "active"))
+		rc = fs_err(FASTSNAP_EPROTOCOL, "image %s is '%s' after the %s path, not 'active'",
+			image_id, known->status ? known->status : "(none)", path_name);
+	else if (known->size >= 0 && (uint64_t)known->size != want)
+		rc = fs_err(FASTSNAP_ECHECKSUM, "image %s has size %lld in Glance, %llu bytes were expected",
+			image_id, (long long)known->size, (unsigned long long)want);
+	const char *k = FS_PROP_STATE;
+	fs_image *done = NULL;
+	if (rc == 0 && !seen.state_removed && fs_image_prop(known, "os_glance_import_task")) {
+		/* Glance >= 29: its location task hashes the active image and then
+		 * saves the copy it read at activation, mark included; removed
+		 * before that, the mark would come back (docs/glance-api.md) */
+		if (fs_glance_wait_task_done(g, image_id, FS_TASK_WAIT_S, &done) < 0) {
+			fs_log(fs_glance_logger(g), FASTSNAP_LOG_WARN, "%s; removing %s now: it may "
+				"come back when that task ends (fastsnap gc clears it)",
+				fastsnap_error_last(), FS_PROP_STATE);
+			fastsnap_error_clear();
+		}
+		if (done)
+			known = done;
+	}
+	if (rc == 0 && !seen.state_removed)
+		rc = fs_glance_image_remove_props_known(g, image_id, &k, 1, known);
+	fs_image_free(done);
+	fs_image_free(img);
+	return rc;
 }

@@ -51,6 +51,26 @@ int fs_register_needs_attention(fs_glance *g, const char *image_id);
 int fs_register_location(fs_glance *g, char **url_out, const char *image_id, const char *fsid,
 	const char *pool, const char *rbd_image, const char *snap, const char *store);
 
+/* What the location registration of an image saw at its end (the PATCH's
+ * answer on Glance < 29, which also removed FS_PROP_STATE; the poll that
+ * found the image active after a POST on Glance >= 29). */
+typedef struct {
+	const fs_image *image;    /* that image (owned by the client), or NULL */
+	int active;               /* it showed the image active */
+	int64_t size;             /* its size then, -1 unknown */
+	int state_removed;        /* FS_PROP_STATE is gone already */
+} fs_register_seen;
+void fs_register_seen_get(fs_glance *g, const char *image_id, fs_register_seen *out);
+
+/* The final check of a run: image `image_id` is active with `want` bytes,
+ * then its FS_PROP_STATE mark goes. What the location call saw spares the
+ * GET (active with that size) and the removal (done with the location);
+ * otherwise both are made here. Errors: FASTSNAP_EPROTOCOL "image X is 'S'
+ * after the <path_name> path, not 'active'", FASTSNAP_ECHECKSUM "image X
+ * has size N in Glance, M bytes were expected", or the call's. */
+int fs_register_final_check(fs_glance *g, const char *image_id, uint64_t want,
+	const char *path_name);
+
 /* Property names fastsnap uses to tag its images. */
 #define FS_PROP_OWNER "fastsnap_owner"
 #define FS_PROP_STATE "fastsnap_state"

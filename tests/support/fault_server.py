@@ -13,6 +13,9 @@ returns that state as JSON (and is not counted).
 Scenarios:
   glance          a tiny fake Glance (images, upload, stores, echo)
   fail<C>x<N>     the first N requests answer status C, then "glance"
+  fail<C>on<K>    "glance", every request 150 ms late, and requests of kind K
+                  (stores, detail, base: a GET of an image, schema) answer
+                  status C
   resetx<N>       the first N requests get a connection reset mid-body
   stall           headers of a 1000-byte body, then 8 s of silence
   garbage         200 with a body that is not JSON
@@ -23,7 +26,10 @@ Scenarios:
   echotoken       400 whose message repeats X-Auth-Token and X-Api-Secret
   keystone        POST v3/auth/tokens issues tokens tok-<tag>-<n>
   authglance      "glance" that takes only tokens tok-<tag>-<n> with n >= 2
-  loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q
+  loc-<P>-<Q>     POST .../locations answers P, PATCH answers Q (a 200 with the
+                  image, active with 1024 bytes; after a 202 the second poll
+                  finds it so, still locked by its import task until the
+                  fourth)
   ks503x<N>       the first N requests answer 503, then "keystone"
   lostx<N>        the first N requests are carried out by "glance", then the
                   connection is reset before the answer (an answer lost)
@@ -58,7 +64,8 @@ def state(key):
         if st is None:
             st = {"count": 0, "body_len": -1, "body_md5": "", "chunked": False,
                   "headers": {}, "last_post": None, "last_patch": None,
-                  "token_requests": 0, "images": {}, "methods": []}
+                  "token_requests": 0, "images": {}, "methods": [],
+                  "inflight": 0, "max_inflight": 0}
             STATE[key] = st
         return st
 
@@ -123,6 +130,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- dispatch ----
     def handle_any(self):
+        # "max_inflight": the most requests of one scenario/tag served at once
+        m = re.match(r"^/s/([^/]+)/([^/]+)", self.path)
+        st = state(m.group(1) + "/" + m.group(2)) if m else None
+        if st is not None:
+            with LOCK:
+                st["inflight"] += 1
+                st["max_inflight"] = max(st["max_inflight"], st["inflight"])
+        try:
+            self.dispatch()
+        finally:
+            if st is not None:
+                with LOCK:
+                    st["inflight"] -= 1
+
+    def dispatch(self):
         path = self.path
         m = re.match(r"^/_state/([^/]+)/([^/?]+)", path)
         if m:
@@ -150,6 +172,18 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 st["body_len"], st["body_md5"] = blen, bmd5
 
+        mo = re.match(r"^fail(\d+)on(stores|detail|base|schema)$", scen)
+        if mo:
+            # every request waits 150 ms: calls issued together overlap
+            time.sleep(0.15)
+            p = rest.split("?")[0].rstrip("/")
+            hit = {"stores": p == "/v2/info/stores", "detail": p == "/v2/info/stores/detail",
+                   "schema": p == "/v2/schemas/image",
+                   "base": self.command == "GET" and p.startswith("/v2/images/")}[mo.group(2)]
+            if hit:
+                code = int(mo.group(1))
+                self.send(code, {"message": "injected %d on %s" % (code, mo.group(2))})
+                return
         mf = re.match(r"^fail(\d+)x(\d+)$", scen)
         if mf and n <= int(mf.group(2)):
             code = int(mf.group(1))
@@ -236,7 +270,10 @@ class Handler(BaseHTTPRequestHandler):
             if code == 202:
                 iid = rest.split("/")[3]
                 with LOCK:
-                    st["images"][iid] = fake_image(iid, "importing")
+                    img = st["images"].get(iid) or fake_image(iid)
+                    img["status"] = "importing"
+                    img["os_glance_import_task"] = "task-1"
+                    st["images"][iid] = img
                     st["polls"] = 0
                 self.send(202, b"", "text/plain")
             else:
@@ -248,7 +285,8 @@ class Handler(BaseHTTPRequestHandler):
             code = int(ml.group(2))
             iid = rest.split("/")[3]
             if code == 200:
-                self.send(200, fake_image(iid, "active"))
+                # the image as Glance answers a PATCH: active, sized
+                self.send(200, fake_image(iid, "active", {"size": 1024}))
             else:
                 self.send(code, {"message": "injected PATCH %d" % code})
             return
@@ -328,6 +366,12 @@ class Handler(BaseHTTPRequestHandler):
                 {"id": "fast", "description": "RBD"},
                 {"id": "web", "description": "HTTP", "read-only": "true"}]})
             return
+        if p == "/v2/schemas/image" and self.command == "GET":
+            self.send(200, {"name": "image", "properties": {
+                "name": {"type": ["null", "string"]},
+                "size": {"type": ["null", "integer"], "readOnly": True},
+                "os_distro": {"type": "string"}}})
+            return
         if p == "/v2/info/stores/detail":
             self.send(403, "<html><body><h1>403 Forbidden</h1>Access was denied to this "
                       "resource.<br /><br />\n</body></html>", "text/html")
@@ -351,10 +395,13 @@ class Handler(BaseHTTPRequestHandler):
             iid = parts[3]
             with LOCK:
                 img = st["images"].get(iid)
-                if img is not None and img["status"] == "importing":
+                if img is not None and "os_glance_import_task" in img:
                     st["polls"] = st.get("polls", 0) + 1
                     if st["polls"] >= 2:
                         img["status"] = "active"
+                        img["size"] = 1024
+                    if st["polls"] >= 4:    # the background hash ends later
+                        del img["os_glance_import_task"]
             if self.command == "GET":
                 self.send(200, img if img is not None else fake_image(iid, "active"))
                 return

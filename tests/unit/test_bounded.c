@@ -213,6 +213,50 @@ Test(bounded, deadline_from_the_config_file_and_the_api)
 	unlink(bad);
 }
 
+/* [fastsnap] glance_cache_s: 0 keeps nothing, the range is checked, the
+ * environment (with use_env) beats the file, the API's field beats both. */
+Test(bounded, glance_cache_from_the_config_file_env_and_the_api)
+{
+	char ok[] = "/tmp/fastsnap-gcache-XXXXXX", off[] = "/tmp/fastsnap-gcache-XXXXXX",
+		bad[] = "/tmp/fastsnap-gcache-XXXXXX";
+	write_file(ok, "[fastsnap]\nglance_cache_s = 12\n");
+	write_file(off, "[fastsnap]\nglance_cache_s = 0\n");
+	write_file(bad, "[fastsnap]\nglance_cache_s = -3\n");
+	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
+	o.glance_url = "http://127.0.0.1:1";
+	fs_settings s;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 30, "the default");
+	fs_settings_free(&s);
+	o.config_file = ok;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 12);
+	fs_settings_free(&s);
+	o.config_file = off;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 0);
+	fs_settings_free(&s);
+	o.use_env = 1;
+	setenv("FASTSNAP_GLANCE_CACHE_S", "5", 1);
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 5);
+	fs_settings_free(&s);
+	o.glance_cache_s = 40;           /* the API's field wins */
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 40);
+	fs_settings_free(&s);
+	unsetenv("FASTSNAP_GLANCE_CACHE_S");
+	o.use_env = 0;
+	o.glance_cache_s = 0;
+	o.config_file = bad;
+	cr_assert_eq(fs_settings_resolve(&s, &o), FASTSNAP_ECONFIG);
+	cr_assert(strstr(fastsnap_error_last(), "[fastsnap] glance_cache_s must be an integer "
+		"from 0 to 86400"), "%s", fastsnap_error_last());
+	unlink(ok);
+	unlink(off);
+	unlink(bad);
+}
+
 /* ---- retries that cannot duplicate ---- */
 
 Test(bounded, lost_create_answer_is_retried_without_a_second_image)

@@ -15,6 +15,7 @@
 
 #include "fault_server.h"
 #include "clients/glance.h"
+#include "register/register.h"
 
 static fs_fault_server srv;
 
@@ -608,4 +609,207 @@ Test(http_fault, delete_retries_409)
 	cr_assert_eq(state_int("fail409x2", tag, "count"), 3);
 	fs_glance_free(g);
 	fs_settings_free(&s);
+}
+
+/* ---- no call after the location that its answer makes redundant ---- */
+
+static int count_methods(const char *scen, const char *tag, const char *prefix)
+{
+	cJSON *j = fs_test_fault_state(&srv, scen, tag);
+	cr_assert_not_null(j);
+	int n = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "methods"))
+		n += cJSON_IsString(m) && !strncmp(m->valuestring, prefix, strlen(prefix));
+	cJSON_Delete(j);
+	return n;
+}
+
+/* Glance < 29: the in-progress mark's removal rides in the location PATCH,
+ * whose answer (active, 1024 bytes) spares the final GET. */
+Test(http_fault, location_patch_joins_removal_and_spares_final_get)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "loc-404-200", tag, 0);
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
+	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+		0, "%s", fastsnap_error_last());
+	char *patch = state_str("loc-404-200", tag, "last_patch");
+	cr_assert_str_eq(patch, "[{\"op\":\"add\",\"path\":\"/locations/-\",\"value\":"
+		"{\"url\":\"rbd://f/images/img-1/snap\",\"metadata\":{\"store\":\"fast\"}}},"
+		"{\"op\":\"remove\",\"path\":\"/fastsnap_state\"}]");
+	free(patch);
+	fs_register_seen seen;
+	fs_register_seen_get(g, "img-1", &seen);
+	cr_assert(seen.active && seen.size == 1024 && seen.state_removed);
+	fs_register_seen_get(g, "img-2", &seen);
+	cr_assert(!seen.active && !seen.image && seen.size == -1, "another image's answer is not this one's");
+	/* POST (404), PATCH: nothing more for the final check */
+	cr_assert_eq(fs_register_final_check(g, "img-1", 1024, "direct"), 0, "%s",
+		fastsnap_error_last());
+	cr_assert_eq(state_int("loc-404-200", tag, "count"), 2);
+	/* another size than the answer's: the final check asks Glance again */
+	cr_assert_eq(fs_register_final_check(g, "img-1", 2048, "direct"), 0, "%s",
+		fastsnap_error_last());
+	cr_assert_eq(count_methods("loc-404-200", tag, "GET /v2/images/img-1"), 1);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* A 409 to the joined document (the property is gone already) is tried
+ * again without the removal; a 409 to that stays an error. */
+Test(http_fault, location_patch_409_tried_again_without_removal)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "loc-404-409", tag, 0);
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
+	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+		FASTSNAP_ECONFLICT);
+	cr_assert_eq(count_methods("loc-404-409", tag, "PATCH"), 2);
+	char *patch = state_str("loc-404-409", tag, "last_patch");
+	cr_assert_null(strstr(patch, "remove"), "%s", patch);
+	free(patch);
+	cr_assert_null(fs_glance_location_image(g, "img-1"));
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* Glance >= 29: the poll that finds the image active is kept, so the final
+ * check makes no GET of its own for the status; the mark's removal follows
+ * activation as one PATCH, once the import task (the background hash,
+ * which saves the image it read at activation) has let go of the image. */
+Test(http_fault, location_post_poll_spares_final_get)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "loc-202-200", tag, 0);
+	const char *keys[] = { FS_PROP_STATE };
+	const char *vals[] = { FS_STATE_IN_PROGRESS };
+	fs_image_create_req cr = { .id = "img-1", .name = "n", .prop_keys = keys,
+		.prop_values = vals, .n_props = 1 };
+	cr_assert_eq(fs_glance_image_create(g, NULL, &cr), 0, "%s", fastsnap_error_last());
+	const char *k = FS_PROP_STATE;
+	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
+	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+		0, "%s", fastsnap_error_last());
+	fs_register_seen seen;
+	fs_register_seen_get(g, "img-1", &seen);
+	cr_assert(seen.active && seen.size == 1024 && !seen.state_removed);
+	int gets = count_methods("loc-202-200", tag, "GET");
+	cr_assert_eq(gets, 2, "the fake needs 2 polls");
+	cr_assert_eq(fs_register_final_check(g, "img-1", 1024, "direct"), 0, "%s",
+		fastsnap_error_last());
+	/* two more polls until the task's lock goes, then the PATCH, last */
+	cr_assert_eq(count_methods("loc-202-200", tag, "GET"), gets + 2);
+	cr_assert_eq(count_methods("loc-202-200", tag, "PATCH"), 1);
+	cJSON *j = fs_test_fault_state(&srv, "loc-202-200", tag);
+	const cJSON *ms = cJSON_GetObjectItem(j, "methods");
+	const cJSON *last = cJSON_GetArrayItem(ms, cJSON_GetArraySize(ms) - 1);
+	cr_assert(!strncmp(last->valuestring, "PATCH", 5), "last request: %s", last->valuestring);
+	cJSON_Delete(j);
+	char *patch = state_str("loc-202-200", tag, "last_patch");
+	cr_assert_str_eq(patch, "[{\"op\":\"remove\",\"path\":\"/fastsnap_state\"}]");
+	free(patch);
+	/* the wrong size is caught from the poll's answer, with the usual error */
+	cr_assert_eq(fs_register_final_check(g, "img-1", 4096, "direct"), FASTSNAP_ECHECKSUM);
+	cr_assert(strstr(fastsnap_error_last(), "has size"), "%s", fastsnap_error_last());
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* The poll after a POST starts at tens of ms and backs off to 500 ms. */
+Test(http_fault, location_poll_backoff)
+{
+	long d = FS_LOCATION_POLL_FIRST_MS, sum = 0;
+	cr_assert_lt(d, 50);
+	int n = 0;
+	for (; d < FS_LOCATION_POLL_MAX_MS && n < 100; n++) {
+		sum += d;
+		long next = fs_location_poll_next_ms(d);
+		cr_assert_gt(next, d);
+		d = next;
+	}
+	cr_assert_eq(d, FS_LOCATION_POLL_MAX_MS);
+	cr_assert_lt(n, 10, "%d polls before the cap", n);
+	cr_assert_lt(sum, 1500, "%ld ms of waits before the cap", sum);
+	cr_assert_eq(fs_location_poll_next_ms(FS_LOCATION_POLL_MAX_MS), FS_LOCATION_POLL_MAX_MS);
+}
+
+/* ---- the plan's look-ups, concurrently ---- */
+
+/* All four at once, each answered as alone; the schema is kept by the
+ * client, so the image's creation asks for it no more. */
+Test(http_fault, lookups_all_answer)
+{
+	TAG(tag);
+	fs_settings s;
+	fs_glance *g = client(&s, "glance", tag, 0);
+	fs_lookups lk;
+	fs_lookups_req q = { .base_id = "abc", .want_schema = 1 };
+	cr_assert_eq(fs_glance_lookups(g, &lk, &q), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(lk.stores_rc, 0);
+	cr_assert_eq(lk.stores.n, 3);
+	cr_assert_eq(lk.stores.has_detail, 0, "the fake's detail is 403: no detail");
+	cr_assert_eq(lk.base_rc, 0);
+	cr_assert_str_eq(lk.base->id, "abc");
+	cr_assert_eq(state_int("glance", tag, "count"), 4);
+	fs_image_schema sc;
+	cr_assert_eq(fs_glance_image_schema(g, &sc), 0, "%s", fastsnap_error_last());
+	cr_assert(fs_image_schema_is_read_only(&sc, "size"));
+	fs_image_schema_free(&sc);
+	cr_assert_eq(state_int("glance", tag, "count"), 4, "the schema was asked again");
+	fs_lookups_free(&lk);
+	/* without a base image: stores and detail only */
+	fs_lookups_req q2 = { 0 };
+	cr_assert_eq(fs_glance_lookups(g, &lk, &q2), 0, "%s", fastsnap_error_last());
+	cr_assert_null(lk.base);
+	cr_assert_eq(state_int("glance", tag, "count"), 6);
+	fs_lookups_free(&lk);
+	fs_glance_free(g);
+	fs_settings_free(&s);
+}
+
+/* One look-up fails (each call takes 150 ms, so they overlap): its
+ * error is the one it has alone, naming its call; the others are joined
+ * with their answers; nothing leaks (ASan). */
+Test(http_fault, lookups_one_fails_the_others_are_joined)
+{
+	const char *kinds[] = { "stores", "detail", "base", "schema" };
+	const char *names[] = { "Glance GET /v2/info/stores: 500",
+		"Glance GET /v2/info/stores/detail: 500", "Glance GET /v2/images/abc: 500", NULL };
+	for (size_t i = 0; i < 4; i++) {
+		TAG(tag);
+		char scen[32];
+		snprintf(scen, sizeof(scen), "fail500on%s", kinds[i]);
+		fs_settings s;
+		fs_glance *g = client(&s, scen, tag, 0);
+		fs_lookups lk;
+		fs_lookups_req q = { .base_id = "abc", .want_schema = 1 };
+		cr_assert_eq(fs_glance_lookups(g, &lk, &q), 0, "%s: %s", scen, fastsnap_error_last());
+		cr_assert_geq(state_int(scen, tag, "max_inflight"), 2, "%s: the calls did not overlap",
+			scen);
+		int failed_stores = i <= 1, failed_base = i == 2;
+		cr_assert_eq(lk.stores_rc < 0, failed_stores, "%s: stores rc %d", scen, lk.stores_rc);
+		cr_assert_eq(lk.base_rc < 0, failed_base, "%s: base rc %d", scen, lk.base_rc);
+		cr_assert_eq(!lk.base, failed_base, "%s", scen);
+		cr_assert_eq(!lk.stores.n, failed_stores, "%s", scen);
+		if (names[i]) {
+			fs_error_state_restore(failed_stores ? &lk.stores_err : &lk.base_err);
+			cr_assert(strstr(fastsnap_error_last(), names[i]) &&
+				strstr(fastsnap_error_last(), "injected 500"), "%s: %s", scen,
+				fastsnap_error_last());
+		}
+		/* a schema that failed is asked again when needed (and fails again) */
+		fs_image_schema sc;
+		int src = fs_glance_image_schema(g, &sc);
+		cr_assert_eq(src < 0, i == 3, "%s: schema rc %d", scen, src);
+		fs_image_schema_free(&sc);
+		fs_lookups_free(&lk);
+		fs_glance_free(g);
+		fs_settings_free(&s);
+	}
 }

@@ -75,3 +75,34 @@ Test(opts, unknown_versions_are_refused)
 	cr_assert(strstr(fastsnap_error_last(), "FASTSNAP_SNAPSHOT_OPTS_INIT"), "%s", fastsnap_error_last());
 	cr_assert_eq(fs_snapshot_opts_upgrade(&out, NULL), FASTSNAP_EINVAL);
 }
+
+/* Version 4 added glance_cache_s: a version-3 struct (exact size) gets the
+ * default; 0 in the options is the default, negative keeps nothing. */
+Test(opts, engine_version_3_gets_the_default_glance_cache)
+{
+	fastsnap_engine_opts full = FASTSNAP_ENGINE_OPTS_INIT;
+	full.glance_url = "http://127.0.0.1:1";
+	full.call_deadline_s = 9;
+	full.glance_cache_s = 77;        /* a version-4 field: must not be read */
+	size_t v3 = offsetof(fastsnap_engine_opts, glance_cache_s);
+	void *p = v1_copy(&full, v3);
+	*(unsigned int *)p = 3;
+	fs_settings s;
+	cr_assert_eq(fs_settings_resolve(&s, p), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.call_deadline_s, 9);
+	cr_assert_eq(s.glance_cache_s, 30);
+	cr_assert_null(s.glance_shared, "settings alone make no shared state");
+	fs_settings_free(&s);
+	free(p);
+
+	cr_assert_eq(fs_settings_resolve(&s, &full), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 77);
+	fs_settings_free(&s);
+	full.glance_cache_s = -1;
+	cr_assert_eq(fs_settings_resolve(&s, &full), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(s.glance_cache_s, 0);
+	fs_settings_free(&s);
+	full.glance_cache_s = 86401;
+	cr_assert_eq(fs_settings_resolve(&s, &full), FASTSNAP_EINVAL);
+	cr_assert(strstr(fastsnap_error_last(), "glance_cache_s"), "%s", fastsnap_error_last());
+}

@@ -19,8 +19,8 @@ CAPTURE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, c_void_p)
 
 
 class EngineOpts(ctypes.Structure):
-    """fastsnap_engine_opts, version 3."""
-    VERSION = 3
+    """fastsnap_engine_opts, version 4."""
+    VERSION = 4
     _fields_ = [
         ("version", ctypes.c_uint),
         ("config_file", c_char_p),
@@ -57,6 +57,8 @@ class EngineOpts(ctypes.Structure):
         ("heartbeat_period_s", ctypes.c_long),
         # version 3
         ("call_deadline_s", ctypes.c_long),
+        # version 4
+        ("glance_cache_s", ctypes.c_long),
     ]
 
     def __init__(self):
