@@ -18,6 +18,7 @@
 
 struct fs_heartbeat {
 	rados_ioctx_t io;
+	rbd_image_t shared;         /* the run's own handle, or NULL */
 	char *image;
 	char *hb_key;               /* the heartbeat key */
 	char *run_key, *run_value;  /* per-run tag, or NULL */
@@ -30,10 +31,15 @@ struct fs_heartbeat {
 	atomic_ulong beats;
 };
 
-/* Open the image only for the write: holding it open would hold its
- * exclusive lock against the run's own steps (flatten, snapshots). */
+/* Write on the run's own handle when it lends one (it owns the image's
+ * exclusive lock: a second client's write would ask for the lock, which
+ * librbd 16 hands over mid-flatten, restarting it); otherwise open the
+ * image only for the write: holding it open would hold the lock against
+ * the run's own steps (flatten, snapshots). */
 static int with_image(fs_heartbeat *hb, int (*fn)(fs_heartbeat *, rbd_image_t))
 {
+	if (hb->shared)
+		return fn(hb, hb->shared);
 	rbd_image_t img;
 	int r = rbd_open(hb->io, hb->image, &img, NULL);
 	if (r < 0)
@@ -109,7 +115,8 @@ static void hb_free(fs_heartbeat *hb)
 }
 
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
-	const char *owner, const char *run_value, unsigned int period_s, const fs_logger *lg)
+	rbd_image_t shared, const char *owner, const char *run_value, unsigned int period_s,
+	const fs_logger *lg)
 {
 	if (!period_s)
 		period_s = 5;
@@ -120,6 +127,7 @@ fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image
 	}
 	hb->period_s = period_s;
 	hb->lg = lg;
+	hb->shared = shared;
 	if (fs_ceph_ioctx(&hb->io, c, pool) < 0) {
 		hb->io = NULL;
 		hb_free(hb);

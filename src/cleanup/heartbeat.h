@@ -25,10 +25,13 @@ typedef struct fs_heartbeat fs_heartbeat;
  * passes its heartbeat setting). With `owner` ("host:pid:start") the keys
  * are the run's own: FS_META_HEARTBEAT "." owner, and FS_META_RUN_PREFIX
  * owner = `run_value` (the Glance image id); without, the image's single
- * FS_META_HEARTBEAT (a clone). A failed write is logged. Returns NULL
+ * FS_META_HEARTBEAT (a clone). With `shared` (the run's open handle of
+ * that image, valid until fs_heartbeat_stop) the writes go through it;
+ * otherwise each opens the image. A failed write is logged. Returns NULL
  * (with the error set) only when the pool cannot be opened. */
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
-	const char *owner, const char *run_value, unsigned int period_s, const fs_logger *lg);
+	rbd_image_t shared, const char *owner, const char *run_value, unsigned int period_s,
+	const fs_logger *lg);
 /* Stop the thread; with `remove`, delete the keys it wrote. NULL is ignored. */
 void fs_heartbeat_stop(fs_heartbeat *hb, int remove);
 /* How many times the key was written (for tests). */

@@ -78,7 +78,7 @@ static void start_heartbeat(direct_run *d)
 	const fs_direct_req *q = d->q;
 	if (d->hb)
 		return;
-	d->hb = fs_heartbeat_start(q->c, q->plan->target_pool, q->image_id, NULL, NULL,
+	d->hb = fs_heartbeat_start(q->c, q->plan->target_pool, q->image_id, d->clone.img, NULL, NULL,
 		(unsigned int)q->heartbeat_s, q->log);
 	if (!d->hb) {
 		fs_log(q->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", q->plan->target_pool,
@@ -196,9 +196,9 @@ int fs_direct_run(const fs_direct_req *req, fs_direct_res *res)
 	d.q = req;
 	d.res = res;
 	int rc = run_steps(&d);
+	fs_heartbeat_stop(d.hb, 0);   /* it writes through the clone's handle */
 	/* Closed before any undo: an open handle would keep the clone busy. */
 	fs_rbd_image_close(&d.clone);
-	fs_heartbeat_stop(d.hb, 0);
 	return rc;
 }
 

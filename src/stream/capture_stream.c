@@ -24,7 +24,7 @@ int fs_stream_from_capture(fs_stream_path_req *q, fs_stream_res *res)
 	if (rc == 0 && req->rbd_image) {
 		/* Proof of life on the source disk, keyed by this run; the keys
 		 * go when the run is done (a killed run leaves them for gc). */
-		hb = fs_heartbeat_start(q->c, q->cap->pool, q->cap->image, q->owner, req->image_id,
+		hb = fs_heartbeat_start(q->c, q->cap->pool, q->cap->image, NULL, q->owner, req->image_id,
 			(unsigned int)q->heartbeat_s, req->log);
 		if (!hb)
 			fastsnap_error_clear();
