@@ -944,9 +944,8 @@ static char *last_task_failure(fs_glance *g, const char *id)
 static int wait_active(fs_glance *g, const char *id, double timeout_s)
 {
 	double t0 = fs_now();
-	/* Glance's task usually ends within tens of ms: poll quickly first,
-	 * then back off to every 500 ms */
-	long delay = FS_LOCATION_POLL_FIRST_MS;
+	/* Glance's task usually ends within a few hundred ms: poll every
+	 * 20 ms first, then back off to every 500 ms (glance.h) */
 	for (int polls = 1;; polls++) {
 		fs_image *img;
 		int rc = fs_glance_image_get(g, &img, id);
@@ -980,9 +979,8 @@ static int wait_active(fs_glance *g, const char *id, double timeout_s)
 		if (fs_now() - t0 >= timeout_s)
 			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
 				"POST /locations", id, st, timeout_s);
-		if ((rc = fs_http_sleep(g->h, delay)) < 0)
+		if ((rc = fs_http_sleep(g->h, fs_location_poll_wait_ms(polls))) < 0)
 			return rc;
-		delay = fs_location_poll_next_ms(delay);
 	}
 }
 
@@ -990,7 +988,6 @@ int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_
 {
 	*out = NULL;
 	double t0 = fs_now();
-	long delay = FS_LOCATION_POLL_FIRST_MS;
 	for (int polls = 1;; polls++) {
 		fs_image *img;
 		int rc = fs_glance_image_get(g, &img, id);
@@ -1008,16 +1005,17 @@ int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_
 				"background hash) still runs %.1f s after it went active", id, timeout_s);
 		}
 		fs_image_free(img);
-		if ((rc = fs_http_sleep(g->h, delay)) < 0)
+		if ((rc = fs_http_sleep(g->h, fs_location_poll_wait_ms(polls))) < 0)
 			return rc;
-		delay = fs_location_poll_next_ms(delay);
 	}
 }
 
-long fs_location_poll_next_ms(long delay_ms)
+long fs_location_poll_wait_ms(int polls_done)
 {
-	long next = delay_ms + delay_ms / 2 + 10;
-	return next > FS_LOCATION_POLL_MAX_MS ? FS_LOCATION_POLL_MAX_MS : next;
+	long d = FS_LOCATION_POLL_FIRST_MS;
+	for (int i = FS_LOCATION_POLL_FAST; i < polls_done && d < FS_LOCATION_POLL_MAX_MS; i++)
+		d += d / 2 + 10;
+	return d > FS_LOCATION_POLL_MAX_MS ? FS_LOCATION_POLL_MAX_MS : d;
 }
 
 #define SERVICE_USER_HINT "the caller lacks the service role: set [service_user] with " \

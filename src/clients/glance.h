@@ -201,12 +201,16 @@ const fs_image *fs_glance_location_image(const fs_glance *g, const char *id);
  * locked; or the GET's error (*out NULL). Free *out. */
 int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_image **out);
 
-/* The location poll's back-off after a POST: the first wait and the cap
- * (ms), and the wait after `delay_ms` (x1.5 + 10 ms: 20, 40, 70, 115, ...,
- * 500). */
+/* The location poll after a POST: the wait before poll `polls_done` + 1.
+ * Every FS_LOCATION_POLL_FIRST_MS for the first FS_LOCATION_POLL_FAST polls
+ * (Glance's task usually ends within a few hundred ms, and a later look
+ * would add up to a whole back-off step to the time to active), then
+ * x1.5 + 10 ms each time (20, 40, 70, 115, ...) up to
+ * FS_LOCATION_POLL_MAX_MS. */
 #define FS_LOCATION_POLL_FIRST_MS 20L
+#define FS_LOCATION_POLL_FAST 10
 #define FS_LOCATION_POLL_MAX_MS 500L
-long fs_location_poll_next_ms(long delay_ms);
+long fs_location_poll_wait_ms(int polls_done);
 
 /* ---- discovery ---- */
 

@@ -721,22 +721,25 @@ Test(http_fault, location_post_poll_spares_final_get)
 	fs_settings_free(&s);
 }
 
-/* The poll after a POST starts at tens of ms and backs off to 500 ms. */
+/* The poll after a POST: every 20 ms for the first polls, then backing
+ * off to 500 ms, within a bounded number of polls and time. */
 Test(http_fault, location_poll_backoff)
 {
-	long d = FS_LOCATION_POLL_FIRST_MS, sum = 0;
-	cr_assert_lt(d, 50);
-	int n = 0;
+	for (int i = 0; i <= FS_LOCATION_POLL_FAST; i++)
+		cr_assert_eq(fs_location_poll_wait_ms(i), FS_LOCATION_POLL_FIRST_MS, "poll %d", i);
+	cr_assert_lt(FS_LOCATION_POLL_FIRST_MS, 50);
+	long d = fs_location_poll_wait_ms(FS_LOCATION_POLL_FAST), sum = 0;
+	int n = FS_LOCATION_POLL_FAST + 1;
 	for (; d < FS_LOCATION_POLL_MAX_MS && n < 100; n++) {
 		sum += d;
-		long next = fs_location_poll_next_ms(d);
-		cr_assert_gt(next, d);
+		long next = fs_location_poll_wait_ms(n);
+		cr_assert_gt(next, d, "poll %d: %ld after %ld", n, next, d);
 		d = next;
 	}
 	cr_assert_eq(d, FS_LOCATION_POLL_MAX_MS);
-	cr_assert_lt(n, 10, "%d polls before the cap", n);
+	cr_assert_lt(n, FS_LOCATION_POLL_FAST + 10, "%d polls before the cap", n);
 	cr_assert_lt(sum, 1500, "%ld ms of waits before the cap", sum);
-	cr_assert_eq(fs_location_poll_next_ms(FS_LOCATION_POLL_MAX_MS), FS_LOCATION_POLL_MAX_MS);
+	cr_assert_eq(fs_location_poll_wait_ms(1000), FS_LOCATION_POLL_MAX_MS);
 }
 
 /* ---- the plan's look-ups, concurrently ---- */
