@@ -65,6 +65,11 @@ int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const 
 	return fs_step_end(st, FASTSNAP_STEP_TMP_SNAP);
 }
 
+void fs_capture_close_disk(fs_capture *cap)
+{
+	fs_rbd_image_close(&cap->disk);
+}
+
 int fs_capture_live(const fs_capture *cap)
 {
 	return cap->undo_idx >= 0;
@@ -116,6 +121,7 @@ int fs_capture_source(fs_capture *cap, rbd_image_t *img, int *fd, uint64_t *size
 		*size = cap->size;
 		return 0;
 	}
+	fs_capture_close_disk(cap);   /* the stream reads the snapshot only */
 	if (!cap->img) {
 		int rc = fs_rbd_open_snap(&cap->io, &cap->img, cap->c, cap->pool, cap->image, cap->snap);
 		if (rc < 0)

@@ -26,7 +26,8 @@ typedef struct {
 	fs_ceph *c;
 	char *pool, *image, *snap;
 	int undo_idx;             /* the snapshot's undo entry, -1 once removed */
-	fs_rbd_image disk;        /* the disk, open from the snapshot to its removal */
+	fs_rbd_image disk;        /* the disk, open from the snapshot until the
+	                           * clone is made or the stream starts */
 	rados_ioctx_t io;         /* read-only open of the snapshot (stream) */
 	rbd_image_t img;
 
@@ -39,10 +40,14 @@ typedef struct {
 
 void fs_capture_init(fs_capture *cap, const fastsnap_snapshot_opts *o);
 /* Take pool/image@snap between BEGIN and END (step tmp-snap). The disk
- * stays open (cap->disk) for the direct path's protect and clone and for
- * the snapshot's removal. */
+ * stays open (cap->disk) for the direct path's protect and clone, then
+ * fs_capture_close_disk closes it: an open read-write handle may hold the
+ * disk's exclusive lock (a stopped instance's disk), and its close needs
+ * the OSDs. */
 int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const char *pool,
 	const char *image, const char *snap);
+/* Close the disk's handle (the snapshot stays; its removal reopens). */
+void fs_capture_close_disk(fs_capture *cap);
 /* Is the snapshot still there (not yet released)? */
 int fs_capture_live(const fs_capture *cap);
 /* Remove the snapshot (step tmp-remove; unprotect first if needed). */

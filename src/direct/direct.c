@@ -171,7 +171,9 @@ static int run_steps(direct_run *d)
 
 	if (p->clone_format == 1 && (rc = protect(d)) < 0)
 		return rc;
-	if ((rc = clone_disk(d)) < 0)
+	rc = clone_disk(d);
+	fs_capture_close_disk(q->cap);   /* the disk is done with until tmp-remove */
+	if (rc < 0)
 		return rc;
 	if (sync && ((rc = flatten(d)) < 0 || (rc = fs_capture_release(q->cap, q->st, q->u)) < 0))
 		return rc;
