@@ -283,6 +283,17 @@ typedef struct {
 	int retry;
 } gcall_req;
 
+/* "Name: token" for this try (the token may be renewed between tries); the
+ * previous one is wiped, as every copy of a token is. */
+static int token_header(char **slot, const char *name, const char *tok)
+{
+	fs_secret_free(*slot);
+	*slot = NULL;
+	if (tok && !(*slot = fs_asprintf("%s: %s", name, tok)))
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log_name,
 	size_t log_name_len)
 {
@@ -307,27 +318,14 @@ static int gcall(fs_glance *g, fs_http_resp *resp, const gcall_req *r, char *log
 	}
 	for (int reauthed = 0;; reauthed = 1) {
 		size_t n = 0;
-		fs_secret_free(tokhdr);
-		tokhdr = NULL;
-		const char *tok = fs_auth_token(g->a);
-		if (tok) {
-			if (!(tokhdr = fs_asprintf("X-Auth-Token: %s", tok))) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-				goto out;
-			}
-			hdrs[n++] = tokhdr;
-		}
 		/* [service_user]: the service token next to the user's (as Nova) */
-		free(svchdr);
-		svchdr = NULL;
-		const char *svc = fs_auth_service_token(g->a);
-		if (svc) {
-			if (!(svchdr = fs_asprintf("X-Service-Token: %s", svc))) {
-				rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
-				goto out;
-			}
+		if ((rc = token_header(&tokhdr, "X-Auth-Token", fs_auth_token(g->a))) < 0 ||
+		    (rc = token_header(&svchdr, "X-Service-Token", fs_auth_service_token(g->a))) < 0)
+			goto out;
+		if (tokhdr)
+			hdrs[n++] = tokhdr;
+		if (svchdr)
 			hdrs[n++] = svchdr;
-		}
 		hdrs[n++] = "Accept: application/json";
 		for (size_t i = 0; i < g->headers.n; i++)
 			hdrs[n++] = g->headers.v[i];
