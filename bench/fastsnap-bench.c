@@ -546,7 +546,7 @@ static cJSON *run_cell(fsb_spec *s)
 		cJSON_AddBoolToObject(out, "ok", ok);
 		if (!ok) {
 			char errf[1200];
-			snprintf(errf, sizeof(errf), "tail -c 300 %s/cell.err | tr '\\n' ' '", workdir);
+			snprintf(errf, sizeof(errf), "tail -c 800 %s/cell.err | tr '\\n' ' '", workdir);
 			char *e = fsb_cmd_out(errf);
 			cJSON_AddStringToObject(out, "error", e && *e ? e : "command failed");
 			free(e);
@@ -720,15 +720,20 @@ static const char *SH_SINK = PRE
 static const char *SH_CLI = PRE
 	"d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT\n"
 	"t0=$EPOCHREALTIME\n"
+	"pids=()\n"
 	"for ((i = 0; i < $1; i++)); do\n"
 	"  \"$FSB_CLI\" --json snapshot --disk $FSB_VMS/$2$i --name $FSB_TAG --store $FSB_RBD_STORE "
 	"--flatten $3 --base-image-ref $FSB_BASE >$d/$i.json 2>$d/$i.err &\n"
+	"  pids+=($!)\n"
 	"done\n"
-	"rc=0; for ((i = 0; i < $1; i++)); do wait -n || rc=1; done\n"
+	/* each run waited for by its pid: a run's exit status is never lost,
+	 * and a run that failed shows its output in the cell's error */
+	"rc=0; st=()\n"
+	"for ((i = 0; i < $1; i++)); do s=0; wait ${pids[i]} || s=$?; st+=($s); done\n"
 	"since t0\n"
 	"for ((i = 0; i < $1; i++)); do python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));"
-	" print(\"image_id=\" + d[\"image_id\"]); sys.exit(d[\"path\"] != \"direct\")' $d/$i.json ||"
-	" { cat $d/$i.json $d/$i.err >&2; rc=1; }; done\n"
+	" print(\"image_id=\" + d[\"image_id\"]); sys.exit(d[\"path\"] != \"direct\")' $d/$i.json 2>/dev/null &&"
+	" ((st[i] == 0)) || { echo \"run $i: exit ${st[i]}:\" >&2; cat $d/$i.json $d/$i.err >&2; rc=1; }; done\n"
 	"python3 -c 'import json,sys; a=[json.load(open(f))[\"active_seconds\"] for f in sys.argv[1:]];"
 	" print(\"active_max=%.4f\" % max(a))' $d/*.json || true\n"
 	"exit $rc\n";

@@ -19,6 +19,9 @@ install(TARGETS fastsnap EXPORT fastsnapTargets
 install(TARGETS fastsnap_static
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(TARGETS fastsnap_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT bin)
+# The library's flatten helper (clients/flattener.h), where it looks for it.
+install(TARGETS fastsnap-flatten RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/fastsnap
+  COMPONENT lib)
 
 # pkg-config: written at install time, so that `cmake --install --prefix P`
 # gives a .pc naming P; paths relative to ${prefix} when they are under it.

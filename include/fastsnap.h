@@ -239,6 +239,16 @@ typedef struct {
 	 *  0: default ([fastsnap] glance_cache_s, else 30 s); negative: keep
 	 *  nothing (ask Glance every run). */
 	long glance_cache_s;
+
+	/* Version 5 */
+	/** The flatten helper program: a flatten runs in that child process,
+	 *  so that a flatten the cluster stops answering (a paused OSD) ends
+	 *  with FASTSNAP_ETIMEOUT within the Ceph operation timeout instead of
+	 *  blocking the call (docs/reliability.md). NULL: default ([fastsnap]
+	 *  flatten_helper, else the installed
+	 *  <libexecdir>/fastsnap/fastsnap-flatten); "" or a program that cannot
+	 *  be run: the flatten runs in this process, unbounded. */
+	const char *flatten_helper;
 } fastsnap_engine_opts;
 
 /**
@@ -246,11 +256,11 @@ typedef struct {
  * header passes its older version number, and the library reads only the
  * fields that version has (the others take their defaults).
  */
-#define FASTSNAP_ENGINE_OPTS_VERSION 4
+#define FASTSNAP_ENGINE_OPTS_VERSION 5
 #define FASTSNAP_ENGINE_OPTS_INIT { FASTSNAP_ENGINE_OPTS_VERSION, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, 0, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, 0 }
+	0, 0, -1, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, 0, NULL }
 
 /**
  * Open an engine: connects to Ceph and prepares the Glance client.

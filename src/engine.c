@@ -233,7 +233,7 @@ static int run_direct(fs_run *r)
 		.c = r->e->ceph, .g = r->g, .st = &r->st, .u = &r->undo, .cap = &r->cap,
 		.plan = &r->plan, .owner = &r->owner, .image_id = r->res->image_id,
 		.heartbeat_s = r->e->s.heartbeat_s, .log = &r->e->log,
-		.registered = on_registered, .ctx = r, .ceph_only = r->ceph_only,
+		.flatten_helper = r->e->s.flatten_helper, .registered = on_registered, .ctx = r, .ceph_only = r->ceph_only,
 	};
 	fs_direct_res d;
 	rc = fs_direct_run(&q, &d);

@@ -14,7 +14,17 @@ struct fs_ceph {
 	rados_t rados;
 	char fsid[64];
 	char *user;
+	char *conf, *keyring;       /* as given (NULL: librados' default) */
+	long op_timeout_s, connect_timeout_ms;
 };
+
+static void ceph_free(fs_ceph *c)
+{
+	free(c->user);
+	free(c->conf);
+	free(c->keyring);
+	free(c);
+}
 
 int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const char *keyring,
 	long op_timeout_s, long connect_timeout_ms, const fs_logger *lg)
@@ -28,14 +38,17 @@ int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const cha
 		return fs_err(FASTSNAP_ENOTFOUND, "Ceph keyring '%s' cannot be read", keyring);
 
 	fs_ceph *c = calloc(1, sizeof(*c));
-	if (!c || !(c->user = strdup(user))) {
-		free(c);
+	if (!c || !(c->user = strdup(user)) || (conf && !(c->conf = strdup(conf))) ||
+	    (keyring && !(c->keyring = strdup(keyring)))) {
+		if (c)
+			ceph_free(c);
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	}
+	c->op_timeout_s = op_timeout_s;
+	c->connect_timeout_ms = connect_timeout_ms;
 	int r = rados_create(&c->rados, user);
 	if (r < 0) {
-		free(c->user);
-		free(c);
+		ceph_free(c);
 		return fs_err(fs_errno_to_code(r), "Ceph: cannot create a client for client.%s: %s",
 			user, strerror(-r));
 	}
@@ -83,8 +96,7 @@ int fs_ceph_connect(fs_ceph **out, const char *conf, const char *user, const cha
 	return 0;
 fail:
 	rados_shutdown(c->rados);
-	free(c->user);
-	free(c);
+	ceph_free(c);
 	return fastsnap_error_last_code();
 }
 
@@ -93,12 +105,20 @@ void fs_ceph_close(fs_ceph *c)
 	if (!c)
 		return;
 	rados_shutdown(c->rados);
-	free(c->user);
-	free(c);
+	ceph_free(c);
 }
 
 const char *fs_ceph_fsid(const fs_ceph *c) { return c->fsid; }
 rados_t fs_ceph_handle(fs_ceph *c) { return c->rados; }
+
+void fs_ceph_params_get(const fs_ceph *c, fs_ceph_params *p)
+{
+	p->conf = c->conf;
+	p->user = c->user;
+	p->keyring = c->keyring;
+	p->op_timeout_s = c->op_timeout_s;
+	p->connect_timeout_ms = c->connect_timeout_ms;
+}
 
 int fs_ceph_ioctx(rados_ioctx_t *out, fs_ceph *c, const char *pool)
 {

@@ -26,4 +26,12 @@ int fs_ceph_ioctx(rados_ioctx_t *out, fs_ceph *c, const char *pool);
 /* The rados handle itself (for bench/test code). */
 rados_t fs_ceph_handle(fs_ceph *c);
 
+/* What the connection was made with, for a helper process that connects
+ * the same way (clients/flattener.h). Valid while `c` is. */
+typedef struct {
+	const char *conf, *user, *keyring;
+	long op_timeout_s, connect_timeout_ms;
+} fs_ceph_params;
+void fs_ceph_params_get(const fs_ceph *c, fs_ceph_params *p);
+
 #endif

@@ -77,6 +77,7 @@ void fs_config_free(fs_config *c)
 	free(c->rbd_user);
 	free(c->images_type);
 	free(c->keyring);
+	free(c->flatten_helper);
 	char **su[] = { &c->su_auth_type, &c->su_auth_url, &c->su_username, &c->su_password,
 		&c->su_user_domain_name, &c->su_project_name, &c->su_project_id,
 		&c->su_project_domain_name, &c->su_application_credential_id,
@@ -350,6 +351,8 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 	} else if (!strcmp(section, "fastsnap")) {
 		if (!strcmp(name, "keyring"))
 			return fs_cfg_set_str(p, &c->keyring, v);
+		if (!strcmp(name, "flatten_helper"))
+			return fs_cfg_set_str(p, &c->flatten_helper, v);
 		if (!strcmp(name, "clone_depth_cap"))
 			return fs_cfg_set_int(p, &c->clone_depth_cap, section, name, v, 1, 1000);
 		if (!strcmp(name, "connect_timeout_ms"))

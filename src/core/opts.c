@@ -13,7 +13,8 @@ static const size_t engine_sizes[] = {
 	[1] = offsetof(fastsnap_engine_opts, retry_base_ms),
 	[2] = offsetof(fastsnap_engine_opts, call_deadline_s),
 	[3] = offsetof(fastsnap_engine_opts, glance_cache_s),
-	[4] = sizeof(fastsnap_engine_opts),
+	[4] = offsetof(fastsnap_engine_opts, flatten_helper),
+	[5] = sizeof(fastsnap_engine_opts),
 };
 
 static const size_t snapshot_sizes[] = {

@@ -45,6 +45,7 @@ void fs_settings_free(fs_settings *s)
 		&s->os_application_credential_id, &s->os_application_credential_secret,
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
 		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format, &s->test_run_during,
+		&s->flatten_helper,
 		&s->su_auth_url, &s->su_username, &s->su_password, &s->su_user_domain_name,
 		&s->su_project_name, &s->su_project_id, &s->su_project_domain_name,
 		&s->su_application_credential_id, &s->su_application_credential_secret,
@@ -231,6 +232,8 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	PICK(keyring, o->keyring, "FASTSNAP_CEPH_KEYRING", c->keyring, NULL);
 	PICK(images_rbd_pool, NULL, NULL, c->images_rbd_pool, NULL);
 	PICK(snapshot_image_format, NULL, NULL, c->snapshot_image_format, NULL);
+	PICK(flatten_helper, o->flatten_helper, "FASTSNAP_FLATTEN_HELPER", c->flatten_helper,
+		FASTSNAP_LIBEXECDIR "/fastsnap/fastsnap-flatten");
 	PICK(glance_url, o->glance_url, "FASTSNAP_GLANCE_URL",
 		c->glance_api_server ? c->glance_api_server : c->glance_endpoint_override, NULL);
 	PICK(os_token, o->os_token, "OS_AUTH_TOKEN", NULL, NULL);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cleanup/heartbeat.h"
+#include "clients/flattener.h"
 #include "clients/rbd.h"
 #include "direct/direct.h"
 #include "core/rbd_url.h"
@@ -18,7 +19,10 @@ typedef struct {
 	const fs_direct_req *q;
 	fs_direct_res *res;
 	fs_heartbeat *hb;
-	fs_rbd_image clone;   /* open from its creation to the end of the run */
+	fs_rbd_image clone;   /* open from its creation to the end of the run,
+	                       * but for a flatten in the helper */
+	fs_flattener *fl;     /* the flatten helper, started early; or NULL */
+	int fl_started;
 } direct_run;
 
 static int protect(direct_run *d)
@@ -93,15 +97,54 @@ static int flatten_cb(uint64_t done, uint64_t total, void *ctx)
 	return fs_step_progress(d->q->st, FASTSNAP_STEP_FLATTEN, done, total) < 0;
 }
 
+static int flatten_canceled(void *ctx)
+{
+	direct_run *d = ctx;
+	return fs_steps_canceled(d->q->st);
+}
+
+/* Start the flatten helper (once), so that it connects to the cluster
+ * while the run makes the clone. Without one, flatten() runs in here. */
+static int start_flattener(direct_run *d)
+{
+	if (d->fl_started)
+		return 0;
+	d->fl_started = 1;
+	return fs_flattener_start(&d->fl, d->q->flatten_helper, d->q->c, d->q->log);
+}
+
+/* The flatten in the helper process: bounded by the Ceph operation
+ * timeout (clients/flattener.h). The helper takes the clone's lock and
+ * writes its heartbeat meanwhile, so the run's handle and heartbeat stop
+ * for it and come back after. */
+static int flatten_in_helper(direct_run *d)
+{
+	const fs_direct_req *q = d->q;
+	const char *pool = q->plan->target_pool;
+	fs_heartbeat_stop(d->hb, 0);
+	d->hb = NULL;
+	fs_rbd_image_close(&d->clone);
+	int rc = fs_flattener_run(d->fl, pool, q->image_id, (unsigned int)q->heartbeat_s, flatten_cb,
+		flatten_canceled, d);
+	if (rc == 0)
+		rc = fs_rbd_image_open(&d->clone, q->c, pool, q->image_id);
+	return rc;
+}
+
 static int flatten(direct_run *d)
 {
 	const fs_direct_req *q = d->q;
-	start_heartbeat(d);
-	int rc = fs_step_begin(q->st, FASTSNAP_STEP_FLATTEN);
-	if (rc == 0)
-		rc = fs_rbd_image_flatten(&d->clone, flatten_cb, d);
+	int rc = start_flattener(d);
 	if (rc < 0)
 		return rc;
+	if (!d->fl)
+		start_heartbeat(d);
+	if ((rc = fs_step_begin(q->st, FASTSNAP_STEP_FLATTEN)) < 0)
+		return rc;
+	rc = d->fl ? flatten_in_helper(d) : fs_rbd_image_flatten(&d->clone, flatten_cb, d);
+	if (rc < 0)
+		return rc;
+	start_heartbeat(d);
 	d->res->flattened = 1;
 	return fs_step_end(q->st, FASTSNAP_STEP_FLATTEN);
 }
@@ -169,6 +212,10 @@ static int run_steps(direct_run *d)
 	int sync = p->flatten == FASTSNAP_FLATTEN_SYNC || p->flatten_for_depth;
 	int rc;
 
+	/* sync: the helper connects while the clone is made. deferred starts
+	 * it after active: nothing on the way to active competes with it. */
+	if (sync && (rc = start_flattener(d)) < 0)
+		return rc;
 	if (p->clone_format == 1 && (rc = protect(d)) < 0)
 		return rc;
 	rc = clone_disk(d);
@@ -201,6 +248,7 @@ int fs_direct_run(const fs_direct_req *req, fs_direct_res *res)
 	fs_heartbeat_stop(d.hb, 0);   /* it writes through the clone's handle */
 	/* Closed before any undo: an open handle would keep the clone busy. */
 	fs_rbd_image_close(&d.clone);
+	fs_flattener_free(d.fl);
 	return rc;
 }
 

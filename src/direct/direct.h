@@ -25,6 +25,7 @@ typedef struct {
 	const fs_owner *owner;
 	const char *image_id;     /* the queued Glance image, and the clone's name */
 	long heartbeat_s;
+	const char *flatten_helper; /* clients/flattener.h; NULL or "": flatten here */
 	const fs_logger *log;
 	int ceph_only;            /* Nova's mode: the location is made, not registered */
 	/* Glance holds the clone and the image is active (Ceph-only: `snap`

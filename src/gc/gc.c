@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "cleanup/heartbeat.h"
+#include "clients/flattener.h"
 #include "clients/rbd.h"
 #include "core/opts.h"
 #include "engine.h"
@@ -40,6 +41,8 @@ typedef struct {
 	fastsnap_gc_report *rep;
 	cJSON *state;             /* {"owner": {"value": "...", "seen": epoch}} */
 	fs_owner self;
+	const char *flatten_helper;
+	const fs_logger *lg;
 } gc_ctx;
 
 static void row(gc_ctx *x, const char *action, const char *detail, const char *fmt, ...)
@@ -260,7 +263,8 @@ static void finish(gc_ctx *x, const gc_run *r)
 	if (r->clone_pool && r->clone_has_parent && !fs_streq(r->clone_flatten, "none")) {
 		char *what = fs_asprintf("clone %s/%s (an interrupted %s flatten)", r->clone_pool, r->id,
 			r->clone_flatten);
-		act(x, x->o.dry_run ? 0 : fs_rbd_flatten(x->c, r->clone_pool, r->id, NULL, NULL),
+		act(x, x->o.dry_run ? 0 : fs_flatten_image(x->c, x->flatten_helper, r->clone_pool,
+			r->id, x->lg),
 			"flattened", what);
 		free(what);
 	}
@@ -437,6 +441,8 @@ int fastsnap_gc(fastsnap_gc_report **out, fastsnap_engine *e, const fastsnap_gc_
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	x.rep->dry_run = x.o.dry_run;
 	x.c = e->ceph;
+	x.flatten_helper = e->s.flatten_helper;
+	x.lg = &e->log;
 	fs_owner_self(&x.self);
 	x.state = state_load(x.o.state_file);
 	if ((rc = fs_glance_new(&x.g, &e->s, &e->log)) == 0)

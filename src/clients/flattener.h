@@ -1,0 +1,45 @@
+/*
+ * clients/flattener.h: a flatten run by the fastsnap-flatten helper
+ * process (src/helper/), so that a flatten the cluster stops answering
+ * ends in a clear error within the Ceph operation timeout: librbd's
+ * flatten is synchronous and cannot be stopped from outside
+ * (docs/reliability.md, "Ceph faults mid-operation"), a process can be
+ * killed. The helper is started early and connects to the cluster as the
+ * engine did while the run makes the clone; fs_flattener_run hands it the
+ * image. State: one helper, one flatten. Threading: one thread uses a
+ * flattener; its progress callback runs on that thread. Memory: a line
+ * buffer.
+ */
+#ifndef FS_FLATTENER_H
+#define FS_FLATTENER_H
+
+#include <stdint.h>
+
+#include "clients/ceph.h"
+
+typedef struct fs_flattener fs_flattener;
+
+/* Start `helper` (a path) connecting with c's parameters. Returns 0 with
+ * *out NULL when `helper` is NULL or empty, or cannot be run (logged):
+ * the caller then flattens in its own process, unbounded. */
+int fs_flattener_start(fs_flattener **out, const char *helper, fs_ceph *c, const fs_logger *lg);
+
+/* Flatten pool/image in the helper; it refreshes the clone's heartbeat
+ * every `heartbeat_s` (0: none) through its handle. `cb` gets (done,
+ * total) bytes and may return non-zero to stop; `canceled(ctx)` is asked
+ * ten times a second. A helper that reports nothing for the Ceph
+ * operation timeout plus 2 s is killed: FASTSNAP_ETIMEOUT naming the
+ * image. Canceled: FASTSNAP_ECANCELED. The image must not be open
+ * read-write in this process meanwhile (the helper takes its lock). */
+int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
+	int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx), void *ctx);
+
+/* Kill the helper if it still runs, reap it and free. NULL is ignored. */
+void fs_flattener_free(fs_flattener *f);
+
+/* Flatten pool/image by name (gc): in the helper when it can be run, else
+ * in this process. */
+int fs_flatten_image(fs_ceph *c, const char *helper, const char *pool, const char *image,
+	const fs_logger *lg);
+
+#endif
