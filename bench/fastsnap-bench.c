@@ -1124,6 +1124,7 @@ static cJSON *describe(const char *root)
 	add_cmd(run, "date", "date -u +%FT%TZ");
 	add_cmd(run, "loadavg_before", "cut -d' ' -f1-3 /proc/loadavg");
 	add_cmd(run, "paxos_propose_interval", "echo ${FASTSNAP_DEV_PAXOS_INTERVAL:-unknown}");
+	cJSON_AddStringToObject(run, "flatten_helper", envd("FASTSNAP_FLATTEN_HELPER", ""));
 	cJSON_AddStringToObject(run, "location_call", G.glance_post ? "POST /locations" : "PATCH");
 	cJSON_AddNumberToObject(run, "reps", G.reps);
 	cJSON_AddBoolToObject(run, "quick", G.quick);
@@ -1285,6 +1286,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fastsnap-bench: CEPH_CONF and FASTSNAP_GLANCE_URL must be set "
 			"(source a dev cluster's env file)\n");
 		return 2;
+	}
+	/* Flatten as a deployed engine does, in the flatten helper: the one
+	 * built beside this tool unless the environment names one ("" for the
+	 * in-process flatten). */
+	if (!getenv("FASTSNAP_FLATTEN_HELPER")) {
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
+		char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
+		if (slash) {
+			strcpy(slash + 1, "fastsnap-flatten");
+			if (access(self, X_OK) == 0)
+				setenv("FASTSNAP_FLATTEN_HELPER", self, 1);
+		}
 	}
 	G.user = envd("FASTSNAP_CEPH_USER", "admin");
 	G.keyring = getenv("FASTSNAP_CEPH_KEYRING");
