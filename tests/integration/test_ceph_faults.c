@@ -109,18 +109,25 @@ static void paused_mid_run(const char *at, const char *args, const char *disk, c
 
 static int every_other(uint64_t obj) { return obj % 2 == 0; }
 
-Test(ceph_faults, osd_paused_mid_stream)
+/* paused_mid_run on a fresh Nova-style disk of `size` (half its objects
+ * written), cloned from a fresh base image; both removed after. */
+static void paused_on_a_new_disk(const char *at, const char *args, uint64_t size, unsigned seed)
 {
 	char *base = fst_base_image("fast", 8 * MiB, 4);
 	char *disk = fst_unique("fst-cfdisk");
 	char sha[129];
-	/* 160 MiB: the stream reports progress every 64 MiB */
-	fst_nova_disk(vms, images, base, disk, 160 * MiB, 21, every_other, sha);
-	paused_mid_run("stream:0.3", "--store local", disk, base, sha);
+	fst_nova_disk(vms, images, base, disk, size, seed, every_other, sha);
+	paused_mid_run(at, args, disk, base, sha);
 	fst_rbd_remove_all(vms, disk);
 	fst_glance_delete(base);
 	free(base);
 	free(disk);
+}
+
+/* 160 MiB: the stream reports progress every 64 MiB */
+Test(ceph_faults, osd_paused_mid_stream)
+{
+	paused_on_a_new_disk("stream:0.3", "--store local", 160 * MiB, 21);
 }
 
 /* librbd's flatten waits for a paused OSD to come back whatever the
@@ -130,15 +137,7 @@ Test(ceph_faults, osd_paused_mid_stream)
  * lands in the middle of the flatten. */
 Test(ceph_faults, osd_paused_mid_flatten)
 {
-	char *base = fst_base_image("fast", 8 * MiB, 4);
-	char *disk = fst_unique("fst-cfdisk");
-	char sha[129];
-	fst_nova_disk(vms, images, base, disk, 512 * MiB, 22, every_other, sha);
-	paused_mid_run("flatten:0.1", "--store fast --flatten sync", disk, base, sha);
-	fst_rbd_remove_all(vms, disk);
-	fst_glance_delete(base);
-	free(base);
-	free(disk);
+	paused_on_a_new_disk("flatten:0.1", "--store fast --flatten sync", 512 * MiB, 22);
 }
 
 Test(ceph_faults, unreachable_mon_within_the_connect_timeout)
