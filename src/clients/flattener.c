@@ -84,11 +84,18 @@ static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, i
 
 int fs_flattener_start(fs_flattener **out, const char *helper, fs_ceph *c, const fs_logger *lg)
 {
+	fs_ceph_params p;
+	fs_ceph_params_get(c, &p);
+	return fs_flattener_start_with(out, helper, &p, lg);
+}
+
+int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_ceph_params *pp,
+	const fs_logger *lg)
+{
 	*out = NULL;
 	if (!helper || !*helper)
 		return 0;
-	fs_ceph_params p;
-	fs_ceph_params_get(c, &p);
+	fs_ceph_params p = *pp;
 	fs_flattener *f = calloc(1, sizeof(*f));
 	if (!f)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");

@@ -23,6 +23,9 @@ typedef struct fs_flattener fs_flattener;
  * *out NULL when `helper` is NULL or empty, or cannot be run (logged):
  * the caller then flattens in its own process, unbounded. */
 int fs_flattener_start(fs_flattener **out, const char *helper, fs_ceph *c, const fs_logger *lg);
+/* The same with the connection's parameters given (tests). */
+int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_ceph_params *p,
+	const fs_logger *lg);
 
 /* Flatten pool/image in the helper; it refreshes the clone's heartbeat
  * every `heartbeat_s` (0: none) through its handle. `cb` gets (done,
