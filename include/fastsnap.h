@@ -246,8 +246,9 @@ typedef struct {
 	 *  with FASTSNAP_ETIMEOUT within the Ceph operation timeout instead of
 	 *  blocking the call (docs/reliability.md). NULL: default ([fastsnap]
 	 *  flatten_helper, else the installed
-	 *  <libexecdir>/fastsnap/fastsnap-flatten); "" or a program that cannot
-	 *  be run: the flatten runs in this process, unbounded. */
+	 *  <libexecdir>/fastsnap/fastsnap-flatten); "none", or a program that
+	 *  cannot be run or does not connect (logged as a warning): the flatten
+	 *  runs in this process, unbounded. */
 	const char *flatten_helper;
 } fastsnap_engine_opts;
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +27,7 @@ extern char **environ;
 
 struct fs_flattener {
 	pid_t pid;
+	int pidfd;              /* signals go through it: never to a reused pid */
 	int fd;                 /* our end of the socket pair */
 	int ready;              /* "ready" was read */
 	int sent;               /* it was given an image */
@@ -93,7 +95,7 @@ int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_cep
 	const fs_logger *lg)
 {
 	*out = NULL;
-	if (!helper || !*helper)
+	if (!helper || !*helper || !strcmp(helper, "none"))
 		return 0;
 	fs_ceph_params p = *pp;
 	fs_flattener *f = calloc(1, sizeof(*f));
@@ -112,17 +114,29 @@ int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_cep
 	if (r != 0) {
 		close(sv[0]);
 		free(f);
-		fs_log(lg, FASTSNAP_LOG_INFO, "flatten helper %s cannot be run (%s): flattening in this "
+		fs_log(lg, FASTSNAP_LOG_WARN, "flatten helper %s cannot be run (%s): flattening in this "
 			"process, where a stuck OSD is not bounded", helper, strerror(r));
 		return 0;
 	}
 	f->fd = sv[0];
+	/* A host program that reaps children it did not start could free the
+	 * pid; a pidfd still names this helper (or fails). */
+	f->pidfd = pidfd_open(f->pid, 0);
 	fs_log(lg, FASTSNAP_LOG_DEBUG, "flatten helper %s started (pid %ld)", helper, (long)f->pid);
 	*out = f;
 	return 0;
 }
 
-/* Wait for the helper's exit up to `ms` (its answer is in), then kill it. */
+static void signal_helper(fs_flattener *f, int sig)
+{
+	if (f->pidfd >= 0)
+		pidfd_send_signal(f->pidfd, sig, NULL, 0);
+	else
+		kill(f->pid, sig);
+}
+
+/* Wait for the helper's exit up to `ms`, then kill it. A pid reaped by
+ * someone else (ECHILD) counts as done. */
 static void reap(fs_flattener *f, long ms)
 {
 	if (f->reaped)
@@ -131,7 +145,7 @@ static void reap(fs_flattener *f, long ms)
 	double end = now_ms() + (double)ms;
 	while (waitpid(f->pid, &st, WNOHANG) == 0) {
 		if (now_ms() >= end) {
-			kill(f->pid, SIGKILL);
+			signal_helper(f, SIGKILL);
 			waitpid(f->pid, &st, 0);
 			break;
 		}
@@ -140,6 +154,10 @@ static void reap(fs_flattener *f, long ms)
 	}
 	f->reaped = 1;
 }
+
+/* After its answer the helper only closes its cluster connection; it
+ * holds nothing of the run's, so a slow close is cut short. */
+#define FS_HELPER_EXIT_MS 2000L
 
 /* The next line from the helper into *line (NUL-terminated, in f->buf,
  * valid until the next call): 1, 0 when none came within `ms`, -1 at end
@@ -191,23 +209,29 @@ static int helper_error(const char *line)
 static int ended(fs_flattener *f, const char *pool, const char *image)
 {
 	reap(f, 0);
+	if (!pool)
+		return fs_err(FASTSNAP_ECEPH, "Ceph: the flatten helper ended before it was ready");
 	return fs_err(FASTSNAP_ECEPH, "Ceph: flatten of %s/%s: the flatten helper ended without an "
 		"answer", pool, image);
 }
 
-/* Read until "ready" (before the first flatten). */
-static int await_ready(fs_flattener *f, const char *pool, const char *image)
+int fs_flattener_wait_ready(fs_flattener *f)
 {
 	double end = now_ms() + (double)f->connect_ms;
 	while (!f->ready) {
+		if (f->reaped)
+			return fs_err(FASTSNAP_ECEPH, "Ceph: the flatten helper ended before it was ready");
 		char *line;
 		int r = next_line(f, &line, 100);
 		if (r < 0)
-			return ended(f, pool, image);
+			return ended(f, NULL, NULL);
 		if (r == 1 && !strcmp(line, "ready"))
 			f->ready = 1;
-		else if (r == 1 && !strncmp(line, "error ", 6))
-			return helper_error(line);
+		else if (r == 1 && !strncmp(line, "error ", 6)) {
+			int rc = helper_error(line);
+			reap(f, FS_HELPER_EXIT_MS);
+			return rc;
+		}
 		if (r == 1)
 			drop_line(f);
 		if (!f->ready && now_ms() >= end) {
@@ -222,9 +246,9 @@ static int await_ready(fs_flattener *f, const char *pool, const char *image)
 int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
 	int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx), void *ctx)
 {
-	if (f->reaped)
+	if (f->sent)
 		return fs_err(FASTSNAP_EINVAL, "flatten helper: used twice");
-	int rc = await_ready(f, pool, image);
+	int rc = fs_flattener_wait_ready(f);
 	if (rc < 0)
 		return rc;
 	char req[1200];
@@ -251,7 +275,7 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 			}
 			if (!strncmp(line, "error ", 6)) {
 				rc = helper_error(line);
-				reap(f, f->stall_ms ? f->stall_ms : 10000);
+				reap(f, FS_HELPER_EXIT_MS);
 				return stopping ? fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool,
 					image) : rc;
 			}
@@ -264,7 +288,7 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 			stopping = 1;
 		if (stopping == 1) {
 			/* it stops at the next object and closes the clone cleanly */
-			kill(f->pid, SIGTERM);
+			signal_helper(f, SIGTERM);
 			stopping = 2;
 		}
 		if (f->stall_ms && now_ms() - last > (double)f->stall_ms) {
@@ -283,11 +307,13 @@ void fs_flattener_free(fs_flattener *f)
 {
 	if (!f)
 		return;
-	/* Done: it is closing its connection (bounded, then killed). Never
-	 * given an image: it holds nothing, and is killed at once. */
+	/* Answered: it is closing its cluster connection (2 s, then killed).
+	 * Never given an image: it holds nothing, and is killed at once. */
 	shutdown(f->fd, SHUT_WR);
-	reap(f, !f->sent ? 0 : f->stall_ms ? f->stall_ms : 10000);
+	reap(f, f->sent ? FS_HELPER_EXIT_MS : 0);
 	close(f->fd);
+	if (f->pidfd >= 0)
+		close(f->pidfd);
 	free(f);
 }
 
@@ -296,6 +322,13 @@ int fs_flatten_image(fs_ceph *c, const char *helper, const char *pool, const cha
 {
 	fs_flattener *f = NULL;
 	int rc = fs_flattener_start(&f, helper, c, lg);
+	if (rc == 0 && f && fs_flattener_wait_ready(f) < 0) {
+		fs_log(lg, FASTSNAP_LOG_WARN, "flatten helper %s: %s: flattening in this process, where "
+			"a stuck OSD is not bounded", helper, fastsnap_error_last());
+		fastsnap_error_clear();
+		fs_flattener_free(f);
+		f = NULL;
+	}
 	if (rc == 0)
 		rc = f ? fs_flattener_run(f, pool, image, 0, NULL, NULL, NULL) :
 			fs_rbd_flatten(c, pool, image, NULL, NULL);

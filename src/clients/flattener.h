@@ -6,9 +6,10 @@
  * (docs/reliability.md, "Ceph faults mid-operation"), a process can be
  * killed. The helper is started early and connects to the cluster as the
  * engine did while the run makes the clone; fs_flattener_run hands it the
- * image. State: one helper, one flatten. Threading: one thread uses a
- * flattener; its progress callback runs on that thread. Memory: a line
- * buffer.
+ * image. State: one helper, one flatten. Threading: one thread starts,
+ * uses and frees a flattener (the helper dies with the thread that started
+ * it: PR_SET_PDEATHSIG); its progress callback runs on that thread.
+ * Memory: a line buffer.
  */
 #ifndef FS_FLATTENER_H
 #define FS_FLATTENER_H
@@ -20,12 +21,18 @@
 typedef struct fs_flattener fs_flattener;
 
 /* Start `helper` (a path) connecting with c's parameters. Returns 0 with
- * *out NULL when `helper` is NULL or empty, or cannot be run (logged):
- * the caller then flattens in its own process, unbounded. */
+ * *out NULL when `helper` is NULL, empty or "none", or cannot be run
+ * (logged as a warning): the caller then flattens in its own process,
+ * unbounded. */
 int fs_flattener_start(fs_flattener **out, const char *helper, fs_ceph *c, const fs_logger *lg);
 /* The same with the connection's parameters given (tests). */
 int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_ceph_params *p,
 	const fs_logger *lg);
+
+/* Wait until the helper is connected (bounded by the connect and Ceph
+ * operation timeouts). An error here means the helper cannot serve: the
+ * caller may free it and flatten in its own process. */
+int fs_flattener_wait_ready(fs_flattener *f);
 
 /* Flatten pool/image in the helper; it refreshes the clone's heartbeat
  * every `heartbeat_s` (0: none) through its handle. `cb` gets (done,

@@ -48,7 +48,7 @@ typedef struct {
 
 	/* [fastsnap] */
 	char *keyring;             /* keyring: path of the Ceph keyring */
-	char *flatten_helper;      /* flatten_helper: the helper's path, "" none */
+	char *flatten_helper;      /* flatten_helper: the helper's path, or "none" */
 	int clone_depth_cap;       /* -1 unset; 1..1000 */
 	long ceph_op_timeout_s;    /* -1 unset; 1..86400: librados mon and OSD op timeout */
 	long connect_timeout_ms;   /* -1 unset; > 0 */

@@ -71,7 +71,7 @@ typedef struct {
 	 * instead of hanging on a dead OSD */
 	long ceph_op_timeout_s;
 	long heartbeat_s;         /* heartbeat period of a run */
-	char *flatten_helper;     /* the flatten helper's path; "" none (clients/flattener.h) */
+	char *flatten_helper;     /* the flatten helper's path, or "none" (clients/flattener.h) */
 	char *snapshot_image_format; /* [libvirt] snapshot_image_format, or NULL (raw) */
 
 	/* Test builds only (FASTSNAP_TEST_HOOKS; else always NULL): a step

@@ -97,10 +97,9 @@ static int flatten(fs_ceph *c, char *line)
 
 int main(int argc, char **argv)
 {
-	/* Killed with the run: its parent is the process that started it. */
+	/* Killed with the run (the thread that started it); a parent gone
+	 * before this line closed the socket: fgets below ends it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		return 1;
 	/* A terminal's ^C reaches the whole process group: the run cancels
 	 * and stops this helper itself. */
 	signal(SIGINT, SIG_IGN);

@@ -148,6 +148,19 @@ Test(flattener, a_helper_that_never_connects_is_bounded)
 	cr_assert_lt(took, 8, "took %.1f s", took);
 }
 
+/* The direct path and gc then flatten in their own process. */
+Test(flattener, a_helper_that_exits_at_once_is_not_ready)
+{
+	fs_flattener *f = NULL;
+	cr_assert_eq(fs_flattener_start_with(&f, helper("exit 127"), &params, NULL), 0);
+	cr_assert_not_null(f);
+	cr_assert_eq(fs_flattener_wait_ready(f), FASTSNAP_ECEPH);
+	cr_assert(strstr(fastsnap_error_last(), "ended before it was ready"), "%s",
+		fastsnap_error_last());
+	cr_assert_eq(fs_flattener_wait_ready(f), FASTSNAP_ECEPH, "asked again");
+	fs_flattener_free(f);
+}
+
 Test(flattener, cancel_sends_sigterm_and_the_helper_stops_cleanly)
 {
 	seen s = { .cancel_after = 2 };
@@ -169,6 +182,8 @@ Test(flattener, no_helper_means_in_process)
 	cr_assert_eq(fs_flattener_start_with(&f, NULL, &params, NULL), 0);
 	cr_assert_null(f);
 	cr_assert_eq(fs_flattener_start_with(&f, "", &params, NULL), 0);
+	cr_assert_null(f);
+	cr_assert_eq(fs_flattener_start_with(&f, "none", &params, NULL), 0);
 	cr_assert_null(f);
 	cr_assert_eq(fs_flattener_start_with(&f, "/nonexistent/fastsnap-flatten", &params, NULL), 0);
 	cr_assert_null(f);

@@ -422,3 +422,36 @@ Test(settings, service_user_section)
 		free(path);
 	}
 }
+
+/* The flatten helper: opts > env > config > the installed one; "none"
+ * passes through (clients/flattener.h turns it into the in-process
+ * flatten). */
+Test(settings, flatten_helper)
+{
+	clean_env();
+	unsetenv("FASTSNAP_FLATTEN_HELPER");
+	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
+	fs_settings s;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(s.flatten_helper, FASTSNAP_LIBEXECDIR "/fastsnap/fastsnap-flatten");
+	fs_settings_free(&s);
+
+	char *path = write_config("[fastsnap]\nflatten_helper = /cfg/helper\n");
+	o.config_file = path;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(s.flatten_helper, "/cfg/helper");
+	fs_settings_free(&s);
+
+	setenv("FASTSNAP_FLATTEN_HELPER", "none", 1);
+	o.use_env = 1;
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(s.flatten_helper, "none");
+	fs_settings_free(&s);
+
+	o.flatten_helper = "/opt/helper";
+	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(s.flatten_helper, "/opt/helper");
+	fs_settings_free(&s);
+	unlink(path);
+	free(path);
+}
