@@ -19,8 +19,8 @@ CAPTURE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, c_void_p)
 
 
 class EngineOpts(ctypes.Structure):
-    """fastsnap_engine_opts, version 4."""
-    VERSION = 4
+    """fastsnap_engine_opts, version 5."""
+    VERSION = 5
     _fields_ = [
         ("version", ctypes.c_uint),
         ("config_file", c_char_p),
@@ -59,6 +59,8 @@ class EngineOpts(ctypes.Structure):
         ("call_deadline_s", ctypes.c_long),
         # version 4
         ("glance_cache_s", ctypes.c_long),
+        # version 5
+        ("flatten_helper", c_char_p),
     ]
 
     def __init__(self):
