@@ -934,78 +934,98 @@ static char *last_task_failure(fs_glance *g, const char *id)
 	return msg;
 }
 
-/* Poll after a 202 from POST /locations until the image is active. While
- * Glance's location_import task runs, the image holds the
- * os_glance_import_task lock (status queued, then importing when validation
- * data is checked); a task that fails drops the lock and leaves the image
- * queued: that is a rejected location, not a reason to wait for the timeout. */
-static int wait_active(fs_glance *g, const char *id, double timeout_s)
+/* The one poll loop of both waits below: GET image `id` until `judge`
+ * says it is done (1: *last gets the image; the debug log says "Glance
+ * image <id>: <waited_for> after N polls"), fails (< 0, its error), or
+ * timeout_s passes (1 is returned, *last the image as last seen). Every
+ * 20 ms at first, then backing off to every 500 ms (glance.h). */
+static int poll_image(fs_glance *g, const char *id, double timeout_s,
+	int (*judge)(fs_glance *g, const char *id, const fs_image *img), const char *waited_for,
+	fs_image **last)
 {
+	*last = NULL;
 	double t0 = fs_now();
-	/* Glance's task usually ends within a few hundred ms: poll every
-	 * 20 ms first, then back off to every 500 ms (glance.h) */
 	for (int polls = 1;; polls++) {
 		fs_image *img;
 		int rc = fs_glance_image_get(g, &img, id);
 		if (rc < 0)
 			return rc;
-		char st[32];
-		snprintf(st, sizeof(st), "%s", img->status ? img->status : "?");
-		int locked = fs_image_prop(img, "os_glance_import_task") != NULL;
-		if (strcmp(st, "active") == 0) {
-			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: active after %d poll%s "
-				"(%.3f s)", id, polls, polls == 1 ? "" : "s", fs_now() - t0);
-			fs_image_free(g->seen);
-			g->seen = img;          /* what the final check needs is here */
-			return 0;
-		}
-		fs_image_free(img);
-		if (strcmp(st, "killed") == 0 || strcmp(st, "deleted") == 0 ||
-		    strcmp(st, "pending_delete") == 0)
-			return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
-				"after POST /locations", id, st);
-		if (strcmp(st, "queued") == 0 && !locked) {
-			char *why = last_task_failure(g, id);
-			rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance accepted POST "
-				"/v2/images/%s/locations (202) but its location_import task failed and "
-				"the image is back to 'queued': %s", id,
-				why ? why : "the task's message is not readable (Glance could not open "
-				"the location)");
-			free(why);
+		if ((rc = judge(g, id, img)) != 0) {
+			if (rc > 0) {
+				fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: %s after %d poll%s "
+					"(%.3f s)", id, waited_for, polls, polls == 1 ? "" : "s", fs_now() - t0);
+				*last = img;
+				return 0;
+			}
+			fs_image_free(img);
 			return rc;
 		}
-		if (fs_now() - t0 >= timeout_s)
-			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
-				"POST /locations", id, st, timeout_s);
+		if (fs_now() - t0 >= timeout_s) {
+			*last = img;
+			return 1;
+		}
+		fs_image_free(img);
 		if ((rc = fs_http_sleep(g->h, fs_location_poll_wait_ms(polls))) < 0)
 			return rc;
 	}
 }
 
+/* After a 202 from POST /locations: active is done. While Glance's
+ * location_import task runs, the image holds the os_glance_import_task
+ * lock (status queued, then importing when validation data is checked); a
+ * task that fails drops the lock and leaves the image queued: that is a
+ * rejected location, not a reason to wait for the timeout. */
+static int judge_active(fs_glance *g, const char *id, const fs_image *img)
+{
+	const char *st = img->status ? img->status : "?";
+	if (strcmp(st, "active") == 0)
+		return 1;
+	if (strcmp(st, "killed") == 0 || strcmp(st, "deleted") == 0 ||
+	    strcmp(st, "pending_delete") == 0)
+		return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
+			"after POST /locations", id, st);
+	if (strcmp(st, "queued") == 0 && !fs_image_prop(img, "os_glance_import_task")) {
+		char *why = last_task_failure(g, id);
+		int rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance accepted POST "
+			"/v2/images/%s/locations (202) but its location_import task failed and "
+			"the image is back to 'queued': %s", id,
+			why ? why : "the task's message is not readable (Glance could not open "
+			"the location)");
+		free(why);
+		return rc;
+	}
+	return 0;
+}
+
+static int wait_active(fs_glance *g, const char *id, double timeout_s)
+{
+	fs_image *img;
+	int rc = poll_image(g, id, timeout_s, judge_active, "active", &img);
+	if (rc == 0) {
+		fs_image_free(g->seen);
+		g->seen = img;          /* what the final check needs is here */
+	} else if (rc == 1) {
+		rc = fs_err(FASTSNAP_ETIMEOUT, "Glance image %s still '%s' %.1f s after "
+			"POST /locations", id, img->status ? img->status : "?", timeout_s);
+		fs_image_free(img);
+	}
+	return rc;
+}
+
+static int judge_task_done(fs_glance *g, const char *id, const fs_image *img)
+{
+	(void)g;
+	(void)id;
+	return fs_image_prop(img, "os_glance_import_task") == NULL;
+}
+
 int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_image **out)
 {
-	*out = NULL;
-	double t0 = fs_now();
-	for (int polls = 1;; polls++) {
-		fs_image *img;
-		int rc = fs_glance_image_get(g, &img, id);
-		if (rc < 0)
-			return rc;
-		if (!fs_image_prop(img, "os_glance_import_task")) {
-			fs_log(&g->lg, FASTSNAP_LOG_DEBUG, "Glance image %s: its import task ended "
-				"after %d poll%s (%.3f s)", id, polls, polls == 1 ? "" : "s", fs_now() - t0);
-			*out = img;
-			return 0;
-		}
-		if (fs_now() - t0 >= timeout_s) {
-			*out = img;
-			return fs_err(FASTSNAP_ETIMEOUT, "Glance image %s: its import task (the "
-				"background hash) still runs %.1f s after it went active", id, timeout_s);
-		}
-		fs_image_free(img);
-		if ((rc = fs_http_sleep(g->h, fs_location_poll_wait_ms(polls))) < 0)
-			return rc;
-	}
+	int rc = poll_image(g, id, timeout_s, judge_task_done, "its import task ended", out);
+	if (rc == 1)
+		rc = fs_err(FASTSNAP_ETIMEOUT, "Glance image %s: its import task (the "
+			"background hash) still runs %.1f s after it went active", id, timeout_s);
+	return rc;
 }
 
 long fs_location_poll_wait_ms(int polls_done)
