@@ -30,6 +30,7 @@
 #include <openssl/rand.h>
 
 #include "fastsnap.h"
+#include "helper/beside.h"
 #include "bench.h"
 
 fsb_run G;
@@ -1288,18 +1289,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Flatten as a deployed engine does, in the flatten helper: the one
-	 * built beside this tool unless the environment names one ("" for the
-	 * in-process flatten). */
-	if (!getenv("FASTSNAP_FLATTEN_HELPER")) {
-		char self[4096];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
-		char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
-		if (slash) {
-			strcpy(slash + 1, "fastsnap-flatten");
-			if (access(self, X_OK) == 0)
-				setenv("FASTSNAP_FLATTEN_HELPER", self, 1);
-		}
-	}
+	 * built beside this tool unless the environment names one ("none" for
+	 * the in-process flatten). */
+	char helper[4096];
+	if (fs_helper_beside_self(helper, sizeof(helper)))
+		setenv("FASTSNAP_FLATTEN_HELPER", helper, 1);
 	G.user = envd("FASTSNAP_CEPH_USER", "admin");
 	G.keyring = getenv("FASTSNAP_CEPH_KEYRING");
 	G.admin_id = envd("FSB_ADMIN_ID", "admin");

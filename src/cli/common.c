@@ -3,13 +3,12 @@
  * library's log lines on stderr, and error output.
  */
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "helper/beside.h"
 
 const char *const prog = "fastsnap";
 
@@ -49,29 +48,11 @@ void cli_error(const global_opts *g, const char *msg, int code)
 	cli_json_error(g, msg, code);
 }
 
-/* A fastsnap-flatten beside this command (a build tree) is the one to
- * use; installed, there is none, and the library's default (libexec, or
- * [fastsnap] flatten_helper) applies. FASTSNAP_FLATTEN_HELPER wins. */
-static const char *sibling_helper(char *buf, size_t size)
-{
-	if (getenv("FASTSNAP_FLATTEN_HELPER"))
-		return NULL;
-	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-	if (n <= 0 || (size_t)n >= size - 32)
-		return NULL;
-	buf[n] = '\0';
-	char *slash = strrchr(buf, '/');
-	if (!slash)
-		return NULL;
-	strcpy(slash + 1, "fastsnap-flatten");
-	return access(buf, X_OK) == 0 ? buf : NULL;
-}
-
 int cli_open_engine(fastsnap_engine **e, global_opts *g)
 {
 	char helper[4096];
 	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
-	o.flatten_helper = sibling_helper(helper, sizeof(helper));
+	o.flatten_helper = fs_helper_beside_self(helper, sizeof(helper));
 	o.use_env = 1;
 	o.config_file = g->config;
 	o.glance_url = g->glance_url;

@@ -36,8 +36,16 @@ struct fs_flattener {
 	long connect_ms;        /* its connection's bound, before "ready" */
 	char buf[4096];
 	size_t len;
+	char *helper;           /* its path, for the log */
 	const fs_logger *lg;
 };
+
+/* Without a helper that serves, the flatten is the caller's, unbounded. */
+static void warn_in_process(const fs_logger *lg, const char *helper, const char *why)
+{
+	fs_log(lg, FASTSNAP_LOG_WARN, "flatten helper %s: %s: flattening in this process, where a "
+		"stuck OSD is not bounded", helper, why);
+}
 
 static double now_ms(void)
 {
@@ -99,13 +107,16 @@ int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_cep
 		return 0;
 	fs_ceph_params p = *pp;
 	fs_flattener *f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!f || !(f->helper = strdup(helper))) {
+		free(f);
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
 	f->lg = lg;
 	f->stall_ms = p.op_timeout_s > 0 ? p.op_timeout_s * 1000 + 2000 : 0;
 	f->connect_ms = (p.connect_timeout_ms > 0 ? p.connect_timeout_ms : 15000) + f->stall_ms;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(f->helper);
 		free(f);
 		return fs_err(fs_errno_to_code(-errno), "flatten helper: socketpair: %s", strerror(errno));
 	}
@@ -113,9 +124,11 @@ int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_cep
 	close(sv[1]);
 	if (r != 0) {
 		close(sv[0]);
+		free(f->helper);
 		free(f);
-		fs_log(lg, FASTSNAP_LOG_WARN, "flatten helper %s cannot be run (%s): flattening in this "
-			"process, where a stuck OSD is not bounded", helper, strerror(r));
+		char why[160];
+		snprintf(why, sizeof(why), "cannot be run (%s)", strerror(r));
+		warn_in_process(lg, helper, why);
 		return 0;
 	}
 	f->fd = sv[0];
@@ -243,6 +256,21 @@ int fs_flattener_wait_ready(fs_flattener *f)
 	return 0;
 }
 
+void fs_flattener_ready_or_drop(fs_flattener **f)
+{
+	if (!*f || fs_flattener_wait_ready(*f) == 0)
+		return;
+	warn_in_process((*f)->lg, (*f)->helper, fastsnap_error_last());
+	fastsnap_error_clear();
+	fs_flattener_free(*f);
+	*f = NULL;
+}
+
+static int canceled_err(const char *pool, const char *image)
+{
+	return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool, image);
+}
+
 int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
 	int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx), void *ctx)
 {
@@ -264,8 +292,7 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 		char *line;
 		int r = next_line(f, &line, 100);
 		if (r < 0)
-			return stopping ? fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool, image) :
-				ended(f, pool, image);
+			return stopping ? canceled_err(pool, image) : ended(f, pool, image);
 		if (r == 1) {
 			last = now_ms();
 			unsigned long long done, total;
@@ -276,8 +303,7 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 			if (!strncmp(line, "error ", 6)) {
 				rc = helper_error(line);
 				reap(f, FS_HELPER_EXIT_MS);
-				return stopping ? fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool,
-					image) : rc;
+				return stopping ? canceled_err(pool, image) : rc;
 			}
 			if (sscanf(line, "progress %llu %llu", &done, &total) == 2 && !stopping && cb &&
 			    cb(done, total, ctx))
@@ -294,7 +320,7 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 		if (f->stall_ms && now_ms() - last > (double)f->stall_ms) {
 			reap(f, 0);
 			if (stopping)
-				return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool, image);
+				return canceled_err(pool, image);
 			return fs_err(FASTSNAP_ETIMEOUT, "Ceph: flatten of %s/%s timed out: no object was "
 				"copied for %ld s (the cluster did not answer within the Ceph operation timeout, "
 				"[fastsnap] ceph_op_timeout_s / FASTSNAP_CEPH_OP_TIMEOUT_S); the flatten was stopped",
@@ -314,6 +340,7 @@ void fs_flattener_free(fs_flattener *f)
 	close(f->fd);
 	if (f->pidfd >= 0)
 		close(f->pidfd);
+	free(f->helper);
 	free(f);
 }
 
@@ -322,13 +349,7 @@ int fs_flatten_image(fs_ceph *c, const char *helper, const char *pool, const cha
 {
 	fs_flattener *f = NULL;
 	int rc = fs_flattener_start(&f, helper, c, lg);
-	if (rc == 0 && f && fs_flattener_wait_ready(f) < 0) {
-		fs_log(lg, FASTSNAP_LOG_WARN, "flatten helper %s: %s: flattening in this process, where "
-			"a stuck OSD is not bounded", helper, fastsnap_error_last());
-		fastsnap_error_clear();
-		fs_flattener_free(f);
-		f = NULL;
-	}
+	fs_flattener_ready_or_drop(&f);
 	if (rc == 0)
 		rc = f ? fs_flattener_run(f, pool, image, 0, NULL, NULL, NULL) :
 			fs_rbd_flatten(c, pool, image, NULL, NULL);

@@ -33,6 +33,10 @@ int fs_flattener_start_with(fs_flattener **out, const char *helper, const fs_cep
  * operation timeouts). An error here means the helper cannot serve: the
  * caller may free it and flatten in its own process. */
 int fs_flattener_wait_ready(fs_flattener *f);
+/* The same for a caller that then flattens either way: a helper that
+ * cannot serve is logged as a warning and freed, and *f set to NULL (the
+ * flatten is the caller's). A NULL *f is left alone. */
+void fs_flattener_ready_or_drop(fs_flattener **f);
 
 /* Flatten pool/image in the helper; it refreshes the clone's heartbeat
  * every `heartbeat_s` (0: none) through its handle. `cb` gets (done,

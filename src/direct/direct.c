@@ -139,13 +139,7 @@ static int flatten(direct_run *d)
 		return rc;
 	/* A helper that does not come up (it exits, it cannot connect) leaves
 	 * the flatten to this process, as when there is none. */
-	if (d->fl && fs_flattener_wait_ready(d->fl) < 0) {
-		fs_log(q->log, FASTSNAP_LOG_WARN, "flatten helper %s: %s: flattening in this process, "
-			"where a stuck OSD is not bounded", q->flatten_helper, fastsnap_error_last());
-		fastsnap_error_clear();
-		fs_flattener_free(d->fl);
-		d->fl = NULL;
-	}
+	fs_flattener_ready_or_drop(&d->fl);
 	if (!d->fl)
 		start_heartbeat(d);
 	if ((rc = fs_step_begin(q->st, FASTSNAP_STEP_FLATTEN)) < 0)
