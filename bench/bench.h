@@ -33,6 +33,7 @@ typedef struct {
 	int nasok;
 	char statedir[512];
 	int reps, quick, no_plots;
+	double settle;                          /* seconds of quiet before each timed cell */
 	int fills;                              /* bit 0 full, bit 1 sparse (~10%) */
 	uint64_t sizes[FSB_MAX_SIZES];
 	int nsizes;

@@ -478,6 +478,13 @@ static cJSON *run_cell(fsb_spec *s)
 		cJSON_AddItemToArray(records, rec);
 		return rec;
 	}
+	/* A snapshot waits for the monitor's next proposal, and how long
+	 * depends on when it last committed a map (the previous cell's
+	 * clean-up removes snapshots): each timed cell starts on a quiet
+	 * monitor, so no cell profits from its predecessor's clean-up
+	 * (docs/benchmarks.md, "The monitor's proposals"). */
+	if (s->kind != K_SETUP && G.settle > 0)
+		usleep((useconds_t)(G.settle * 1e6));
 	long long r0 = s->rados ? osd_counter("osd", "op_r_out_bytes") : -1;
 	long long st0 = s->space ? osd_counter("bluestore", "bluestore_stored") : -1;
 	long long al0 = s->space ? osd_counter("bluestore", "bluestore_allocated") : -1;
@@ -1128,6 +1135,7 @@ static cJSON *describe(const char *root)
 	cJSON_AddStringToObject(run, "flatten_helper", envd("FASTSNAP_FLATTEN_HELPER", ""));
 	cJSON_AddStringToObject(run, "location_call", G.glance_post ? "POST /locations" : "PATCH");
 	cJSON_AddNumberToObject(run, "reps", G.reps);
+	cJSON_AddNumberToObject(run, "settle_s", G.settle);
 	cJSON_AddBoolToObject(run, "quick", G.quick);
 	cJSON *sz = cJSON_AddArrayToObject(run, "sizes_mib");
 	for (int i = 0; i < G.nsizes; i++)
@@ -1142,6 +1150,7 @@ static void usage(void)
 "usage: fastsnap-bench [--quick] [--sizes MiB,MiB,...] [--reps N] [--conc N,N,...]\n"
 "                      [--fill full|sparse|both] [--out DIR] [--only CELL,CELL,...]\n"
 "                      [--no-plots] [--summary] [--cli PATH] [--disk IMAGE]\n"
+"                      [--settle SECONDS]\n"
 "       fastsnap-bench [--out DIR] --report results.json   (tables and plots again)\n"
 "  Against the cluster of the usual environment (CEPH_CONF, FASTSNAP_CEPH_USER,\n"
 "  FASTSNAP_CEPH_KEYRING, FASTSNAP_GLANCE_URL, FASTSNAP_GLANCE_HEADERS; a dev\n"
@@ -1151,6 +1160,9 @@ static void usage(void)
 "  one of the words. --summary: a short comparison on stdout at the end.\n"
 "  --disk IMAGE: an existing disk of the disk pool instead of written ones\n"
 "  (snapshot fsb made and removed; no concurrency cells).\n"
+"  --settle S: quiet time before each cell, so that none starts right after\n"
+"  a map change of the previous cell's clean-up (default 0.3 s plus twice\n"
+"  FASTSNAP_DEV_PAXOS_INTERVAL, Ceph's 1 s when that is not set).\n"
 "  Other settings: FSB_ADMIN_ID (admin), FSB_VMS_POOL (vms), FSB_RBD_STORE\n"
 "  (fast), FSB_RBD_POOL (images), FSB_FILE_STORE (local), FSB_OSD_ASOK (glob of\n"
 "  OSD admin sockets), FSB_SERVICE_HEADER (\"X-Service-Token: ...\", Glance >= 29).\n");
@@ -1212,6 +1224,7 @@ static int report_only(const char *file, const char *outdir)
 int main(int argc, char **argv)
 {
 	G.reps = 3;
+	G.settle = -1;
 	uint64_t sizes[FSB_MAX_SIZES] = { 256ull << 20, 1024ull << 20, 4096ull << 20 };
 	memcpy(G.sizes, sizes, sizeof(sizes));
 	G.nsizes = 3;
@@ -1238,6 +1251,8 @@ int main(int argc, char **argv)
 			G.no_plots = 1;
 		else if (!strcmp(argv[i], "--disk") && i + 1 < argc)
 			G.disk = argv[++i];
+		else if (!strcmp(argv[i], "--settle") && i + 1 < argc)
+			G.settle = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--summary"))
 			summary = 1;
 		else if (!strcmp(argv[i], "--fill") && i + 1 < argc) {
@@ -1280,6 +1295,11 @@ int main(int argc, char **argv)
 		}
 	if (G.reps < 1)
 		usage();
+	if (G.settle < 0) {
+		const char *pi = getenv("FASTSNAP_DEV_PAXOS_INTERVAL");
+		double iv = pi && atof(pi) > 0 ? atof(pi) : 1.0;
+		G.settle = 0.3 + 2 * iv;
+	}
 
 	G.ceph_conf = getenv("CEPH_CONF");
 	G.glance = getenv("FASTSNAP_GLANCE_URL");
