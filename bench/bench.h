@@ -105,5 +105,6 @@ void *fsb_curl_new(void);                  /* a kept-alive handle for the floor 
 long fsb_http_on(void *curl, const char *method, const char *url, const char *ctype,
 	const char *body, char **resp, int extra_svc);
 void fsb_curl_free(void *curl);
+void fsb_glance_delete_on(void *curl, const char *id);   /* after its import task (Glance >= 29) */
 
 #endif

@@ -593,15 +593,12 @@ static void *floor_thread(void *p)
 			FAIL_STEP(a, "flatten", rc);
 	}
 out:
-	free(resp);
 	if (clone)
 		rbd_close(clone);
 	/* undo, outside the timed part: the Glance image (Glance removes the
 	 * clone), then the temporary snapshot */
-	if (a->made_image) {
-		snprintf(url, sizeof(url), "%s/v2/images/%s", G.glance, a->id);
-		fsb_http_on(h, "DELETE", url, NULL, NULL, NULL, 0);
-	}
+	if (a->made_image)
+		fsb_glance_delete_on(h, a->id);
 	if (a->made_clone && !a->made_image) {
 		rbd_remove(iio, a->id);
 	}
@@ -609,6 +606,7 @@ out:
 		rbd_snap_unprotect(disk, tmp);
 		rbd_snap_remove(disk, tmp);
 	}
+	free(resp);
 	if (disk)
 		rbd_close(disk);
 	if (vio)

@@ -246,11 +246,29 @@ static long long rbd_du(const char *pool, const char *image)
 
 /* ---------------- clean-up ---------------- */
 
-static void glance_delete(const char *id)
+/* On Glance >= 29 an image's location_import task goes on hashing the
+ * clone after active: it is waited for (60 s at most) before the delete,
+ * as a fastsnap run waits for it, so that no next cell runs beside it. */
+void fsb_glance_delete_on(void *curl, const char *id)
 {
 	char url[512];
 	snprintf(url, sizeof(url), "%s/v2/images/%s", G.glance, id);
-	fsb_http("DELETE", url, NULL, NULL, NULL, 0);
+	for (double t0 = fsb_now(); G.glance_post && fsb_now() - t0 < 60; usleep(100000)) {
+		char *resp = NULL;
+		long st = fsb_http_on(curl, "GET", url, NULL, NULL, &resp, 0);
+		int busy = st == 200 && resp && strstr(resp, "\"os_glance_import_task\"");
+		free(resp);
+		if (!busy)
+			break;
+	}
+	fsb_http_on(curl, "DELETE", url, NULL, NULL, NULL, 0);
+}
+
+static void glance_delete(const char *id)
+{
+	void *c = fsb_curl_new();
+	fsb_glance_delete_on(c, id);
+	fsb_curl_free(c);
 }
 
 /* remove an RBD image with all its snapshots (unprotecting them first) */
