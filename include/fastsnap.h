@@ -421,7 +421,9 @@ typedef enum {
 
 /**
  * Called just before the source is captured and right after: for an RBD
- * disk around the temporary snapshot, for a file around the whole read.
+ * disk around the temporary snapshot (the disk is opened before BEGIN, so
+ * a disk that cannot be opened fails with no signal), for a file around
+ * the whole read.
  * END follows every BEGIN exactly once, also when the run fails in
  * between. A non-zero return at BEGIN cancels the run before anything is
  * captured (the return value at END is ignored). This is where a caller

@@ -44,20 +44,31 @@ int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const 
 	const char *image, const char *snap)
 {
 	int rc = fs_step_begin(st, FASTSNAP_STEP_TMP_SNAP);
-	if (rc < 0 || (rc = window_begin(cap)) < 0)
-		return rc;
-	free(cap->pool);
-	free(cap->image);
-	free(cap->snap);
-	cap->c = c;
-	cap->pool = fs_strdup(pool);
-	cap->image = fs_strdup(image);
-	cap->snap = fs_strdup(snap);
-	if (!cap->pool || !cap->image || !cap->snap)
-		rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+	if (rc == 0) {
+		free(cap->pool);
+		free(cap->image);
+		free(cap->snap);
+		cap->c = c;
+		cap->pool = fs_strdup(pool);
+		cap->image = fs_strdup(image);
+		cap->snap = fs_strdup(snap);
+		if (!cap->pool || !cap->image || !cap->snap)
+			rc = fs_err(FASTSNAP_ENOMEM, "out of memory");
+	}
+	/* The disk is opened before the caller's BEGIN: the window (a frozen
+	 * guest) holds the snapshot only. */
 	if (rc == 0 && !fs_rbd_image_is_open(&cap->disk))
 		rc = fs_rbd_image_open(&cap->disk, c, pool, image);
-	if (rc == 0 && (rc = fs_rbd_image_snap_create(&cap->disk, snap)) == 0)
+	if (cap->opened) {
+		fs_error_state err;
+		fs_error_state_capture(&err);
+		cap->opened(cap->opened_ctx);
+		cap->opened = NULL;
+		fs_error_state_restore(&err);
+	}
+	if (rc < 0 || (rc = window_begin(cap)) < 0)
+		return rc;
+	if ((rc = fs_rbd_image_snap_create(&cap->disk, snap)) == 0)
 		rc = cap->undo_idx = fs_undo_push_rbd_snap(u, c, pool, image, snap);
 	window_end(cap);
 	if (rc < 0)

@@ -21,6 +21,8 @@ typedef struct {
 	fastsnap_capture_cb cb;
 	void *payload;
 	int window_open;          /* BEGIN accepted, END still owed */
+	void (*opened)(void *);   /* called once the disk's open was tried */
+	void *opened_ctx;
 
 	/* RBD disk */
 	fs_ceph *c;
