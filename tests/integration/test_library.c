@@ -269,6 +269,22 @@ Test(library, capture_signals_and_flatten_bytes)
 	fst_glance_delete(fastsnap_result_image_id(r));
 	fastsnap_result_free(r);
 
+	/* A disk that cannot be opened fails before BEGIN: no signal, the
+	 * disk's error, nothing in Glance. */
+	memset(&l, 0, sizeof(l));
+	char missing[300];
+	snprintf(missing, sizeof(missing), "vms/%s-missing", disk);
+	o.disk = missing;
+	cr_assert_eq(fastsnap_snapshot(&r, e, &o), FASTSNAP_ENOTFOUND, "%s", fastsnap_error_last());
+	cr_assert(strstr(fastsnap_error_last(), "not found"), "%s", fastsnap_error_last());
+	cr_assert_str_eq(l.events, "", "capture signals for a disk that cannot be opened: %s",
+		l.events);
+	char *left = fst_glance_ids_named(name);
+	cr_assert_str_eq(left ? left : "", "", "images left in Glance: %s", left);
+	free(left);
+	fastsnap_result_free(r);
+	o.disk = spec;
+
 	/* A program built against version 1 of the struct: it ends before
 	 * the capture callback; the library must not read past it. */
 	size_t v1 = offsetof(fastsnap_snapshot_opts, capture_cb);
