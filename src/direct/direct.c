@@ -225,15 +225,16 @@ static int run_steps(direct_run *d)
 	fs_capture_close_disk(q->cap);   /* the disk is done with until tmp-remove */
 	if (rc < 0)
 		return rc;
-	if (sync && ((rc = flatten(d)) < 0 || (rc = fs_capture_release(q->cap, q->st, q->u)) < 0))
+	if (sync && (rc = flatten(d)) < 0)
 		return rc;
 	if ((rc = snap(d)) < 0 || (rc = location(d)) < 0)
 		return rc;
 	start_heartbeat(d);
-	/* After active: a deferred flatten; for none (clone format 2) only the
-	 * snapshot's removal, which moves it to the trash namespace and may wait
-	 * for a monitor map change: nothing on the way to active that can
-	 * come after it. */
+	/* After active: a deferred flatten, then in every mode the temporary
+	 * snapshot's removal (for none, a clone format 2, it moves to the
+	 * trash namespace), which waits for a monitor map change, up to the
+	 * proposal interval: nothing on the way to active that can come
+	 * after it. */
 	if (p->flatten == FASTSNAP_FLATTEN_DEFERRED && !sync && !d->res->flattened &&
 	    (rc = flatten(d)) < 0)
 		return rc;

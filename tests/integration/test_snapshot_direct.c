@@ -358,8 +358,8 @@ static int after_active(const char *flatten, const char *step)
 {
 	if (!strcmp(step, "location") || !strcmp(step, "final-check"))
 		return 1;
-	if (!strcmp(step, "tmp-remove"))    /* after the location, except in sync */
-		return strcmp(flatten, "sync") != 0;
+	if (!strcmp(step, "tmp-remove"))    /* after the location, in every mode */
+		return 1;
 	return !strcmp(flatten, "deferred") && !strcmp(step, "flatten");
 }
 
@@ -429,7 +429,7 @@ static void fail_after(const char *flatten, const char *step)
 Test(direct, fail_after_each_step_sync)
 {
 	const char *steps[] = { "resolve", "image-create", "tmp-snap", "protect", "clone", "flatten",
-		"tmp-remove", "snap", "location", "final-check" };
+		"snap", "location", "tmp-remove", "final-check" };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		fail_after("sync", steps[i]);
 }
