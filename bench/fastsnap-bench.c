@@ -879,6 +879,7 @@ static void shm_copy(const char *disk, const char *path, uint64_t size)
 static void cells_for_size(uint64_t size, int rep)
 {
 	static const char *fills[] = { "full", "sparse" };
+	int floor_left = !G.disk;
 	/* --quick: full disks only (every path, baseline and limit once) */
 	for (int f = 0; f < 2 && !fsb_stop; f++) {
 		const char *fill = G.disk ? "disk" : fills[f];
@@ -891,16 +892,31 @@ static void cells_for_size(uint64_t size, int rep)
 			disk_name(disk, sizeof(disk), size, fill);
 		snprintf(shm, sizeof(shm), "/dev/shm/%s.raw", disk);
 		fsb_spec s;
+		/* The direct cells and the floor (on a full disk of its own:
+		 * cell_floor appends the thread number to the name it is given,
+		 * so the disk is "<prefix>0") in an order that turns by one each
+		 * repeat: a cell that follows a heavy one (a flattened image's
+		 * deletion goes on in the OSD) is not always the same one. */
 		static const char *dnames[] = { "direct-sync", "direct-deferred", "direct-none" };
-		for (int m = 0; m < 3; m++) {
-			base(&s, dnames[m], "fastsnap", K_SNAPSHOT, size, fill, rep);
-			snprintf(s.disk, sizeof(s.disk), "%s", disk);
-			s.mode = m;
-			s.store = G.rbd_store;
-			s.space = 1;
-			s.need_bytes = size;
-			run_cell(&s);
+		fsb_spec d[4];
+		int nd = 0;
+		for (int m = 0; m < 3; m++, nd++) {
+			base(&d[nd], dnames[m], "fastsnap", K_SNAPSHOT, size, fill, rep);
+			snprintf(d[nd].disk, sizeof(d[nd].disk), "%s", disk);
+			d[nd].mode = m;
+			d[nd].store = G.rbd_store;
+			d[nd].space = 1;
+			d[nd].need_bytes = size;
 		}
+		if (floor_left) {   /* once per size and repeat, with the first fill */
+			floor_left = 0;
+			base(&d[nd], "floor", "floor", K_FLOOR, size, "full", rep);
+			snprintf(d[nd].disk, sizeof(d[nd].disk), "fsb-%d-%llu-floor", (int)getpid(),
+				(unsigned long long)(size >> 20));
+			nd++;
+		}
+		for (int k = 0; k < nd; k++)
+			run_cell(&d[(k + rep - 1) % nd]);
 		/* streamed: the whole run into the file store; with md5 too */
 		base(&s, "stream-file", "fastsnap", K_SNAPSHOT, size, fill, rep);
 		snprintf(s.disk, sizeof(s.disk), "%s", disk);
@@ -999,16 +1015,10 @@ static void cells_for_size(uint64_t size, int rep)
 		base(&s, "sha512-alone", "limit", K_SHA, size, fill, rep);
 		run_cell(&s);
 	}
-	/* the floor and the flatten alone, once per size and repeat, on a
-	 * full disk of their own: cell_floor appends the thread number to
-	 * the name it is given, so the disk is "<prefix>0" */
+	/* the flatten alone, once per size and repeat, on the floor's disk */
 	if (G.disk)
 		return;
 	fsb_spec s;
-	base(&s, "floor", "floor", K_FLOOR, size, "full", rep);
-	snprintf(s.disk, sizeof(s.disk), "fsb-%d-%llu-floor", (int)getpid(),
-		(unsigned long long)(size >> 20));
-	run_cell(&s);
 	base(&s, "flatten-alone", "limit", K_FLATTEN, size, "full", rep);
 	snprintf(s.disk, sizeof(s.disk), "fsb-%d-%llu-floor", (int)getpid(),
 		(unsigned long long)(size >> 20));
