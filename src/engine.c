@@ -125,12 +125,12 @@ static void start_glance_branch(void *p)
  * the clone are named by it, and a retried create cannot duplicate. So
  * the disk's snapshot is taken on this thread while the other makes the
  * plan and creates the image: a speculative snapshot, undone with the
- * rest when either fails (docs/architecture.md, "The flow"). Only the
+ * rest when either fails (docs/architecture.md, "The two branches"). Only the
  * request's own checks come first, so that a request the plan would
  * refuse on its face takes no snapshot. The Glance branch starts once the
  * disk is open: its look-ups and the plan's own opens of the disk would
  * otherwise compete with that open, the one step of the snapshot that is
- * work rather than a wait for the monitor (docs/benchmarks.md). */
+ * work rather than a wait for the monitor (docs/benchmarks.md, "Per step"). */
 static int stage_plan_create(fs_run *r)
 {
 	int rc = fs_plan_check_request(&r->o);   /* Nova's mode: a well-formed image id */
