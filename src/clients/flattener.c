@@ -233,7 +233,7 @@ int fs_flattener_wait_ready(fs_flattener *f)
 	double end = now_ms() + (double)f->connect_ms;
 	while (!f->ready) {
 		if (f->reaped)
-			return fs_err(FASTSNAP_ECEPH, "Ceph: the flatten helper ended before it was ready");
+			return ended(f, NULL, NULL);
 		char *line;
 		int r = next_line(f, &line, 100);
 		if (r < 0)
