@@ -202,6 +202,7 @@ fsdev_render() {
 }
 
 # fsdev_http_status URL [HEADERS ('|'-separated)]: HTTP status code, or 000.
+# Each request may take FSDEV_HTTP_TIMEOUT seconds (default 5).
 fsdev_http_status() {
   local url=$1 headers=${2:-} args=()
   if [[ -n $headers ]]; then
@@ -209,7 +210,7 @@ fsdev_http_status() {
     for h in $headers; do args+=(-H "$h"); done
     unset IFS
   fi
-  curl -s -o /dev/null -m 5 -w '%{http_code}' "${args[@]}" "$url" 2>/dev/null || true
+  curl -s -o /dev/null -m "${FSDEV_HTTP_TIMEOUT:-5}" -w '%{http_code}' "${args[@]}" "$url" 2>/dev/null || true
 }
 
 # fsdev_ceph STATE ARGS...: the ceph CLI as client.admin of this cluster.
