@@ -11,7 +11,7 @@
 #include "plan/plan.h"
 #include "register/register.h"
 #include "core/rbd_url.h"
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 
 const char *fs_flatten_name(fastsnap_flatten_mode m)
 {

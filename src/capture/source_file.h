@@ -1,5 +1,5 @@
 /*
- * stream/source_file.h: a raw file or block device as a snapshot source:
+ * capture/source_file.h: a raw file or block device as a snapshot source:
  * open it, refuse image formats that are not raw (by magic bytes), and
  * check afterwards that it did not change while it was read (docs/usage.md, "--disk-file").
  */
