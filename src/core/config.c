@@ -78,12 +78,10 @@ void fs_config_free(fs_config *c)
 	free(c->images_type);
 	free(c->keyring);
 	free(c->flatten_helper);
-	char **su[] = { &c->su_auth_type, &c->su_auth_url, &c->su_username, &c->su_password,
-		&c->su_user_domain_name, &c->su_project_name, &c->su_project_id,
-		&c->su_project_domain_name, &c->su_application_credential_id,
-		&c->su_application_credential_secret };
-	for (size_t i = 0; i < sizeof(su) / sizeof(su[0]); i++)
-		free(*su[i]);
+	free(c->su_auth_type);
+#define FREE_SU(name, auth_types) free(c->su.name);
+	FS_SERVICE_USER_FIELDS(FREE_SU)
+#undef FREE_SU
 	fs_config_init(c);
 }
 
@@ -330,24 +328,15 @@ static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name,
 		if (!strcmp(name, "images_type"))
 			return fs_cfg_set_str(p, &c->images_type, v);
 	} else if (!strcmp(section, "service_user")) {
-		static const struct { const char *name; size_t off; } su[] = {
-			{ "auth_type", offsetof(fs_config, su_auth_type) },
-			{ "auth_url", offsetof(fs_config, su_auth_url) },
-			{ "username", offsetof(fs_config, su_username) },
-			{ "password", offsetof(fs_config, su_password) },
-			{ "user_domain_name", offsetof(fs_config, su_user_domain_name) },
-			{ "project_name", offsetof(fs_config, su_project_name) },
-			{ "project_id", offsetof(fs_config, su_project_id) },
-			{ "project_domain_name", offsetof(fs_config, su_project_domain_name) },
-			{ "application_credential_id", offsetof(fs_config, su_application_credential_id) },
-			{ "application_credential_secret",
-				offsetof(fs_config, su_application_credential_secret) },
-		};
 		if (!strcmp(name, "send_service_user_token"))
 			return fs_cfg_set_bool(p, &c->su_send, section, name, v);
-		for (size_t i = 0; i < sizeof(su) / sizeof(su[0]); i++)
-			if (!strcmp(name, su[i].name))
-				return fs_cfg_set_str(p, (char **)((char *)c + su[i].off), v);
+		if (!strcmp(name, "auth_type"))
+			return fs_cfg_set_str(p, &c->su_auth_type, v);
+#define SET_SU(key, auth_types) \
+		if (!strcmp(name, #key)) \
+			return fs_cfg_set_str(p, &c->su.key, v);
+		FS_SERVICE_USER_FIELDS(SET_SU)
+#undef SET_SU
 	} else if (!strcmp(section, "fastsnap")) {
 		if (!strcmp(name, "keyring"))
 			return fs_cfg_set_str(p, &c->keyring, v);

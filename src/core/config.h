@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/common.h"
+#include "core/service_user.h"
 
 typedef struct {
 	/* [glance] */
@@ -36,15 +37,7 @@ typedef struct {
 	 * user's token as X-Service-Token (docs/auth.md) */
 	int su_send;               /* send_service_user_token: -1 unset, 0/1 */
 	char *su_auth_type;        /* auth_type: password, v3password, v3applicationcredential */
-	char *su_auth_url;
-	char *su_username;
-	char *su_password;
-	char *su_user_domain_name;
-	char *su_project_name;
-	char *su_project_id;
-	char *su_project_domain_name;
-	char *su_application_credential_id;
-	char *su_application_credential_secret;
+	fs_service_user su;        /* the identity (core/service_user.h) */
 
 	/* [fastsnap] */
 	char *keyring;             /* keyring: path of the Ceph keyring */

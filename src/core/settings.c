@@ -46,9 +46,9 @@ void fs_settings_free(fs_settings *s)
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
 		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format, &s->test_run_during,
 		&s->flatten_helper,
-		&s->su_auth_url, &s->su_username, &s->su_password, &s->su_user_domain_name,
-		&s->su_project_name, &s->su_project_id, &s->su_project_domain_name,
-		&s->su_application_credential_id, &s->su_application_credential_secret,
+#define SU_FIELD(name, auth_types) &s->su.name,
+		FS_SERVICE_USER_FIELDS(SU_FIELD)
+#undef SU_FIELD
 	};
 	/* tokens, passwords and secrets are wiped (every string, to miss none) */
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -185,32 +185,24 @@ static int fs_resolve_service_user(fs_settings *s, const fs_config *c)
 	if (strcmp(t, "password") && strcmp(t, "v3password") && !appcred)
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type '%s' is not supported "
 			"(password, v3password or v3applicationcredential)", t);
-	if (!c->su_auth_url)
+	if (!c->su.auth_url)
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] send_service_user_token is true "
 			"but auth_url is not set");
-	if (appcred && (!c->su_application_credential_id || !c->su_application_credential_secret))
+	if (appcred && (!c->su.application_credential_id || !c->su.application_credential_secret))
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type v3applicationcredential "
 			"needs application_credential_id and application_credential_secret");
-	if (!appcred && (!c->su_username || !c->su_password))
+	if (!appcred && (!c->su.username || !c->su.password))
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type %s needs username and "
 			"password", t);
-	const char *src[] = { c->su_auth_url, c->su_username, c->su_password,
-		c->su_user_domain_name, c->su_project_name, c->su_project_id,
-		c->su_project_domain_name, c->su_application_credential_id,
-		c->su_application_credential_secret };
-	char **dst[] = { &s->su_auth_url, &s->su_username, &s->su_password,
-		&s->su_user_domain_name, &s->su_project_name, &s->su_project_id,
-		&s->su_project_domain_name, &s->su_application_credential_id,
-		&s->su_application_credential_secret };
-	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-		if (appcred && i >= 1 && i <= 6)
-			continue;       /* an application credential carries user and scope */
-		if (!appcred && i >= 7)
-			continue;
-		if (src[i] && !(*dst[i] = strdup(src[i])))
-			return fs_err(FASTSNAP_ENOMEM, "out of memory");
-	}
-	int rc = fs_check_line(s->su_auth_url, "[service_user] auth_url");
+	/* only the fields of the auth_type (an application credential carries
+	 * the user and the scope) */
+	int used = appcred ? FS_SU_APPCRED : FS_SU_PASSWORD;
+#define COPY_SU(name, auth_types) \
+	if (((auth_types) & used) && c->su.name && !(s->su.name = strdup(c->su.name))) \
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	FS_SERVICE_USER_FIELDS(COPY_SU)
+#undef COPY_SU
+	int rc = fs_check_line(s->su.auth_url, "[service_user] auth_url");
 	if (rc < 0)
 		return rc;
 	s->service_token = 1;
