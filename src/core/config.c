@@ -1,5 +1,5 @@
 /*
- * policy/config.c: reads the nova.conf-style INI config file with inih.
+ * core/config.c: reads the nova.conf-style INI config file with inih.
  *
  * inih is fed through ini_parse_stream() with our own line reader over the
  * (buf, len) buffer, so that the parser does no I/O, line numbers are

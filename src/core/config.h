@@ -1,5 +1,5 @@
 /*
- * policy/config.h: the nova.conf-style INI config file. Only the options
+ * core/config.h: the nova.conf-style INI config file. Only the options
  * fastsnap uses are kept; every other section and key is ignored, since a
  * real nova.conf has hundreds. Parsing takes a buffer and does no I/O
  * (fs_config_parse); fs_config_load reads a file and calls it.

@@ -1,6 +1,7 @@
 /*
- * policy/store_policy.c: the store decision (docs/configuration.md, "Store policy") and the
- * direct-path feasibility for the chosen store (section 2b), as a pure
+ * policy/store_policy.c: the store decision (docs/configuration.md, "Which
+ * store: the policy") and the direct-path feasibility for the chosen store
+ * (docs/configuration.md, "Direct path feasibility"), as a pure
  * function of discovery results. First row that applies wins:
  *   requested store > operator's [glance] store > base image's store >
  *   Glance's default store.
