@@ -32,7 +32,7 @@
 #include "stream/extents.h"
 #include "clients/glance.h"
 #include "core/settings.h"
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 #include "stream/stream.h"
 
 static void die(const char *what)

@@ -1,6 +1,7 @@
 /*
- * engine.h: the engine handle (internal layout), shared by engine.c (open,
- * close, the run) and stores.c.
+ * engine.h: the engine handle (internal layout), opened and closed by
+ * engine_open.c and shared by the entry points: engine.c (the run),
+ * stores.c, direct_undo.c, gc/ and backup/.
  */
 #ifndef FS_ENGINE_H
 #define FS_ENGINE_H

@@ -15,7 +15,7 @@
 #include "cleanup/undo.h"
 #include "clients/rbd.h"
 #include "core/steps.h"
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 
 typedef struct {
 	fastsnap_capture_cb cb;

@@ -308,21 +308,15 @@ static int copy_identity(fs_auth *a, const fs_settings *s)
 static int copy_service_user(fs_auth *a, const fs_settings *s, fs_http *h)
 {
 	fs_settings *v = &a->svc;
-	char **dst[] = { &v->os_auth_url, &v->os_username, &v->os_password,
-		&v->os_user_domain_name, &v->os_project_name, &v->os_project_id,
-		&v->os_project_domain_name, &v->os_application_credential_id,
-		&v->os_application_credential_secret };
-	const char *src[] = { s->su_auth_url, s->su_username, s->su_password,
-		s->su_user_domain_name, s->su_project_name, s->su_project_id,
-		s->su_project_domain_name, s->su_application_credential_id,
-		s->su_application_credential_secret };
-	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
-		if (src[i] && !(*dst[i] = strdup(src[i])))
-			return fs_err(FASTSNAP_ENOMEM, "out of memory copying [service_user]");
+#define COPY_SU(name, auth_types) \
+	if (s->su.name && !(v->os_##name = strdup(s->su.name))) \
+		return fs_err(FASTSNAP_ENOMEM, "out of memory copying [service_user]");
+	FS_SERVICE_USER_FIELDS(COPY_SU)
+#undef COPY_SU
 	a->has_svc = 1;
 	int rc;
-	if ((rc = fs_http_add_secret(h, s->su_password)) < 0 ||
-	    (rc = fs_http_add_secret(h, s->su_application_credential_secret)) < 0)
+	if ((rc = fs_http_add_secret(h, s->su.password)) < 0 ||
+	    (rc = fs_http_add_secret(h, s->su.application_credential_secret)) < 0)
 		return rc;
 	char *body = NULL;
 	if ((rc = fs_keystone_request_body(&body, &a->svc)) < 0) {

@@ -2,7 +2,7 @@
  * clients/auth.h: Glance identity. A static token (X-Auth-Token), or a
  * Keystone v3 token from a password or an application credential, plus
  * the Glance endpoint (explicit, or from the token's service catalog).
- * Identity headers from fs_settings.glance_headers are added by glance.c.
+ * Identity headers from fs_settings.glance_headers are added by glance.c (its request core).
  */
 #ifndef FS_AUTH_H
 #define FS_AUTH_H

@@ -1,6 +1,8 @@
 /*
- * clients/glance.h: the Glance v2 client (images, upload, locations,
- * discovery). Every call returns 0 or a negative FASTSNAP_E* code and
+ * clients/glance.h: the Glance v2 client (images and upload in
+ * glance_images.c, locations in glance_location.c, discovery and the plan's
+ * look-ups in glance_lookups.c, the client and its request core in
+ * glance.c, the per-engine cache in glance_cache.c). Every call returns 0 or a negative FASTSNAP_E* code and
  * sets the thread-local message to "Glance <METHOD> <path>: <status>
  * <Glance's own message>". One fs_glance holds one HTTP connection
  * (reused across calls); use one per thread.
@@ -182,9 +184,10 @@ typedef struct {
 	size_t n_remove;
 } fs_location_opts;
 
-/* fs_glance_add_location with options. */
-int fs_glance_add_location_ex(fs_glance *g, const char *id, const char *url, const char *store,
-	const fs_location_opts *o);
+/* fs_glance_add_location that also removes o->remove_props (in the same
+ * PATCH on Glance < 29; left to the caller after a POST). */
+int fs_glance_add_location_removing_props(fs_glance *g, const char *id, const char *url,
+	const char *store, const fs_location_opts *o);
 
 /* The image as the last location call of image `id` left it: the PATCH's
  * answer, or the poll that found it active after a POST (so a caller can

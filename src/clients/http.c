@@ -3,10 +3,9 @@
  * easy handle per fs_http, the retry loop (503 and connection errors, for
  * requests marked retryable; uploads only when the reader can rewind), the
  * response-body cap, the check of every header sent (core/header.c), the
- * JSON-body and unexpected-status helpers, error-body message extraction and
- * the redaction of secrets in log lines and error messages.
+ * JSON-body and unexpected-status helpers (an error body's message is
+ * error_body.c's), and the redaction of secrets in log lines and error messages.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "clients/error_body.h"
 #include "clients/http.h"
 #include "core/header.h"
 #include "core/secret.h"
@@ -47,7 +47,8 @@ struct fs_http {
 	char *client_cert;
 	char *client_key;
 	int insecure;
-	fs_logger lg;
+	fs_logger lg;             /* the caller's logger behind scrub_log */
+	fs_logger user_lg;        /* the caller's */
 	fs_strv secrets;
 	unsigned int seed;
 	char errbuf[CURL_ERROR_SIZE];
@@ -192,6 +193,8 @@ static void pool_give(fs_http_pool *p, CURL *c)
 		curl_easy_cleanup(c);
 }
 
+static void set_logger(fs_http *h, const fs_logger *lg);
+
 int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 {
 	*out = NULL;
@@ -227,8 +230,7 @@ int fs_http_new(fs_http **out, const fs_http_opts *o, const fs_logger *lg)
 		fs_http_free(h);
 		return fs_err(FASTSNAP_ENOMEM, "out of memory copying TLS options");
 	}
-	if (lg)
-		h->lg = *lg;
+	set_logger(h, lg);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->seed = (unsigned int)ts.tv_nsec ^ (unsigned int)getpid() ^
@@ -250,7 +252,7 @@ int fs_http_clone(fs_http **out, const fs_http *h)
 	if (rc < 0)
 		return rc;
 	fs_http *c = *out;
-	c->lg = h->lg;
+	set_logger(c, &h->user_lg);
 	c->cancel = h->cancel;
 	c->cancel_ctx = h->cancel_ctx;
 	for (size_t i = 0; i < h->secrets.n; i++)
@@ -325,18 +327,21 @@ static void scrub(const fs_http *h, char *s)
 	}
 }
 
-static void hlog(const fs_http *h, fastsnap_log_level lvl, const char *fmt, ...) FS_PRINTF(3, 4);
-static void hlog(const fs_http *h, fastsnap_log_level lvl, const char *fmt, ...)
+/* The logger fs_log is given (h->lg): each line scrubbed of the secrets,
+ * then passed to the caller's. */
+static void scrub_log(fastsnap_log_level lvl, const char *msg, void *payload)
 {
-	if (!h->lg.cb)
-		return;
+	const fs_http *h = payload;
 	char line[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
+	snprintf(line, sizeof(line), "%s", msg);
 	scrub(h, line);
-	fs_log(&h->lg, lvl, "%s", line);
+	h->user_lg.cb(lvl, line, h->user_lg.payload);
+}
+
+static void set_logger(fs_http *h, const fs_logger *lg)
+{
+	h->user_lg = lg ? *lg : (fs_logger){ 0 };
+	h->lg = (fs_logger){ .cb = h->user_lg.cb ? scrub_log : NULL, .payload = h };
 }
 
 /* fs_err with the message scrubbed of secrets. */
@@ -368,181 +373,6 @@ void fs_http_redact_header(char *out, size_t outlen, const char *hdr)
 		snprintf(out, outlen, "%.*s: ***", (int)(colon - hdr), hdr);
 	else
 		snprintf(out, outlen, "%s", hdr);
-}
-
-/* ---- error body messages ---- */
-
-static const char *json_message(const cJSON *o)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
-	if (cJSON_IsString(m) && m->valuestring[0])
-		return m->valuestring;
-	m = cJSON_GetObjectItemCaseSensitive(o, "explanation");
-	if (cJSON_IsString(m) && m->valuestring[0])
-		return m->valuestring;
-	m = cJSON_GetObjectItemCaseSensitive(o, "detail");
-	if (cJSON_IsString(m) && m->valuestring[0])
-		return m->valuestring;
-	m = cJSON_GetObjectItemCaseSensitive(o, "title");
-	if (cJSON_IsString(m) && m->valuestring[0])
-		return m->valuestring;
-	return NULL;
-}
-
-/* Strip tags, decode the common entities, collapse whitespace. */
-static char *text_of(const char *buf, size_t len)
-{
-	fs_buf b = FS_BUF_INIT;
-	int intag = 0, space = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (intag) {
-			if (c == '>')
-				intag = 0;
-			continue;
-		}
-		if (c == '<') {
-			intag = 1;
-			space = 1;
-			continue;
-		}
-		if (c == '&') {
-			static const struct { const char *e; char c; } ents[] = {
-				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-				{ "&quot;", '"' }, { "&#39;", '\'' }, { "&#x27;", '\'' },
-				{ "&nbsp;", ' ' } };
-			int done = 0;
-			for (size_t e = 0; e < sizeof(ents) / sizeof(ents[0]); e++) {
-				size_t el = strlen(ents[e].e);
-				if (i + el <= len && memcmp(buf + i, ents[e].e, el) == 0) {
-					c = ents[e].c;
-					i += el - 1;
-					done = 1;
-					break;
-				}
-			}
-			(void)done;
-		}
-		if (isspace((unsigned char)c) || (unsigned char)c < 32 || c == 0x7f) {
-			space = 1;
-			continue;
-		}
-		if (space && b.len)
-			fs_buf_put(&b, " ", 1);
-		space = 0;
-		fs_buf_put(&b, &c, 1);
-	}
-	if (b.oom) {
-		fs_buf_free(&b);
-		return NULL;
-	}
-	return fs_buf_detach(&b);
-}
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t want;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		want = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		want = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		want = 4;
-	else
-		return 0;
-	if (want > n)
-		return 0;
-	for (size_t i = 1; i < want; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* no overlong 3/4-byte forms, no surrogates, nothing above U+10FFFF */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return want;
-}
-
-/* A message from a server, made fit for a log line or a JSON string:
- * bytes that are not valid UTF-8 become '?', and a text over `max` bytes
- * is cut at a character boundary; no blank at either end. In place. */
-static void clean_text(char *t, size_t max)
-{
-	size_t n = strlen(t);
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq((const unsigned char *)t + i, n - i);
-		if (k == 0) {
-			t[i] = '?';
-			k = 1;
-		}
-		if (i + k > max) {      /* the character would cross the cap */
-			n = i;
-			break;
-		}
-		i += k;
-	}
-	t[n] = '\0';
-	while (n && t[n - 1] == ' ')
-		t[--n] = '\0';
-}
-
-static const char *memfind(const char *hay, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(hay + i, needle, n) == 0)
-			return hay + i;
-	return NULL;
-}
-
-char *fs_http_error_message(const char *buf, size_t len)
-{
-	if (!buf || !len)
-		return strdup("");
-	size_t i = 0;
-	while (i < len && isspace((unsigned char)buf[i]))
-		i++;
-	if (i < len && buf[i] == '{') {
-		cJSON *j = cJSON_ParseWithLength(buf, len);
-		if (j) {
-			const char *m = NULL;
-			if (cJSON_IsObject(j)) {
-				m = json_message(j);
-				for (const cJSON *c = j->child; !m && c; c = c->next)
-					if (cJSON_IsObject(c))
-						m = json_message(c);
-			}
-			char *r = m ? text_of(m, strlen(m)) : NULL;
-			cJSON_Delete(j);
-			if (r) {
-				clean_text(r, 1024);
-				return r;
-			}
-		}
-	}
-	/* HTML: the text after </h1> is Glance's (webob's) message. */
-	const char *start = buf, *end = buf + len;
-	const char *h1 = memfind(buf, len, "</h1>");
-	if (h1) {
-		start = h1 + 5;
-		const char *be = memfind(start, (size_t)(end - start), "</body>");
-		if (be)
-			end = be;
-	} else {
-		const char *body = memfind(buf, len, "<body");
-		if (body)
-			start = body;
-	}
-	char *t = text_of(start, (size_t)(end - start));
-	if (t && !*t && h1) {
-		free(t);
-		t = text_of(buf, len);
-	}
-	if (t)
-		clean_text(t, 1024);
-	return t;
 }
 
 long fs_http_backoff_ms(long base_ms, int attempt, unsigned int *seed)
@@ -715,19 +545,15 @@ oom:
 	return herr(h, FASTSNAP_ENOMEM, "out of memory building HTTP headers");
 }
 
-/* One attempt. Returns 0 (a response), or a negative code with the error
- * set; *retryable says whether a connection error may be retried. */
-static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
-	struct curl_slist *hdrs, int *retryable, long budget_ms)
+/* The options every attempt sets: the URL, timeouts within the call's
+ * budget, TLS, the callbacks into x, the headers. */
+static void set_transfer_opts(fs_http *h, xfer *x, struct curl_slist *hdrs, long budget_ms)
 {
 	CURL *c = h->curl;
-	xfer x = { .h = h, .req = req, .resp = resp };
-	*retryable = 0;
-	curl_easy_reset(c);
 	if (h->pool)
 		curl_easy_setopt(c, CURLOPT_SHARE, h->pool->share);
 	h->errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_URL, x->req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, budget_ms > 0 &&
@@ -741,9 +567,9 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "fastsnap/" FASTSNAP_VERSION_STRING);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L);
 	if (h->ca_file)
@@ -758,12 +584,17 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	}
+}
 
+/* The method, and the body: a reader's upload, or one in memory. */
+static void set_method_opts(CURL *c, xfer *x)
+{
+	const fs_http_req *req = x->req;
 	const char *m = req->method;
 	if (req->read) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_READDATA, x);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_len);
 		if (strcmp(m, "PUT") != 0)
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
@@ -780,6 +611,53 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	} else {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
 	}
+}
+
+/* The error of a transfer that ended without a usable response (0 when it
+ * has one): canceled, the reader's, a short body, an answer over the cap,
+ * or curl's; *retryable for a connection error. */
+static int transfer_error(fs_http *h, const xfer *x, CURLcode rc, double dt, int *retryable)
+{
+	const fs_http_req *req = x->req;
+	if (rc == CURLE_ABORTED_BY_CALLBACK && canceled(h))
+		return herr(h, FASTSNAP_ECANCELED, "%s: canceled", req->log_name);
+	if (x->reader_code < 0) {
+		fs_log(&h->lg, FASTSNAP_LOG_DEBUG, "%s %s: aborted by the body reader (%d)",
+			req->method, req->url, x->reader_code);
+		/* the reader set its own message */
+		return x->reader_code;
+	}
+	if (x->short_read)
+		return herr(h, FASTSNAP_EIO, "%s: the body reader ended after %llu of %llu bytes",
+			req->log_name, (unsigned long long)x->sent,
+			(unsigned long long)req->upload_len);
+	if (x->too_large)
+		return herr(h, FASTSNAP_ETOOLARGE,
+			"%s: response body is larger than the %u-byte cap", req->log_name,
+			FS_HTTP_BODY_CAP);
+	if (rc == CURLE_OK)
+		return 0;
+	fs_log(&h->lg, FASTSNAP_LOG_DEBUG, "%s %s -> %s (%.3f s)", req->method, req->url,
+		curl_easy_strerror(rc), dt);
+	*retryable = is_conn_error(rc);
+	const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return herr(h, FASTSNAP_ETIMEOUT, "%s: timed out (%s): %s", req->log_name,
+			req->url, detail);
+	return herr(h, FASTSNAP_ETRANSPORT, "%s (%s): %s", req->log_name, req->url, detail);
+}
+
+/* One attempt. Returns 0 (a response), or a negative code with the error
+ * set; *retryable says whether a connection error may be retried. */
+static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
+	struct curl_slist *hdrs, int *retryable, long budget_ms)
+{
+	CURL *c = h->curl;
+	xfer x = { .h = h, .req = req, .resp = resp };
+	*retryable = 0;
+	curl_easy_reset(c);
+	set_transfer_opts(h, &x, hdrs, budget_ms);
+	set_method_opts(c, &x);
 
 	double t0 = fs_now();
 	CURLcode rc = curl_easy_perform(c);
@@ -790,36 +668,13 @@ static int attempt(fs_http *h, fs_http_resp *resp, const fs_http_req *req,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	resp->attempts++;
 
-	if (rc == CURLE_ABORTED_BY_CALLBACK && canceled(h))
-		return herr(h, FASTSNAP_ECANCELED, "%s: canceled", req->log_name);
-	if (x.reader_code < 0) {
-		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s: aborted by the body reader (%d)", m, req->url,
-			x.reader_code);
-		/* the reader set its own message */
-		return x.reader_code;
-	}
-	if (x.short_read)
-		return herr(h, FASTSNAP_EIO, "%s: the body reader ended after %llu of %llu bytes",
-			req->log_name, (unsigned long long)x.sent,
-			(unsigned long long)req->upload_len);
-	if (x.too_large)
-		return herr(h, FASTSNAP_ETOOLARGE,
-			"%s: response body is larger than the %u-byte cap", req->log_name,
-			FS_HTTP_BODY_CAP);
-	if (rc != CURLE_OK) {
-		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %s (%.3f s)", m, req->url,
-			curl_easy_strerror(rc), dt);
-		*retryable = is_conn_error(rc);
-		const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
-		if (rc == CURLE_OPERATION_TIMEDOUT)
-			return herr(h, FASTSNAP_ETIMEOUT, "%s: timed out (%s): %s", req->log_name,
-				req->url, detail);
-		return herr(h, FASTSNAP_ETRANSPORT, "%s (%s): %s", req->log_name, req->url, detail);
-	}
+	int err = transfer_error(h, &x, rc, dt, retryable);
+	if (err < 0)
+		return err;
 	resp->status = status;
 	/* "new connection": this request could not reuse a kept-alive one */
-	hlog(h, FASTSNAP_LOG_DEBUG, "%s %s -> %ld (%.3f s, %zu bytes%s)", m, req->url, status, dt,
-		resp->body.len, new_conns > 0 ? ", new connection" : "");
+	fs_log(&h->lg, FASTSNAP_LOG_DEBUG, "%s %s -> %ld (%.3f s, %zu bytes%s)", req->method,
+		req->url, status, dt, resp->body.len, new_conns > 0 ? ", new connection" : "");
 	if (resp->body.oom)
 		return herr(h, FASTSNAP_ENOMEM, "%s: out of memory reading the response",
 			req->log_name);
@@ -852,11 +707,11 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 	if (rc < 0)
 		return rc;
 	if (h->lg.cb) {
-		hlog(h, FASTSNAP_LOG_DEBUG, "%s %s", req->method, req->url);
+		fs_log(&h->lg, FASTSNAP_LOG_DEBUG, "%s %s", req->method, req->url);
 		for (size_t i = 0; i < req->n_headers; i++) {
 			char red[512];
 			fs_http_redact_header(red, sizeof(red), req->headers[i]);
-			hlog(h, FASTSNAP_LOG_DEBUG, "  %s", red);
+			fs_log(&h->lg, FASTSNAP_LOG_DEBUG, "  %s", red);
 		}
 	}
 	/* An upload may rightly take longer than any fixed deadline: it is
@@ -895,10 +750,10 @@ int fs_http_do(fs_http *h, fs_http_resp *resp, const fs_http_req *req)
 			break;
 		}
 		if (rc < 0)
-			hlog(h, FASTSNAP_LOG_INFO, "%s; retry %d of %d in %ld ms", fastsnap_error_last(),
+			fs_log(&h->lg, FASTSNAP_LOG_INFO, "%s; retry %d of %d in %ld ms", fastsnap_error_last(),
 				i + 1, h->num_retries, ms);
 		else
-			hlog(h, FASTSNAP_LOG_INFO, "%s: 503 Service Unavailable; retry %d of %d in %ld ms",
+			fs_log(&h->lg, FASTSNAP_LOG_INFO, "%s: 503 Service Unavailable; retry %d of %d in %ld ms",
 				req->log_name, i + 1, h->num_retries, ms);
 		if (req->read) {
 			int rr = req->rewind(req->read_ctx);
@@ -919,7 +774,7 @@ int fs_http_status_error(fs_http *h, const fs_http_resp *r, const char *log_name
 	int code = fs_http_status_to_code(r->status);
 	if (code == 0)
 		code = FASTSNAP_EPROTOCOL;
-	char *m = fs_http_error_message(r->body.ptr, r->body.len);
+	char *m = fs_error_body_message(r->body.ptr, r->body.len);
 	int rc = herr(h, code, "%s: %ld%s%s", log_name, r->status, m && *m ? " " : "",
 		m ? m : "");
 	free(m);

@@ -135,12 +135,6 @@ int fs_http_json_body(struct cJSON **out, const char *buf, size_t len, const cha
 void fs_http_redact_header(char *out, size_t outlen, const char *hdr);
 /* True when a header name is sensitive. */
 int fs_http_header_is_sensitive(const char *name, size_t len);
-/* The message of an error body: JSON {"message":..}, {"error":{"message":..}},
- * {"<key>":{"message":..}}, or HTML/text (tags stripped, collapsed). At most
- * 1024 bytes of valid UTF-8 (other bytes become '?'), no control character,
- * no blank at either end. Returns a new string (possibly ""), or NULL on
- * OOM. */
-char *fs_http_error_message(const char *buf, size_t len);
 /* Backoff before retry `attempt` (0-based) in ms, with jitter in
  * [base*2^attempt, 1.5*base*2^attempt), capped at 30 s. */
 long fs_http_backoff_ms(long base_ms, int attempt, unsigned int *seed);

@@ -1,5 +1,5 @@
 /*
- * policy/config.c: reads the nova.conf-style INI config file with inih.
+ * core/config.c: reads the nova.conf-style INI config file with inih.
  *
  * inih is fed through ini_parse_stream() with our own line reader over the
  * (buf, len) buffer, so that the parser does no I/O, line numbers are
@@ -43,7 +43,7 @@ typedef struct {
 	int err_line;
 	int err_code;
 	char err_msg[512];
-} fs_cfg_parser;
+} cfg_parser;
 
 void fs_config_init(fs_config *c)
 {
@@ -78,17 +78,15 @@ void fs_config_free(fs_config *c)
 	free(c->images_type);
 	free(c->keyring);
 	free(c->flatten_helper);
-	char **su[] = { &c->su_auth_type, &c->su_auth_url, &c->su_username, &c->su_password,
-		&c->su_user_domain_name, &c->su_project_name, &c->su_project_id,
-		&c->su_project_domain_name, &c->su_application_credential_id,
-		&c->su_application_credential_secret };
-	for (size_t i = 0; i < sizeof(su) / sizeof(su[0]); i++)
-		free(*su[i]);
+	free(c->su_auth_type);
+#define FREE_SU(name, auth_types) free(c->su.name);
+	FS_SERVICE_USER_FIELDS(FREE_SU)
+#undef FREE_SU
 	fs_config_init(c);
 }
 
-static void fs_cfg_fail(fs_cfg_parser *p, int code, const char *fmt, ...) FS_PRINTF(3, 4);
-static void fs_cfg_fail(fs_cfg_parser *p, int code, const char *fmt, ...)
+static void cfg_fail(cfg_parser *p, int code, const char *fmt, ...) FS_PRINTF(3, 4);
+static void cfg_fail(cfg_parser *p, int code, const char *fmt, ...)
 {
 	if (p->err_line)
 		return;        /* keep the first */
@@ -102,9 +100,9 @@ static void fs_cfg_fail(fs_cfg_parser *p, int code, const char *fmt, ...)
 
 /* fgets-style reader over the buffer: one whole line per call, always
  * ending in '\n' (inih discards "the rest of the line" otherwise). */
-static char *fs_cfg_reader(char *str, int num, void *stream)
+static char *line_reader(char *str, int num, void *stream)
 {
-	fs_cfg_parser *p = stream;
+	cfg_parser *p = stream;
 	if (p->pos >= p->len || num < 8)
 		return NULL;
 	const char *line = p->buf + p->pos;
@@ -128,7 +126,7 @@ static char *fs_cfg_reader(char *str, int num, void *stream)
 		return str;
 	}
 	if (line[i] == '[') {
-		fs_cfg_fail(p, FASTSNAP_ECONFIG, "section header longer than %d characters", num - 2);
+		cfg_fail(p, FASTSNAP_ECONFIG, "section header longer than %d characters", num - 2);
 		strcpy(str, "[\n");            /* makes inih report this line */
 		return str;
 	}
@@ -144,9 +142,9 @@ static char *fs_cfg_reader(char *str, int num, void *stream)
 		sep++;
 	if (sep == n || sep + 4 > (size_t)num) {
 		if (sep == n)
-			fs_cfg_fail(p, FASTSNAP_ECONFIG, "expected 'name = value' or '[section]'");
+			cfg_fail(p, FASTSNAP_ECONFIG, "expected 'name = value' or '[section]'");
 		else
-			fs_cfg_fail(p, FASTSNAP_ECONFIG, "option name longer than %d characters", num - 4);
+			cfg_fail(p, FASTSNAP_ECONFIG, "option name longer than %d characters", num - 4);
 		strcpy(str, FS_LONG_MARK "\n");  /* no separator: inih reports this line */
 		return str;
 	}
@@ -160,7 +158,7 @@ static char *fs_cfg_reader(char *str, int num, void *stream)
 
 /* Normalise a value: trim, drop one pair of surrounding quotes. Returns an
  * owned copy, or NULL for an empty value (= unset). *oom set on failure. */
-static char *fs_cfg_value(const char *v, size_t n, int *oom)
+static char *unquoted_value(const char *v, size_t n, int *oom)
 {
 	while (n && (*v == ' ' || *v == '\t' || *v == '\r')) {
 		v++;
@@ -180,12 +178,12 @@ static char *fs_cfg_value(const char *v, size_t n, int *oom)
 	return s;
 }
 
-static int fs_cfg_set_str(fs_cfg_parser *p, char **field, const char *v)
+static int set_str(cfg_parser *p, char **field, const char *v)
 {
 	int oom = 0;
-	char *s = fs_cfg_value(v, strlen(v), &oom);
+	char *s = unquoted_value(v, strlen(v), &oom);
 	if (oom) {
-		fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+		cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
 		return 0;
 	}
 	free(*field);
@@ -194,16 +192,16 @@ static int fs_cfg_set_str(fs_cfg_parser *p, char **field, const char *v)
 }
 
 /* First non-empty item of a comma-separated list. */
-static int fs_cfg_set_first(fs_cfg_parser *p, char **field, const char *v, int add_scheme)
+static int set_first(cfg_parser *p, char **field, const char *v, int add_scheme)
 {
 	const char *s = v;
 	for (;;) {
 		const char *comma = strchr(s, ',');
 		size_t n = comma ? (size_t)(comma - s) : strlen(s);
 		int oom = 0;
-		char *item = fs_cfg_value(s, n, &oom);
+		char *item = unquoted_value(s, n, &oom);
 		if (oom) {
-			fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+			cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
 			return 0;
 		}
 		if (item || !comma) {
@@ -211,7 +209,7 @@ static int fs_cfg_set_first(fs_cfg_parser *p, char **field, const char *v, int a
 				char *u = fs_asprintf("http://%s", item);
 				free(item);
 				if (!u) {
-					fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+					cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
 					return 0;
 				}
 				item = u;
@@ -224,13 +222,13 @@ static int fs_cfg_set_first(fs_cfg_parser *p, char **field, const char *v, int a
 	}
 }
 
-static int fs_cfg_set_long(fs_cfg_parser *p, long *field, const char *section, const char *name,
+static int set_long(cfg_parser *p, long *field, const char *section, const char *name,
 	const char *v, long min, long max)
 {
 	int oom = 0;
-	char *s = fs_cfg_value(v, strlen(v), &oom);
+	char *s = unquoted_value(v, strlen(v), &oom);
 	if (oom) {
-		fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+		cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
 		return 0;
 	}
 	if (!s) {
@@ -243,7 +241,7 @@ static int fs_cfg_set_long(fs_cfg_parser *p, long *field, const char *section, c
 	int bad = errno || end == s || *end || x < min || x > max;
 	free(s);
 	if (bad) {
-		fs_cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be an integer from %ld to %ld",
+		cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be an integer from %ld to %ld",
 			section, name, min, max);
 		return 0;
 	}
@@ -251,23 +249,23 @@ static int fs_cfg_set_long(fs_cfg_parser *p, long *field, const char *section, c
 	return 1;
 }
 
-static int fs_cfg_set_int(fs_cfg_parser *p, int *field, const char *section, const char *name,
+static int set_int(cfg_parser *p, int *field, const char *section, const char *name,
 	const char *v, long min, long max)
 {
 	long x = *field;
-	if (!fs_cfg_set_long(p, &x, section, name, v, min, max))
+	if (!set_long(p, &x, section, name, v, min, max))
 		return 0;
 	*field = (int)x;
 	return 1;
 }
 
-static int fs_cfg_set_bool(fs_cfg_parser *p, int *field, const char *section, const char *name,
+static int set_bool(cfg_parser *p, int *field, const char *section, const char *name,
 	const char *v)
 {
 	int oom = 0;
-	char *s = fs_cfg_value(v, strlen(v), &oom);
+	char *s = unquoted_value(v, strlen(v), &oom);
 	if (oom) {
-		fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+		cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
 		return 0;
 	}
 	int ok = 1;
@@ -281,98 +279,89 @@ static int fs_cfg_set_bool(fs_cfg_parser *p, int *field, const char *section, co
 		ok = 0;
 	free(s);
 	if (!ok)
-		fs_cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be true or false", section, name);
+		cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be true or false", section, name);
 	return ok;
 }
 
-static int fs_cfg_apply(fs_cfg_parser *p, const char *section, const char *name, const char *v)
+static int apply_key(cfg_parser *p, const char *section, const char *name, const char *v)
 {
 	fs_config *c = p->cfg;
 	if (!strcmp(section, "glance")) {
 		if (!strcmp(name, "api_servers"))
-			return fs_cfg_set_first(p, &c->glance_api_server, v, 1);
+			return set_first(p, &c->glance_api_server, v, 1);
 		if (!strcmp(name, "endpoint_override"))
-			return fs_cfg_set_str(p, &c->glance_endpoint_override, v);
+			return set_str(p, &c->glance_endpoint_override, v);
 		if (!strcmp(name, "store"))
-			return fs_cfg_set_str(p, &c->glance_store, v);
+			return set_str(p, &c->glance_store, v);
 		if (!strcmp(name, "num_retries"))
-			return fs_cfg_set_int(p, &c->glance_num_retries, section, name, v, 0, 100);
+			return set_int(p, &c->glance_num_retries, section, name, v, 0, 100);
 		if (!strcmp(name, "cafile"))
-			return fs_cfg_set_str(p, &c->glance_cafile, v);
+			return set_str(p, &c->glance_cafile, v);
 		if (!strcmp(name, "certfile"))
-			return fs_cfg_set_str(p, &c->glance_certfile, v);
+			return set_str(p, &c->glance_certfile, v);
 		if (!strcmp(name, "keyfile"))
-			return fs_cfg_set_str(p, &c->glance_keyfile, v);
+			return set_str(p, &c->glance_keyfile, v);
 		if (!strcmp(name, "insecure"))
-			return fs_cfg_set_bool(p, &c->glance_insecure, section, name, v);
+			return set_bool(p, &c->glance_insecure, section, name, v);
 		if (!strcmp(name, "region_name"))
-			return fs_cfg_set_str(p, &c->glance_region_name, v);
+			return set_str(p, &c->glance_region_name, v);
 		if (!strcmp(name, "valid_interfaces"))
-			return fs_cfg_set_first(p, &c->glance_interface, v, 0);
+			return set_first(p, &c->glance_interface, v, 0);
 	} else if (!strcmp(section, "libvirt")) {
 		if (!strcmp(name, "images_rbd_pool"))
-			return fs_cfg_set_str(p, &c->images_rbd_pool, v);
+			return set_str(p, &c->images_rbd_pool, v);
 		if (!strcmp(name, "snapshot_image_format")) {
-			if (!fs_cfg_set_str(p, &c->snapshot_image_format, v))
+			if (!set_str(p, &c->snapshot_image_format, v))
 				return 0;
 			const char *f = c->snapshot_image_format;
 			if (f && strcmp(f, "raw") != 0 && strcmp(f, "qcow2") != 0) {
-				fs_cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be raw or qcow2, not '%s'", section,
+				cfg_fail(p, FASTSNAP_ECONFIG, "[%s] %s must be raw or qcow2, not '%s'", section,
 					name, f);
 				return 0;
 			}
 			return 1;
 		}
 		if (!strcmp(name, "images_rbd_ceph_conf"))
-			return fs_cfg_set_str(p, &c->images_rbd_ceph_conf, v);
+			return set_str(p, &c->images_rbd_ceph_conf, v);
 		if (!strcmp(name, "rbd_user"))
-			return fs_cfg_set_str(p, &c->rbd_user, v);
+			return set_str(p, &c->rbd_user, v);
 		if (!strcmp(name, "images_type"))
-			return fs_cfg_set_str(p, &c->images_type, v);
+			return set_str(p, &c->images_type, v);
 	} else if (!strcmp(section, "service_user")) {
-		static const struct { const char *name; size_t off; } su[] = {
-			{ "auth_type", offsetof(fs_config, su_auth_type) },
-			{ "auth_url", offsetof(fs_config, su_auth_url) },
-			{ "username", offsetof(fs_config, su_username) },
-			{ "password", offsetof(fs_config, su_password) },
-			{ "user_domain_name", offsetof(fs_config, su_user_domain_name) },
-			{ "project_name", offsetof(fs_config, su_project_name) },
-			{ "project_id", offsetof(fs_config, su_project_id) },
-			{ "project_domain_name", offsetof(fs_config, su_project_domain_name) },
-			{ "application_credential_id", offsetof(fs_config, su_application_credential_id) },
-			{ "application_credential_secret",
-				offsetof(fs_config, su_application_credential_secret) },
-		};
 		if (!strcmp(name, "send_service_user_token"))
-			return fs_cfg_set_bool(p, &c->su_send, section, name, v);
-		for (size_t i = 0; i < sizeof(su) / sizeof(su[0]); i++)
-			if (!strcmp(name, su[i].name))
-				return fs_cfg_set_str(p, (char **)((char *)c + su[i].off), v);
+			return set_bool(p, &c->su_send, section, name, v);
+		if (!strcmp(name, "auth_type"))
+			return set_str(p, &c->su_auth_type, v);
+#define SET_SU(key, auth_types) \
+		if (!strcmp(name, #key)) \
+			return set_str(p, &c->su.key, v);
+		FS_SERVICE_USER_FIELDS(SET_SU)
+#undef SET_SU
 	} else if (!strcmp(section, "fastsnap")) {
 		if (!strcmp(name, "keyring"))
-			return fs_cfg_set_str(p, &c->keyring, v);
+			return set_str(p, &c->keyring, v);
 		if (!strcmp(name, "flatten_helper"))
-			return fs_cfg_set_str(p, &c->flatten_helper, v);
+			return set_str(p, &c->flatten_helper, v);
 		if (!strcmp(name, "clone_depth_cap"))
-			return fs_cfg_set_int(p, &c->clone_depth_cap, section, name, v, 1, 1000);
+			return set_int(p, &c->clone_depth_cap, section, name, v, 1, 1000);
 		if (!strcmp(name, "connect_timeout_ms"))
-			return fs_cfg_set_long(p, &c->connect_timeout_ms, section, name, v, 1, 3600000);
+			return set_long(p, &c->connect_timeout_ms, section, name, v, 1, 3600000);
 		if (!strcmp(name, "ceph_op_timeout_s"))
-			return fs_cfg_set_long(p, &c->ceph_op_timeout_s, section, name, v, 1, 86400);
+			return set_long(p, &c->ceph_op_timeout_s, section, name, v, 1, 86400);
 		if (!strcmp(name, "low_speed_time_s"))
-			return fs_cfg_set_long(p, &c->low_speed_time_s, section, name, v, 1, 86400);
+			return set_long(p, &c->low_speed_time_s, section, name, v, 1, 86400);
 		if (!strcmp(name, "call_deadline_s"))
-			return fs_cfg_set_long(p, &c->call_deadline_s, section, name, v, 1, 86400);
+			return set_long(p, &c->call_deadline_s, section, name, v, 1, 86400);
 		if (!strcmp(name, "glance_cache_s"))
-			return fs_cfg_set_long(p, &c->glance_cache_s, section, name, v, 0, 86400);
+			return set_long(p, &c->glance_cache_s, section, name, v, 0, 86400);
 	}
 	return 1;   /* unknown: ignored */
 }
 
 /* inih handler */
-static int fs_cfg_handler(void *user, const char *section, const char *name, const char *value)
+static int on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
-	fs_cfg_parser *p = user;
+	cfg_parser *p = user;
 	if (p->err_line)
 		return 1;   /* only the first error counts; do not pile up */
 	if (p->long_line && !strcmp(value, FS_LONG_MARK)) {
@@ -386,14 +375,14 @@ static int fs_cfg_handler(void *user, const char *section, const char *name, con
 		}
 		char *full = strndup(p->long_val, n);
 		if (!full) {
-			fs_cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
+			cfg_fail(p, FASTSNAP_ENOMEM, "out of memory");
 			return 0;
 		}
-		int r = fs_cfg_apply(p, section, name, full);
+		int r = apply_key(p, section, name, full);
 		free(full);
 		return r;
 	}
-	return fs_cfg_apply(p, section, name, value);
+	return apply_key(p, section, name, value);
 }
 
 int fs_config_parse_named(fs_config *out, const char *name, const char *buf, size_t len)
@@ -410,13 +399,13 @@ int fs_config_parse_named(fs_config *out, const char *name, const char *buf, siz
 			line += *q == '\n';
 		return fs_err(FASTSNAP_ECONFIG, "%s:%d: NUL byte in the file", name, line);
 	}
-	fs_cfg_parser p;
+	cfg_parser p;
 	memset(&p, 0, sizeof(p));
 	p.name = name;
 	p.buf = buf;
 	p.len = len;
 	p.cfg = out;
-	int r = ini_parse_stream(fs_cfg_reader, &p, fs_cfg_handler, &p);
+	int r = ini_parse_stream(line_reader, &p, on_ini_key, &p);
 	if (r == 0 && !p.err_line)
 		return 0;
 	fs_config_free(out);

@@ -1,5 +1,5 @@
 /*
- * policy/config.h: the nova.conf-style INI config file. Only the options
+ * core/config.h: the nova.conf-style INI config file. Only the options
  * fastsnap uses are kept; every other section and key is ignored, since a
  * real nova.conf has hundreds. Parsing takes a buffer and does no I/O
  * (fs_config_parse); fs_config_load reads a file and calls it.
@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/common.h"
+#include "core/service_user.h"
 
 typedef struct {
 	/* [glance] */
@@ -36,15 +37,7 @@ typedef struct {
 	 * user's token as X-Service-Token (docs/auth.md) */
 	int su_send;               /* send_service_user_token: -1 unset, 0/1 */
 	char *su_auth_type;        /* auth_type: password, v3password, v3applicationcredential */
-	char *su_auth_url;
-	char *su_username;
-	char *su_password;
-	char *su_user_domain_name;
-	char *su_project_name;
-	char *su_project_id;
-	char *su_project_domain_name;
-	char *su_application_credential_id;
-	char *su_application_credential_secret;
+	fs_service_user su;        /* the identity (core/service_user.h) */
 
 	/* [fastsnap] */
 	char *keyring;             /* keyring: path of the Ceph keyring */

@@ -46,9 +46,9 @@ void fs_settings_free(fs_settings *s)
 		&s->os_interface, &s->os_region_name, &s->ca_file, &s->client_cert, &s->client_key,
 		&s->test_fail_after, &s->test_kill_after, &s->test_kill_during, &s->snapshot_image_format, &s->test_run_during,
 		&s->flatten_helper,
-		&s->su_auth_url, &s->su_username, &s->su_password, &s->su_user_domain_name,
-		&s->su_project_name, &s->su_project_id, &s->su_project_domain_name,
-		&s->su_application_credential_id, &s->su_application_credential_secret,
+#define SU_FIELD(name, auth_types) &s->su.name,
+		FS_SERVICE_USER_FIELDS(SU_FIELD)
+#undef SU_FIELD
 	};
 	/* tokens, passwords and secrets are wiped (every string, to miss none) */
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -63,7 +63,7 @@ void fs_settings_free(fs_settings *s)
 
 /* Validate hdr[0..len) and append it as "Name: value". `where` prefixes
  * messages ("glance header #2", "FASTSNAP_GLANCE_HEADERS item 1"). */
-static int fs_add_header_n(fs_settings *s, const char *hdr, size_t len, const char *where)
+static int add_header_n(fs_settings *s, const char *hdr, size_t len, const char *where)
 {
 	size_t nlen, vlen;
 	const char *v;
@@ -83,11 +83,11 @@ int fs_settings_add_header(fs_settings *s, const char *hdr)
 {
 	if (!hdr)
 		return fs_err(FASTSNAP_EINVAL, "glance header: NULL");
-	return fs_add_header_n(s, hdr, strlen(hdr), "glance header");
+	return add_header_n(s, hdr, strlen(hdr), "glance header");
 }
 
 /* 'Name: value|Name: value': split on '|', trim, skip empty items. */
-static int fs_add_env_headers(fs_settings *s, const char *env)
+static int add_env_headers(fs_settings *s, const char *env)
 {
 	char *copy = fs_strdup(env);
 	if (!copy)
@@ -103,7 +103,7 @@ static int fs_add_env_headers(fs_settings *s, const char *env)
 		if (*t) {
 			char where[64];
 			snprintf(where, sizeof(where), "FASTSNAP_GLANCE_HEADERS item %d", item);
-			rc = fs_add_header_n(s, t, strlen(t), where);
+			rc = add_header_n(s, t, strlen(t), where);
 			if (rc)
 				break;
 		}
@@ -126,7 +126,7 @@ static const char *fs_env(const fastsnap_engine_opts *o, const char *name)
 }
 
 /* opts > env > config > default; copies into *dst. */
-static int fs_pick(char **dst, const fastsnap_engine_opts *o, const char *opt, const char *env,
+static int pick(char **dst, const fastsnap_engine_opts *o, const char *opt, const char *env,
 	const char *cfg, const char *def)
 {
 	/* An empty value counts as unset at every level. */
@@ -144,7 +144,7 @@ static int fs_pick(char **dst, const fastsnap_engine_opts *o, const char *opt, c
 }
 
 /* Parse an environment integer in [min, max]; 1 if set, 0 if unset. */
-static int fs_env_long(long *out, const fastsnap_engine_opts *o, const char *name, long min, long max)
+static int env_long(long *out, const fastsnap_engine_opts *o, const char *name, long min, long max)
 {
 	const char *v = fs_env(o, name);
 	if (!v)
@@ -161,7 +161,7 @@ static int fs_env_long(long *out, const fastsnap_engine_opts *o, const char *nam
 }
 
 /* Strings that end up in an HTTP header or URL must have no CR/LF. */
-static int fs_check_line(const char *v, const char *what)
+static int check_line(const char *v, const char *what)
 {
 	if (!v)
 		return 0;
@@ -176,7 +176,7 @@ static int fs_check_line(const char *v, const char *what)
  * is true, and checked as Nova's keystoneauth would (auth_type password or
  * v3applicationcredential, an auth_url, a user and password or an
  * application credential). */
-static int fs_resolve_service_user(fs_settings *s, const fs_config *c)
+static int resolve_service_user(fs_settings *s, const fs_config *c)
 {
 	if (c->su_send != 1)
 		return 0;
@@ -185,32 +185,24 @@ static int fs_resolve_service_user(fs_settings *s, const fs_config *c)
 	if (strcmp(t, "password") && strcmp(t, "v3password") && !appcred)
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type '%s' is not supported "
 			"(password, v3password or v3applicationcredential)", t);
-	if (!c->su_auth_url)
+	if (!c->su.auth_url)
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] send_service_user_token is true "
 			"but auth_url is not set");
-	if (appcred && (!c->su_application_credential_id || !c->su_application_credential_secret))
+	if (appcred && (!c->su.application_credential_id || !c->su.application_credential_secret))
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type v3applicationcredential "
 			"needs application_credential_id and application_credential_secret");
-	if (!appcred && (!c->su_username || !c->su_password))
+	if (!appcred && (!c->su.username || !c->su.password))
 		return fs_err(FASTSNAP_ECONFIG, "[service_user] auth_type %s needs username and "
 			"password", t);
-	const char *src[] = { c->su_auth_url, c->su_username, c->su_password,
-		c->su_user_domain_name, c->su_project_name, c->su_project_id,
-		c->su_project_domain_name, c->su_application_credential_id,
-		c->su_application_credential_secret };
-	char **dst[] = { &s->su_auth_url, &s->su_username, &s->su_password,
-		&s->su_user_domain_name, &s->su_project_name, &s->su_project_id,
-		&s->su_project_domain_name, &s->su_application_credential_id,
-		&s->su_application_credential_secret };
-	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-		if (appcred && i >= 1 && i <= 6)
-			continue;       /* an application credential carries user and scope */
-		if (!appcred && i >= 7)
-			continue;
-		if (src[i] && !(*dst[i] = strdup(src[i])))
-			return fs_err(FASTSNAP_ENOMEM, "out of memory");
-	}
-	int rc = fs_check_line(s->su_auth_url, "[service_user] auth_url");
+	/* only the fields of the auth_type (an application credential carries
+	 * the user and the scope) */
+	int used = appcred ? FS_SU_APPCRED : FS_SU_PASSWORD;
+#define COPY_SU(name, auth_types) \
+	if (((auth_types) & used) && c->su.name && !(s->su.name = strdup(c->su.name))) \
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	FS_SERVICE_USER_FIELDS(COPY_SU)
+#undef COPY_SU
+	int rc = check_line(s->su.auth_url, "[service_user] auth_url");
 	if (rc < 0)
 		return rc;
 	s->service_token = 1;
@@ -221,11 +213,11 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 static int resolve_headers(fs_settings *s, const fastsnap_engine_opts *o);
 
 /* Strings: opts > env > config > default; then the numbers and headers. */
-static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c)
+static int resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_config *c)
 {
 	int rc = 0;
 #define PICK(field, opt, env, cfg, def) \
-	do { if ((rc = fs_pick(&s->field, o, (opt), (env), (cfg), (def))) < 0) return rc; } while (0)
+	do { if ((rc = pick(&s->field, o, (opt), (env), (cfg), (def))) < 0) return rc; } while (0)
 
 	PICK(ceph_conf, o->ceph_conf, "CEPH_CONF", c->images_rbd_ceph_conf, NULL);
 	PICK(ceph_user, o->ceph_user, "FASTSNAP_CEPH_USER", c->rbd_user, FS_DEFAULT_CEPH_USER);
@@ -261,15 +253,15 @@ static int fs_resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_co
 	if (s->ceph_user && !*s->ceph_user)
 		return fs_err(FASTSNAP_EINVAL, "Ceph user name is empty");
 
-	if ((rc = fs_check_line(s->os_token, o->os_token ? "os_token" : "OS_AUTH_TOKEN")) < 0 ||
-	    (rc = fs_check_line(s->glance_url, "Glance URL")) < 0 ||
-	    (rc = fs_check_line(s->os_auth_url, "OS_AUTH_URL")) < 0)
+	if ((rc = check_line(s->os_token, o->os_token ? "os_token" : "OS_AUTH_TOKEN")) < 0 ||
+	    (rc = check_line(s->glance_url, "Glance URL")) < 0 ||
+	    (rc = check_line(s->os_auth_url, "OS_AUTH_URL")) < 0)
 		return rc;
 	if (s->glance_url && strpbrk(s->glance_url, " \t"))
 		return fs_err(FASTSNAP_EINVAL, "Glance URL '%s' contains a space", s->glance_url);
 
 	s->insecure = o->insecure ? 1 : (c->glance_insecure == 1);
-	if ((rc = resolve_numbers(s, o, c)) < 0 || (rc = fs_resolve_service_user(s, c)) < 0)
+	if ((rc = resolve_numbers(s, o, c)) < 0 || (rc = resolve_service_user(s, c)) < 0)
 		return rc;
 	return resolve_headers(s, o);
 }
@@ -327,7 +319,7 @@ static int resolve_numbers(fs_settings *s, const fastsnap_engine_opts *o, const 
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (nums[i].opt_set)
 			*nums[i].dst = nums[i].opt;
-		else if ((rc = fs_env_long(nums[i].dst, o, nums[i].env, nums[i].min, nums[i].max)) < 0)
+		else if ((rc = env_long(nums[i].dst, o, nums[i].env, nums[i].min, nums[i].max)) < 0)
 			return rc;
 		else if (rc == 0)
 			*nums[i].dst = nums[i].cfg_set ? nums[i].cfg : nums[i].def;
@@ -353,11 +345,11 @@ static int resolve_headers(fs_settings *s, const fastsnap_engine_opts *o)
 		const char *h = o->glance_headers ? o->glance_headers[i] : NULL;
 		if (!h)
 			return fs_err(FASTSNAP_EINVAL, "%s is NULL", where);
-		if ((rc = fs_add_header_n(s, h, strlen(h), where)) < 0)
+		if ((rc = add_header_n(s, h, strlen(h), where)) < 0)
 			return rc;
 	}
 	const char *eh = fs_env(o, "FASTSNAP_GLANCE_HEADERS");
-	if (eh && (rc = fs_add_env_headers(s, eh)) < 0)
+	if (eh && (rc = add_env_headers(s, eh)) < 0)
 		return rc;
 #undef PICK
 	return 0;
@@ -378,7 +370,7 @@ int fs_settings_resolve(fs_settings *s, const fastsnap_engine_opts *in)
 	if (path)
 		rc = fs_config_load(&cfg, path);
 	if (rc == 0)
-		rc = fs_resolve(s, &opts, &cfg);
+		rc = resolve(s, &opts, &cfg);
 	fs_config_free(&cfg);
 	if (rc < 0)
 		fs_settings_free(s);

@@ -9,6 +9,7 @@
 #define FS_SETTINGS_H
 
 #include "core/common.h"
+#include "core/service_user.h"
 
 typedef struct fs_glance_shared fs_glance_shared;   /* clients/glance.h */
 
@@ -42,15 +43,7 @@ typedef struct {
 	 * service_token = send_service_user_token; the su_* identity is
 	 * authenticated like the user's (password or application credential). */
 	int service_token;
-	char *su_auth_url;
-	char *su_username;
-	char *su_password;
-	char *su_user_domain_name;
-	char *su_project_name;
-	char *su_project_id;
-	char *su_project_domain_name;
-	char *su_application_credential_id;
-	char *su_application_credential_secret;
+	fs_service_user su;       /* core/service_user.h */
 
 	/* HTTP */
 	long connect_timeout_ms;

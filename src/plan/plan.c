@@ -11,7 +11,7 @@
 #include "plan/plan.h"
 #include "register/register.h"
 #include "core/rbd_url.h"
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 
 const char *fs_flatten_name(fastsnap_flatten_mode m)
 {
@@ -161,23 +161,17 @@ static int choose_format(fs_plan *p, const fs_settings *s, const fastsnap_snapsh
 	return 0;
 }
 
-int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
-	const fastsnap_snapshot_opts *o)
+/* Stores, stores/detail, the base image and (when something may be
+ * inherited) the schema do not depend on each other: asked at once. Keeps
+ * the stores and the base image in p; *base_missing when it is gone. */
+static int look_up(fs_plan *p, fs_glance *g, const fastsnap_snapshot_opts *o, int *base_missing)
 {
-	memset(p, 0, sizeof(*p));
-	int r = fs_plan_check_request(o);
-	if (r < 0)
-		return r;
-	if ((r = check_source(p, c, o)) < 0)
-		return r;
-
-	/* stores, stores/detail, the base image and (when something may be
-	 * inherited) the schema do not depend on each other: asked at once */
 	int has_base = o->base_image_ref && *o->base_image_ref;
 	fs_lookups_req lq = { .base_id = has_base ? o->base_image_ref : NULL,
 		.want_schema = has_base };
 	fs_lookups lk;
-	if ((r = fs_glance_lookups(g, &lk, &lq)) < 0)
+	int r = fs_glance_lookups(g, &lk, &lq);
+	if (r < 0)
 		return r;
 	p->stores = lk.stores;
 	memset(&lk.stores, 0, sizeof(lk.stores));
@@ -192,12 +186,11 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	} else {
 		p->multistore = 1;
 	}
-
-	int base_missing = 0;
+	*base_missing = 0;
 	if (has_base) {
 		r = lk.base_rc;
 		if (r == FASTSNAP_ENOTFOUND) {
-			base_missing = 1;
+			*base_missing = 1;
 		} else if (r < 0) {
 			fs_lookups_free(&lk);
 			fs_error_state_restore(&lk.base_err);
@@ -206,7 +199,14 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 		}
 	}
 	fs_lookups_free(&lk);
+	return 0;
+}
 
+/* The store policy's decision, with another image's location when the
+ * store's cluster is not known otherwise. */
+static int decide_store(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
+	const fastsnap_snapshot_opts *o, int base_missing)
+{
 	fs_policy_in in = {
 		.stores = p->multistore ? &p->stores : NULL,
 		.multistore = p->multistore,
@@ -217,22 +217,27 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 		.base_image_missing = base_missing,
 		.our_fsid = fs_ceph_fsid(c),
 	};
-	if ((r = fs_store_policy_decide(&p->policy, &in)) < 0)
+	int r = fs_store_policy_decide(&p->policy, &in);
+	if (r < 0)
 		return r;
 	if (p->kind == FS_SRC_RBD && !p->policy.same_cluster && p->policy.store && !p->policy.fsid &&
 	    (p->policy.store_is_rbd || !p->stores.has_detail)) {
 		/* docs/architecture.md ("Glance and Ceph facts"): no fsid from stores/detail or the base image; an
 		 * rbd:// location of any image in that store can establish it. */
 		r = find_store_locations(p, g, &in);
-		if (r < 0)
-			return r;
 	}
+	return r;
+}
 
+/* The path and why (p->path, p->reason), from the policy's decision. */
+static int choose_path(fs_plan *p, const fs_settings *s, const fastsnap_snapshot_opts *o)
+{
 	p->flatten = o->flatten;
 	p->clone_format = o->flatten == FASTSNAP_FLATTEN_NONE ? 2 : 1;
 	const char *path_why;
 	char *tmp = NULL;
-	if ((r = choose_format(p, s, o)) < 0)
+	int r = choose_format(p, s, o);
+	if (r < 0)
 		return r;
 	if (!strcmp(p->disk_format, "qcow2")) {
 		p->path = FASTSNAP_PATH_STREAM;
@@ -266,6 +271,23 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	if (!p->reason)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	return 0;
+}
+
+int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
+	const fastsnap_snapshot_opts *o)
+{
+	memset(p, 0, sizeof(*p));
+	int base_missing = 0;
+	int r = fs_plan_check_request(o);
+	if (r == 0)
+		r = check_source(p, c, o);
+	if (r == 0)
+		r = look_up(p, g, o, &base_missing);
+	if (r == 0)
+		r = decide_store(p, c, g, s, o, base_missing);
+	if (r == 0)
+		r = choose_path(p, s, o);
+	return r;
 }
 
 void fs_plan_free(fs_plan *p)

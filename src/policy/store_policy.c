@@ -1,6 +1,7 @@
 /*
- * policy/store_policy.c: the store decision (docs/configuration.md, "Store policy") and the
- * direct-path feasibility for the chosen store (section 2b), as a pure
+ * policy/store_policy.c: the store decision (docs/configuration.md, "Which
+ * store: the policy") and the direct-path feasibility for the chosen store
+ * (docs/configuration.md, "Direct path feasibility"), as a pure
  * function of discovery results. First row that applies wins:
  *   requested store > operator's [glance] store > base image's store >
  *   Glance's default store.
@@ -19,7 +20,7 @@
 #include "policy/store_policy.h"
 
 /* "local, fast, web" (writable_only: without read-only stores). */
-static char *fs_pol_list(const fs_store_set *s, int writable_only)
+static char *store_list(const fs_store_set *s, int writable_only)
 {
 	fs_buf b = FS_BUF_INIT;
 	size_t k = 0;
@@ -57,11 +58,11 @@ typedef struct {
 	const char *fsid;
 	int same;
 	char *why;              /* owned */
-} fs_feas;
+} direct_feasibility;
 
 /* The first rbd:// location (parsable) in store `id`; any store when id is
  * NULL. Looks at the base image's locations, then the known ones. */
-static int fs_pol_find_loc(fs_rbd_url *u, const fs_policy_in *in, const char *id)
+static int find_rbd_location(fs_rbd_url *u, const fs_policy_in *in, const char *id)
 {
 	const fs_image *img = in->base_image;
 	size_t nb = img ? img->n_locations : 0;
@@ -85,14 +86,14 @@ static int fs_pol_find_loc(fs_rbd_url *u, const fs_policy_in *in, const char *id
 
 /* Feasibility for store `id` (info `si`, NULL when multi-store is off).
  * `u` receives the location used (caller frees). */
-static int fs_pol_feas(fs_feas *f, fs_rbd_url *u, const fs_policy_in *in, const char *id,
+static int judge_direct_path(direct_feasibility *f, fs_rbd_url *u, const fs_policy_in *in, const char *id,
 	const fs_store_info *si)
 {
 	memset(f, 0, sizeof(*f));
 	memset(u, 0, sizeof(*u));
 	if (!si) {
 		/* multi-store off: any rbd:// location of the base image is in the one store */
-		int have = fs_pol_find_loc(u, in, NULL);
+		int have = find_rbd_location(u, in, NULL);
 		if (!have) {
 			FS_WHY("Glance has multi-store off and no rbd:// location of the base image is known, "
 				"so the pool and cluster of its store are unknown");
@@ -103,7 +104,7 @@ static int fs_pol_feas(fs_feas *f, fs_rbd_url *u, const fs_policy_in *in, const 
 		f->fsid = u->fsid;
 	} else {
 		int detail = in->stores->has_detail;
-		int have = fs_pol_find_loc(u, in, id);
+		int have = find_rbd_location(u, in, id);
 		if (detail && si->type && strcmp(si->type, "rbd") != 0) {
 			FS_WHY("store '%s' is %s, not rbd", id, si->type);
 			return 0;
@@ -163,12 +164,12 @@ oom:
 /* ---- store choice ---- */
 
 /* Check a requested/operator store: listed and writable. */
-static int fs_pol_check(const fs_policy_in *in, const char *id, const char *what)
+static int check_store(const fs_policy_in *in, const char *id, const char *what)
 {
 	const fs_store_info *si = fs_store_set_find(in->stores, id);
 	if (si && !si->read_only)
 		return 0;
-	char *all = fs_pol_list(in->stores, si != NULL);
+	char *all = store_list(in->stores, si != NULL);
 	int rc;
 	if (!si)
 		rc = fs_err(FASTSNAP_ENOTFOUND, "%s '%s' is not one of Glance's stores (%s)", what, id,
@@ -182,30 +183,30 @@ static int fs_pol_check(const fs_policy_in *in, const char *id, const char *what
 
 /* The base image's candidate stores: its `stores` field, then location
  * metadata stores, in order, without repeats. */
-static int fs_pol_candidates(fs_strv *c, const fs_image *img)
+static int push_unique(fs_strv *c, const char *s)
 {
-	for (size_t i = 0; i < img->stores.n; i++) {
-		const char *s = img->stores.v[i];
-		int dup = !s || !*s;
-		for (size_t k = 0; k < c->n && !dup; k++)
-			dup = !strcmp(c->v[k], s);
-		if (!dup && fs_strv_push(c, s) < 0)
+	if (!s || !*s)
+		return 0;
+	for (size_t k = 0; k < c->n; k++)
+		if (!strcmp(c->v[k], s))
+			return 0;
+	return fs_strv_push(c, s);
+}
+
+static int base_store_candidates(fs_strv *c, const fs_image *img)
+{
+	for (size_t i = 0; i < img->stores.n; i++)
+		if (push_unique(c, img->stores.v[i]) < 0)
 			return -1;
-	}
-	for (size_t i = 0; i < img->n_locations; i++) {
-		const char *s = img->locations[i].store;
-		int dup = !s || !*s;
-		for (size_t k = 0; k < c->n && !dup; k++)
-			dup = !strcmp(c->v[k], s);
-		if (!dup && fs_strv_push(c, s) < 0)
+	for (size_t i = 0; i < img->n_locations; i++)
+		if (push_unique(c, img->locations[i].store) < 0)
 			return -1;
-	}
 	return 0;
 }
 
 /* Choose among the base image's stores. Sets *chosen (borrowed from the
  * store set) or NULL, and a reason (owned) either way. */
-static int fs_pol_from_base(const fs_policy_in *in, const fs_store_info **chosen, char **reason)
+static int store_from_base(const fs_policy_in *in, const fs_store_info **chosen, char **reason)
 {
 	*chosen = NULL;
 	*reason = NULL;
@@ -214,7 +215,7 @@ static int fs_pol_from_base(const fs_policy_in *in, const fs_store_info **chosen
 	fs_strv cand = FS_STRV_INIT;
 	fs_buf skipped = FS_BUF_INIT;
 	int rc = 0;
-	if (fs_pol_candidates(&cand, in->base_image) < 0)
+	if (base_store_candidates(&cand, in->base_image) < 0)
 		goto oom;
 	if (cand.n == 0) {
 		*reason = fs_asprintf("base image %s has no store information (no 'stores' field and no "
@@ -234,9 +235,9 @@ static int fs_pol_from_base(const fs_policy_in *in, const fs_store_info **chosen
 		if (!first)
 			first = si;
 		if (!direct) {
-			fs_feas f;
+			direct_feasibility f;
 			fs_rbd_url u;
-			if ((rc = fs_pol_feas(&f, &u, in, si->id, si)) < 0)
+			if ((rc = judge_direct_path(&f, &u, in, si->id, si)) < 0)
 				goto done;
 			if (f.same)
 				direct = si;
@@ -281,7 +282,7 @@ static int pol_base_or_default(const fs_policy_in *in, fs_policy_out *out,
 	int rc;
 	if (in->base_image) {
 		char *why = NULL;
-		if ((rc = fs_pol_from_base(in, si, &why)) < 0)
+		if ((rc = store_from_base(in, si, &why)) < 0)
 			return rc;
 		if (*si) {
 			out->source = "base-image";
@@ -332,13 +333,13 @@ int fs_store_policy_decide(fs_policy_out *out, const fs_policy_in *in)
 		if (!out->reason)
 			goto oom;
 	} else if (in->requested) {
-		if ((rc = fs_pol_check(in, in->requested, "store")) < 0)
+		if ((rc = check_store(in, in->requested, "store")) < 0)
 			return rc;
 		si = fs_store_set_find(in->stores, in->requested);
 		out->source = "requested";
 		out->reason = fs_asprintf("store '%s' was requested", si->id);
 	} else if (in->operator_store) {
-		if ((rc = fs_pol_check(in, in->operator_store, "[glance] store")) < 0)
+		if ((rc = check_store(in, in->operator_store, "[glance] store")) < 0)
 			return rc;
 		si = fs_store_set_find(in->stores, in->operator_store);
 		out->source = "operator";
@@ -358,9 +359,9 @@ int fs_store_policy_decide(fs_policy_out *out, const fs_policy_in *in)
 			goto oom;
 		return 0;
 	}
-	fs_feas f;
+	direct_feasibility f;
 	fs_rbd_url u;
-	if ((rc = fs_pol_feas(&f, &u, in, si ? si->id : NULL, si)) < 0) {
+	if ((rc = judge_direct_path(&f, &u, in, si ? si->id : NULL, si)) < 0) {
 		fs_policy_out_free(out);
 		return rc;
 	}

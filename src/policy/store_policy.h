@@ -3,8 +3,9 @@
  * whether the direct (clone-in-Ceph) path is possible for it. A pure
  * function: the caller (the engine) does the discovery and the Glance
  * calls and passes their results in; nothing here does I/O, so every rule
- * is unit-tested. Rules: docs/configuration.md ("Store policy") and docs/architecture.md ("Glance and Ceph facts"); the table and the
- * decisions are in docs/configuration.md.
+ * is unit-tested. Rules: docs/configuration.md ("Which store: the policy",
+ * "Direct path feasibility") and docs/architecture.md ("Glance and Ceph
+ * facts").
  */
 #ifndef FS_STORE_POLICY_H
 #define FS_STORE_POLICY_H

@@ -223,7 +223,7 @@ int fs_register_location(fs_glance *g, char **url_out, const char *image_id, con
 	 * one call (the PATCH of Glance < 29); else fs_register_final_check */
 	const char *k = FS_PROP_STATE;
 	fs_location_opts lo = { .poll_timeout_s = 120.0, .remove_props = &k, .n_remove = 1 };
-	return fs_glance_add_location_ex(g, image_id, *url_out, store, &lo);
+	return fs_glance_add_location_removing_props(g, image_id, *url_out, store, &lo);
 }
 
 void fs_register_seen_get(fs_glance *g, const char *image_id, fs_register_seen *out)

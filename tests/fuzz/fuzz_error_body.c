@@ -1,15 +1,15 @@
 /*
- * tests/fuzz/fuzz_error_body.c: libFuzzer target for fs_http_error_message
+ * tests/fuzz/fuzz_error_body.c: libFuzzer target for fs_error_body_message
  * (the message of a Glance or Keystone error body: JSON, HTML or text).
  * The result is at most 1024 bytes of valid UTF-8, without control
  * characters or blanks at either end.
  */
 #include "fuzz_common.h"
-#include "clients/http.h"
+#include "clients/error_body.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *m = fs_http_error_message((const char *)data, size);
+	char *m = fs_error_body_message((const char *)data, size);
 	FUZZ_CHECK(m);
 	size_t n = strlen(m);
 	FUZZ_CHECK(n <= 1024);

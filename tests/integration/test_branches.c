@@ -1,6 +1,6 @@
 /*
  * tests/integration/test_branches.c: the two branches a run starts with
- * (docs/architecture.md, "The flow"): the disk's speculative temporary
+ * (docs/architecture.md, "The two branches"): the disk's speculative temporary
  * snapshot on the caller's thread, the plan and the image creation on
  * another. A failure in either undoes what the other made: a refused
  * capture after Glance created the image deletes the image; a plan or an

@@ -17,7 +17,7 @@
 #include "devenv.h"
 #include "clients/glance.h"
 #include "core/settings.h"
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 #include "stream/stream.h"
 
 #define MiB (1ull << 20)

@@ -232,48 +232,66 @@ Test(config, load_file_and_missing_file)
 }
 
 /* The example in docs/configuration.md, verbatim. */
+/* The example of docs/configuration.md ("The config file"), read from the
+ * document itself: the first ```ini block after that heading. */
+static char *documented_example(void)
+{
+	FILE *f = fopen(FASTSNAP_SOURCE_DIR "/docs/configuration.md", "r");
+	cr_assert_not_null(f, "docs/configuration.md under %s", FASTSNAP_SOURCE_DIR);
+	char line[1024];
+	size_t len = 0, cap = 1 << 16;
+	char *text = calloc(1, cap);
+	int seen_heading = 0, in_block = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strcmp(line, "## The config file\n"))
+			seen_heading = 1;
+		else if (seen_heading && !in_block && !strcmp(line, "```ini\n"))
+			in_block = 1;
+		else if (in_block && !strncmp(line, "```", 3))
+			break;
+		else if (in_block && len + strlen(line) < cap)
+			len += (size_t)sprintf(text + len, "%s", line);
+	}
+	fclose(f);
+	cr_assert(in_block && len > 0, "no ```ini block after \"## The config file\"");
+	return text;
+}
+
 Test(config, documented_example)
 {
-	const char *text =
-		"[glance]\n"
-		"# only the first server is used\n"
-		"api_servers = http://glance-internal:9292, http://glance2:9292\n"
-		"# used when api_servers is unset:\n"
-		"# endpoint_override = http://glance-internal:9292\n"
-		"# the operator's snapshot store (see the policy below)\n"
-		"store = fast\n"
-		"num_retries = 3\n"
-		"cafile = /etc/ssl/certs/ca.pem\n"
-		"certfile = /etc/nova/client.pem\n"
-		"keyfile = /etc/nova/client.key\n"
-		"insecure = false\n"
-		"region_name = RegionOne\n"
-		"# the first item is the catalog interface\n"
-		"valid_interfaces = internal\n"
-		"\n"
-		"[libvirt]\n"
-		"images_type = rbd\n"
-		"images_rbd_pool = vms\n"
-		"images_rbd_ceph_conf = /etc/ceph/ceph.conf\n"
-		"rbd_user = nova\n"
-		"\n"
-		"[fastsnap]\n"
-		"keyring = /etc/ceph/ceph.client.nova.keyring\n"
-		"clone_depth_cap = 5\n"
-		"connect_timeout_ms = 10000\n"
-		"low_speed_time_s = 60\n";
+	char *text = documented_example();
 	fs_config c;
 	cr_assert_eq(parse(&c, text), 0, "%s", fastsnap_error_last());
+	free(text);
 	cr_assert_str_eq(c.glance_api_server, "http://glance-internal:9292");
 	cr_assert_null(c.glance_endpoint_override);
 	cr_assert_str_eq(c.glance_store, "fast");
 	cr_assert_eq(c.glance_num_retries, 3);
+	cr_assert_str_eq(c.glance_cafile, "/etc/ssl/certs/ca.pem");
+	cr_assert_str_eq(c.glance_certfile, "/etc/nova/client.pem");
 	cr_assert_str_eq(c.glance_keyfile, "/etc/nova/client.key");
 	cr_assert_eq(c.glance_insecure, 0);
+	cr_assert_str_eq(c.glance_region_name, "RegionOne");
 	cr_assert_str_eq(c.glance_interface, "internal");
+	cr_assert_str_eq(c.images_type, "rbd");
+	cr_assert_str_eq(c.images_rbd_pool, "vms");
+	cr_assert_str_eq(c.images_rbd_ceph_conf, "/etc/ceph/ceph.conf");
 	cr_assert_str_eq(c.rbd_user, "nova");
+	cr_assert_eq(c.su_send, 1);
+	cr_assert_str_eq(c.su_auth_type, "password");
+	cr_assert_str_eq(c.su.auth_url, "http://keystone:5000/v3");
+	cr_assert_str_eq(c.su.username, "nova");
+	cr_assert_str_eq(c.su.password, "...");
+	cr_assert_str_eq(c.su.user_domain_name, "Default");
+	cr_assert_str_eq(c.su.project_name, "service");
+	cr_assert_str_eq(c.su.project_domain_name, "Default");
 	cr_assert_str_eq(c.keyring, "/etc/ceph/ceph.client.nova.keyring");
 	cr_assert_eq(c.clone_depth_cap, 5);
+	cr_assert_eq(c.connect_timeout_ms, 10000);
+	cr_assert_eq(c.low_speed_time_s, 60);
+	cr_assert_eq(c.call_deadline_s, 120);
+	cr_assert_eq(c.ceph_op_timeout_s, 120);
+	cr_assert_eq(c.glance_cache_s, 30);
 	fs_config_free(&c);
 
 	/* '#' after a value is part of it, as in oslo.config */

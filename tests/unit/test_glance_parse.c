@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 
 #include "clients/auth.h"
+#include "clients/error_body.h"
 #include "clients/glance.h"
 #include "clients/http.h"
 
@@ -254,7 +255,7 @@ Test(glance_parse, versions)
 
 static void expect_msg(const char *body, const char *want)
 {
-	char *m = fs_http_error_message(body, strlen(body));
+	char *m = fs_error_body_message(body, strlen(body));
 	cr_assert_not_null(m);
 	cr_assert_str_eq(m, want, "body %s", body);
 	free(m);

@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 
+#include "clients/error_body.h"
 #include "clients/http.h"
 #include "core/secret.h"
 
@@ -20,7 +21,7 @@ Test(hardening, error_message_is_capped_clean_utf8)
 	char body[1100];
 	memset(body, 'a', sizeof(body));
 	body[1023] = ' ';                      /* the cap falls right after it */
-	char *m = fs_http_error_message(body, sizeof(body));
+	char *m = fs_error_body_message(body, sizeof(body));
 	cr_assert_not_null(m);
 	cr_assert_eq(strlen(m), 1023, "%zu", strlen(m));
 	cr_assert_neq(m[strlen(m) - 1], ' ');
@@ -30,25 +31,25 @@ Test(hardening, error_message_is_capped_clean_utf8)
 	memset(body, 'b', sizeof(body));
 	body[1023] = (char)0xc3;
 	body[1024] = (char)0xa9;
-	m = fs_http_error_message(body, sizeof(body));
+	m = fs_error_body_message(body, sizeof(body));
 	cr_assert_eq(strlen(m), 1023, "%zu", strlen(m));
 	free(m);
 
 	/* invalid bytes become '?', valid UTF-8 stays, DEL is a blank */
 	const char bad[] = "x\xff\xc3\xa9y\x7fz\xe0\x80\x80";
-	m = fs_http_error_message(bad, sizeof(bad) - 1);
+	m = fs_error_body_message(bad, sizeof(bad) - 1);
 	cr_assert_str_eq(m, "x?\xc3\xa9y z???");
 	free(m);
 
 	/* a body of only invalid bytes is capped too */
 	memset(body, 0xff, sizeof(body));
-	m = fs_http_error_message(body, sizeof(body));
+	m = fs_error_body_message(body, sizeof(body));
 	cr_assert_eq(strlen(m), 1024, "%zu", strlen(m));
 	free(m);
 
 	/* the same rules for a JSON message */
 	const char js[] = "{\"message\": \"bad \\u00e9 \xff end \"}";
-	m = fs_http_error_message(js, sizeof(js) - 1);
+	m = fs_error_body_message(js, sizeof(js) - 1);
 	cr_assert_str_eq(m, "bad \xc3\xa9 ? end");
 	free(m);
 }

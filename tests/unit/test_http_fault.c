@@ -634,7 +634,7 @@ Test(http_fault, location_patch_joins_removal_and_spares_final_get)
 	fs_glance *g = client(&s, "loc-404-200", tag, 0);
 	const char *k = FS_PROP_STATE;
 	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
-	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+	cr_assert_eq(fs_glance_add_location_removing_props(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
 		0, "%s", fastsnap_error_last());
 	char *patch = state_str("loc-404-200", tag, "last_patch");
 	cr_assert_str_eq(patch, "[{\"op\":\"add\",\"path\":\"/locations/-\",\"value\":"
@@ -667,7 +667,7 @@ Test(http_fault, location_patch_409_tried_again_without_removal)
 	fs_glance *g = client(&s, "loc-404-409", tag, 0);
 	const char *k = FS_PROP_STATE;
 	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
-	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+	cr_assert_eq(fs_glance_add_location_removing_props(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
 		FASTSNAP_ECONFLICT);
 	cr_assert_eq(count_methods("loc-404-409", tag, "PATCH"), 2);
 	char *patch = state_str("loc-404-409", tag, "last_patch");
@@ -694,7 +694,7 @@ Test(http_fault, location_post_poll_spares_final_get)
 	cr_assert_eq(fs_glance_image_create(g, NULL, &cr), 0, "%s", fastsnap_error_last());
 	const char *k = FS_PROP_STATE;
 	fs_location_opts lo = { .poll_timeout_s = 10, .remove_props = &k, .n_remove = 1 };
-	cr_assert_eq(fs_glance_add_location_ex(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
+	cr_assert_eq(fs_glance_add_location_removing_props(g, "img-1", "rbd://f/images/img-1/snap", "fast", &lo),
 		0, "%s", fastsnap_error_last());
 	fs_register_seen seen;
 	fs_register_seen_get(g, "img-1", &seen);

@@ -383,10 +383,10 @@ Test(settings, service_user_section)
 	o.config_file = path;
 	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
 	cr_assert_eq(s.service_token, 1);
-	cr_assert_str_eq(s.su_auth_url, "http://ks:5000/v3");
-	cr_assert_str_eq(s.su_username, "nova");
-	cr_assert_str_eq(s.su_password, "pw");
-	cr_assert_str_eq(s.su_project_name, "service");
+	cr_assert_str_eq(s.su.auth_url, "http://ks:5000/v3");
+	cr_assert_str_eq(s.su.username, "nova");
+	cr_assert_str_eq(s.su.password, "pw");
+	cr_assert_str_eq(s.su.project_name, "service");
 	/* the user's own identity is untouched */
 	cr_assert_null(s.os_username);
 	fs_settings_free(&s);
@@ -398,7 +398,7 @@ Test(settings, service_user_section)
 	o.config_file = path;
 	cr_assert_eq(fs_settings_resolve(&s, &o), 0, "%s", fastsnap_error_last());
 	cr_assert_eq(s.service_token, 0);
-	cr_assert_null(s.su_username);
+	cr_assert_null(s.su.username);
 	fs_settings_free(&s);
 	unlink(path);
 	free(path);

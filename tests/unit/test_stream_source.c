@@ -1,12 +1,12 @@
 /*
- * tests/unit/test_stream_source.c: raw file sources (stream/source_file.c):
+ * tests/unit/test_stream_source.c: raw file sources (capture/source_file.c):
  * refusing non-raw formats by magic bytes, block-device-free size checks,
  * and catching a file that changed while it was read.
  */
 #include <sys/stat.h>
 #include <time.h>
 
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 #include "test_stream_util.h"
 
 static void write_file(char *path, const void *head, size_t n, size_t off, uint64_t size)

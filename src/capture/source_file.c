@@ -1,5 +1,5 @@
 /*
- * stream/source_file.c: opening a raw file or block device source, the
+ * capture/source_file.c: opening a raw file or block device source, the
  * magic-byte format check, and the "did not change" check.
  */
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stream/source_file.h"
+#include "capture/source_file.h"
 
 #define FS_MAGIC_PROBE 512
 

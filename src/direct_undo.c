@@ -1,5 +1,5 @@
 /*
- * direct/cleanup.c: fastsnap_direct_cleanup, the undo of a direct snapshot
+ * direct_undo.c: fastsnap_direct_cleanup, the undo of a direct snapshot
  * made in Nova's mode, by its rbd:// location: the snapshot, and on request
  * the image. Glance is not touched.
  */

@@ -1,7 +1,7 @@
 /*
- * stream/source_file.h: a raw file or block device as a snapshot source:
+ * capture/source_file.h: a raw file or block device as a snapshot source:
  * open it, refuse image formats that are not raw (by magic bytes), and
- * check afterwards that it did not change while it was read (docs/usage.md, "--disk-file").
+ * check afterwards that it did not change while it was read (docs/streaming.md, "Sources").
  */
 #ifndef FS_SOURCE_FILE_H
 #define FS_SOURCE_FILE_H
