@@ -608,18 +608,36 @@ FASTSNAP_EXTERN int fastsnap_direct_cleanup(fastsnap_engine *engine, const char 
 typedef struct fastsnap_rotation fastsnap_rotation;
 
 /**
- * Rotate backups as Nova's createBackup does: among the images with
- * image_type=backup and this backup_type and instance_uuid, newest first,
- * keep the first `rotation` and delete the rest (0 deletes them all). An
- * image that cannot be deleted (in use, gone, forbidden) is skipped with
- * its reason and the others still go; images of other instances or types,
- * and images that are not backups, are never touched. Run it after a
- * backup that completed (fastsnap_snapshot with image_type BACKUP).
- * Thread-safe on one engine. Returns 0 (even with skipped images) or an
- * error when the list could not be read.
+ * Rotate backups as Nova's createBackup does, within one project: among
+ * the images with image_type=backup and the new backup's backup_type and
+ * instance_uuid whose Glance `owner` is the new backup's, newest first,
+ * keep the first `rotation` and delete the rest (0 deletes them all, the
+ * new one included). Look-alikes owned by another project (an identity
+ * that lists every project, such as an admin, sees them) are never
+ * deleted and never counted: fastsnap_rotation_other_owners() says how
+ * many were left alone. An image that cannot be deleted (in use, gone,
+ * forbidden) is skipped with its reason and the others still go; images
+ * of other instances or types, and images that are not backups, are never
+ * touched. Run it after a backup that completed (fastsnap_snapshot with
+ * image_type BACKUP), with that image's id: instance, type and owner are
+ * read from Glance's record of it. Thread-safe on one engine. Returns 0
+ * (even with skipped images) or an error when the new backup or the list
+ * could not be read, or the new image is not a backup with an owner.
+ */
+FASTSNAP_EXTERN int fastsnap_rotate_backups_after(fastsnap_rotation **out,
+	fastsnap_engine *engine, const char *new_backup_id, unsigned int rotation);
+/**
+ * The same, told the instance and type instead of the new backup. The
+ * owner rotated within is the one owner of every matching backup; when
+ * they belong to more than one project it fails with FASTSNAP_EINVAL and
+ * deletes nothing (use fastsnap_rotate_backups_after).
  */
 FASTSNAP_EXTERN int fastsnap_rotate_backups(fastsnap_rotation **out, fastsnap_engine *engine,
 	const char *instance_uuid, const char *backup_type, unsigned int rotation);
+/** The owner (Glance project id) rotated within, or NULL (nothing listed). */
+FASTSNAP_EXTERN const char *fastsnap_rotation_owner(const fastsnap_rotation *r);
+/** Backups of this instance and type owned by other projects: left alone, not counted. */
+FASTSNAP_EXTERN size_t fastsnap_rotation_other_owners(const fastsnap_rotation *r);
 FASTSNAP_EXTERN size_t fastsnap_rotation_deleted_count(const fastsnap_rotation *r);
 /** The i-th deleted image id, or NULL. Owned by the rotation. */
 FASTSNAP_EXTERN const char *fastsnap_rotation_deleted_get(const fastsnap_rotation *r, size_t i);
@@ -627,7 +645,8 @@ FASTSNAP_EXTERN size_t fastsnap_rotation_skipped_count(const fastsnap_rotation *
 /** The i-th skipped image id (and in *reason why), or NULL. */
 FASTSNAP_EXTERN const char *fastsnap_rotation_skipped_get(const fastsnap_rotation *r, size_t i,
 	const char **reason);
-/** {"deleted": [ids], "skipped": [{"image_id", "reason"}], "kept": n}. */
+/** {"owner": id, "deleted": [ids], "skipped": [{"image_id", "reason"}], "kept": n,
+ * "other_owners_ignored": n}. */
 FASTSNAP_EXTERN const char *fastsnap_rotation_json(fastsnap_rotation *r);
 FASTSNAP_EXTERN void fastsnap_rotation_free(fastsnap_rotation *r);
 

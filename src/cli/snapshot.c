@@ -148,8 +148,10 @@ static void backup_usage(FILE *f)
 "\n"
 "A snapshot with image_type=backup and backup_type=TYPE (Nova's createBackup).\n"
 "After it completes, rotation keeps the newest N backups of this instance and\n"
-"type and deletes the others (--rotation 0 deletes all of them, the new one\n"
-"included); an image that cannot be deleted is reported and skipped.\n"
+"type owned by the new backup's project (Glance's owner) and deletes the\n"
+"others (--rotation 0 deletes all of them, the new one included); other\n"
+"projects' look-alikes are left alone and not counted; an image that cannot\n"
+"be deleted is reported and skipped.\n"
 "  --backup-type TYPE      e.g. daily or weekly (required)\n"
 "  --rotation N            backups of this instance and type to keep (required, >= 0)\n"
 "  --instance-uuid UUID    required: rotation is per instance\n"
@@ -354,10 +356,12 @@ static int report(global_opts *g, const snapshot_args *a, const cli_progress *p,
 }
 
 /* After a backup that completed: rotate, and add what it did to the JSON. */
-static int rotate(global_opts *g, fastsnap_engine *e, const snapshot_args *a, cJSON *out)
+static int rotate(global_opts *g, fastsnap_engine *e, const snapshot_args *a,
+	const fastsnap_result *res, cJSON *out)
 {
 	fastsnap_rotation *rot = NULL;
-	int r = fastsnap_rotate_backups(&rot, e, a->o.instance_uuid, a->o.backup_type,
+	/* within the new backup's owner (docs/operations.md, "Backups") */
+	int r = fastsnap_rotate_backups_after(&rot, e, fastsnap_result_image_id(res),
 		(unsigned int)a->rotation);
 	if (r < 0) {
 		fprintf(stderr, "%s: backup rotation: %s\n", prog, fastsnap_error_last());
@@ -368,8 +372,9 @@ static int rotate(global_opts *g, fastsnap_engine *e, const snapshot_args *a, cJ
 			fprintf(stderr, "%s: rotation skipped %s: %s\n", prog, id, why);
 		}
 		if (!g->json && !g->quiet)
-			printf("rotation deleted %zu, skipped %zu\n", fastsnap_rotation_deleted_count(rot),
-				fastsnap_rotation_skipped_count(rot));
+			printf("rotation deleted %zu, skipped %zu (owner %s; %zu of other owners left alone)\n",
+				fastsnap_rotation_deleted_count(rot), fastsnap_rotation_skipped_count(rot),
+				fastsnap_rotation_owner(rot), fastsnap_rotation_other_owners(rot));
 		if (out)
 			cJSON_AddItemToObject(out, "rotation", cJSON_Parse(fastsnap_rotation_json(rot)));
 	}
@@ -423,7 +428,7 @@ static int snapshot_or_backup(global_opts *g, int argc, char **argv, int backup)
 		cli_detach_active(fastsnap_result_image_id(res), &d);
 	cJSON *rot = NULL;
 	if (r == 0 && a.backup && !a.dry && (rot = cJSON_CreateObject()) &&
-	    rotate(g, e, &a, rot) != 0)
+	    rotate(g, e, &a, res, rot) != 0)
 		r = FASTSNAP_ERROR;
 	if (a.detach && !a.dry && res)   /* the background child's record */
 		cli_detach_record(fastsnap_result_image_id(res), fastsnap_result_json(res), r == 0);
