@@ -20,6 +20,7 @@ typedef struct {
 	const char *config;
 	const char *glance_url;
 	const char *os_token;
+	char *os_token_owned;     /* --os-token or --os-token-file's copy (wiped at exit) */
 	const char *ceph_conf;
 	const char *ceph_user;
 	const char *keyring;
@@ -45,6 +46,18 @@ void cli_error(const global_opts *g, const char *msg, int code);
 void cli_json_error(const global_opts *g, const char *msg, int code);
 /* Monotonic seconds. */
 double cli_now(void);
+
+/* cli/secrets.c: the token options, and no core dumps. */
+/* --os-token: copy the token, blank it in argv (ps shows it no longer),
+ * and warn that the command line is readable by other local users. */
+int cli_token_from_argv(global_opts *g, char *arg);
+/* --os-token-file FILE ('-': standard input): its first line. */
+int cli_token_from_file(global_opts *g, const char *path);
+/* Wipe and free the token copy. */
+void cli_secrets_free(global_opts *g);
+/* PR_SET_DUMPABLE 0 and RLIMIT_CORE 0: the process holds tokens and
+ * passwords from its start to its end. */
+void cli_refuse_core_dumps(void);
 
 int cmd_stores(global_opts *g, int argc, char **argv);
 int cmd_snapshot(global_opts *g, int argc, char **argv);

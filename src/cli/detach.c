@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/detach.h"
@@ -75,7 +77,7 @@ void cli_detach_record(const char *image_id, const char *json, int ok)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (make_dirs(dir) < 0)
 		return;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	size_t n = strlen(json);
@@ -87,15 +89,66 @@ void cli_detach_record(const char *image_id, const char *json, int ok)
 		unlink(tmp);
 }
 
-/* Parent side: wait for the child's first line and report it. */
-static int wait_child(global_opts *g, int fd, pid_t child)
+/* Read from fd into line[*n..] until a newline or EOF, or until `end`
+ * (cli_now()); 1 when a line or EOF came, 0 at the deadline. */
+static int read_until(int fd, char *line, size_t cap, size_t *n, double end)
+{
+	for (;;) {
+		if (memchr(line, '\n', *n) || *n >= cap - 1)
+			return 1;
+		double left = end - cli_now();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, left > 1000 ? 1000000 : (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			return 1;
+		if (r <= 0)
+			continue;
+		ssize_t k = read(fd, line + *n, cap - 1 - *n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return 1;
+		*n += (size_t)k;
+		line[*n] = '\0';
+	}
+}
+
+/* The child said nothing within the bound: stop it (SIGTERM: it cancels and
+ * cleans up, as after a signal) and wait a further bounded time for it. */
+static int stop_child(global_opts *g, int fd, pid_t child, long timeout_s, char *line,
+	size_t cap, size_t *n)
+{
+	kill(child, SIGTERM);
+	int ended = read_until(fd, line, cap, n, cli_now() + CLI_DETACH_STOP_GRACE_S);
+	close(fd);
+	int gone = ended && waitpid(child, NULL, WNOHANG) == child;
+	if (ended && !gone) {
+		/* EOF came: its exit follows at once */
+		for (int i = 0; i < 100 && !gone; i++) {
+			struct timespec ts = { 0, 50 * 1000000L };
+			nanosleep(&ts, NULL);
+			gone = waitpid(child, NULL, WNOHANG) == child;
+		}
+	}
+	char msg[512];
+	snprintf(msg, sizeof(msg), "the background run (pid %ld) did not report the image active "
+		"within %ld s (--detach-timeout): %s", (long)child, timeout_s, gone ?
+		"it was stopped (SIGTERM) and cleaned up what it made" :
+		"it was sent SIGTERM and is still cleaning up; what it leaves is fastsnap gc's");
+	cli_error(g, msg, 0);
+	return EXIT_FAIL;
+}
+
+/* Parent side: wait (at most timeout_s) for the child's first line and
+ * report it. */
+static int wait_child(global_opts *g, int fd, pid_t child, long timeout_s)
 {
 	char line[2048] = "";
 	size_t n = 0;
-	ssize_t r;
-	while (n < sizeof(line) - 1 && (r = read(fd, line + n, sizeof(line) - 1 - n)) > 0)
-		n += (size_t)r;
-	line[n] = '\0';
+	if (!read_until(fd, line, sizeof(line), &n, cli_now() + (double)timeout_s))
+		return stop_child(g, fd, child, timeout_s, line, sizeof(line), &n);
 	close(fd);
 	char id[128];
 	double active = 0;
@@ -121,7 +174,7 @@ static void become_background(void)
 {
 	setsid();
 	signal(SIGHUP, SIG_IGN);
-	int null = open("/dev/null", O_RDWR);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);
@@ -131,12 +184,13 @@ static void become_background(void)
 	}
 }
 
-int cli_detach_fork(cli_detach *d, global_opts *g)
+int cli_detach_fork(cli_detach *d, global_opts *g, long timeout_s)
 {
 	d->t0 = cli_now();
 	d->fd = -1;
 	int p[2];
-	if (pipe(p) < 0) {
+	/* close-on-exec: no hook or helper of the child holds the parent's wait */
+	if (pipe2(p, O_CLOEXEC) < 0) {
 		perror("fastsnap: pipe");
 		return EXIT_FAIL;
 	}
@@ -148,7 +202,7 @@ int cli_detach_fork(cli_detach *d, global_opts *g)
 	}
 	if (child > 0) {
 		close(p[1]);
-		return wait_child(g, p[0], child);
+		return wait_child(g, p[0], child, timeout_s);
 	}
 	close(p[0]);
 	become_background();

@@ -12,10 +12,16 @@ typedef struct {
 	double t0;
 } cli_detach;
 
+#define CLI_DETACH_TIMEOUT_DEFAULT_S 3600L
+#define CLI_DETACH_STOP_GRACE_S 60.0
+
 /* Fork before the engine exists (no library threads yet). Returns -1 in
  * the child (which goes on with the run, its output on /dev/null), or the
- * parent's exit status once the child said ACTIVE or ERROR. */
-int cli_detach_fork(cli_detach *d, global_opts *g);
+ * parent's exit status once the child said ACTIVE or ERROR, or after
+ * timeout_s seconds without either: the child is then sent SIGTERM (it
+ * cancels and cleans up) and waited for at most CLI_DETACH_STOP_GRACE_S
+ * more, and the parent fails. */
+int cli_detach_fork(cli_detach *d, global_opts *g, long timeout_s);
 /* Child: fastsnap_snapshot_opts.active_cb (payload: cli_detach). */
 void cli_detach_active(const char *image_id, void *payload);
 /* Child: tell the parent the run failed before the image was active. */

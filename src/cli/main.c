@@ -33,7 +33,10 @@ static void usage(FILE *f)
 "                          else the Keystone catalog)\n"
 "  --glance-header 'N: v'  extra header on every Glance request (repeatable;\n"
 "                          env FASTSNAP_GLANCE_HEADERS='N: v|N: v')\n"
-"  --os-token TOKEN        Keystone token (env OS_AUTH_TOKEN); or OS_AUTH_URL, OS_USERNAME, ...\n"
+"  --os-token-file FILE    Keystone token read from FILE ('-': standard input); or env\n"
+"                          OS_AUTH_TOKEN, or OS_AUTH_URL, OS_USERNAME, ...\n"
+"  --os-token TOKEN        the same on the command line, where other local users can\n"
+"                          read it (a warning is printed: prefer --os-token-file)\n"
 "  --os-cacert FILE        CA bundle for TLS (env OS_CACERT)\n"
 "  --os-cert FILE, --os-key FILE  TLS client certificate and key (env OS_CERT, OS_KEY)\n"
 "  --insecure              do not verify TLS certificates\n"
@@ -54,12 +57,13 @@ static void usage(FILE *f)
 
 /* Global options (getopt_long). */
 enum { O_CONFIG = 1000, O_URL, O_HDR, O_TOKEN, O_CONF, O_USER, O_KEYRING, O_JSON,
-	O_VERSION, O_INSECURE, O_CACERT, O_CERT, O_KEY };
+	O_VERSION, O_INSECURE, O_CACERT, O_CERT, O_KEY, O_TOKEN_FILE };
 static const struct option global_lo[] = {
 	{ "config", required_argument, NULL, O_CONFIG },
 	{ "glance-url", required_argument, NULL, O_URL },
 	{ "glance-header", required_argument, NULL, O_HDR },
 	{ "os-token", required_argument, NULL, O_TOKEN },
+	{ "os-token-file", required_argument, NULL, O_TOKEN_FILE },
 	{ "os-cacert", required_argument, NULL, O_CACERT },
 	{ "os-cert", required_argument, NULL, O_CERT },
 	{ "os-key", required_argument, NULL, O_KEY },
@@ -74,6 +78,8 @@ static const struct option global_lo[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int run_command(global_opts *g, int sub_argc, char **sub_argv);
 
 /* Parse the global options; returns -1 to go on, else the exit status. */
 static int parse_globals(global_opts *g, int argc, char **argv)
@@ -96,7 +102,14 @@ static int parse_globals(global_opts *g, int argc, char **argv)
 			}
 			g->headers[g->n_headers++] = optarg;
 			break;
-		case O_TOKEN: g->os_token = optarg; break;
+		case O_TOKEN:
+			if (cli_token_from_argv(g, optarg) < 0)
+				return EXIT_FAIL;
+			break;
+		case O_TOKEN_FILE:
+			if (cli_token_from_file(g, optarg) < 0)
+				return EXIT_FAIL;
+			break;
 		case O_CACERT: g->ca_file = optarg; break;
 		case O_CERT: g->client_cert = optarg; break;
 		case O_KEY: g->client_key = optarg; break;
@@ -125,28 +138,34 @@ int main(int argc, char **argv)
 	 * system when freed, so peak memory stays bounded by the read window.
 	 * Process-wide, hence here and not in the library. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	/* no core dump while the process holds secrets (docs/reliability.md) */
+	cli_refuse_core_dumps();
 	global_opts g;
 	memset(&g, 0, sizeof(g));
 	int st = parse_globals(&g, argc, argv);
-	if (st >= 0)
-		return st;
-	if (optind >= argc) {
+	if (st < 0 && optind >= argc) {
 		fprintf(stderr, "%s: no command given (try 'fastsnap --help')\n", prog);
-		return EXIT_USAGE;
+		st = EXIT_USAGE;
 	}
-	const char *cmd = argv[optind];
-	int sub_argc = argc - optind;
-	char **sub_argv = argv + optind;
+	if (st < 0)
+		st = run_command(&g, argc - optind, argv + optind);
+	cli_secrets_free(&g);
+	return st;
+}
+
+static int run_command(global_opts *g, int sub_argc, char **sub_argv)
+{
+	const char *cmd = sub_argv[0];
 	if (strcmp(cmd, "stores") == 0)
-		return cmd_stores(&g, sub_argc, sub_argv);
+		return cmd_stores(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "snapshot") == 0)
-		return cmd_snapshot(&g, sub_argc, sub_argv);
+		return cmd_snapshot(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "backup") == 0)
-		return cmd_backup(&g, sub_argc, sub_argv);
+		return cmd_backup(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "gc") == 0)
-		return cmd_gc(&g, sub_argc, sub_argv);
+		return cmd_gc(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "status") == 0)
-		return cmd_status(&g, sub_argc, sub_argv);
+		return cmd_status(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

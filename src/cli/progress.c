@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "cli/cli.h"
+#include "cli/hook.h"
 #include "cli/progress.h"
 
 void cli_progress_init(cli_progress *p, int tty, const char *freeze_cmd, const char *thaw_cmd)
@@ -18,28 +18,36 @@ void cli_progress_init(cli_progress *p, int tty, const char *freeze_cmd, const c
 	p->last = FASTSNAP_STEP__COUNT;
 	p->freeze_cmd = freeze_cmd;
 	p->thaw_cmd = thaw_cmd;
+	p->hook_timeout_s = CLI_HOOK_TIMEOUT_DEFAULT_S;
 }
 
 void cli_progress_free(cli_progress *p)
 {
 	free(p->thaw_error);
 	p->thaw_error = NULL;
+	free(p->freeze_error);
+	p->freeze_error = NULL;
 }
 
-/* Run `cmd` with sh -c; NULL when it exited 0, else why it failed. */
-static char *run_command(const char *what, const char *cmd)
+/* Run a hook (cli/hook.c); NULL when it exited 0, else why it failed
+ * (printed). *timed_out: stopped at the limit or by a cancel. */
+static char *run_command(cli_progress *p, const char *what, const char *cmd, int *stopped)
 {
-	fflush(NULL);
-	int st = system(cmd);
-	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	char *why = NULL;
+	cli_hook_status st = cli_hook_run(what, cmd, p->hook_timeout_s, p->cancel, &why);
+	if (stopped)
+		*stopped = st == CLI_HOOK_TIMED_OUT || st == CLI_HOOK_CANCELED;
+	if (st == CLI_HOOK_OK)
 		return NULL;
-	char *msg = NULL;
-	int exited = st != -1 && WIFEXITED(st);
-	if (asprintf(&msg, "%s '%s' failed (%s %d)", what, cmd, exited ? "exit status" : "status",
-		exited ? WEXITSTATUS(st) : st) < 0)
-		msg = NULL;
-	fprintf(stderr, "%s: %s\n", prog, msg ? msg : "a hook command failed");
-	return msg ? msg : strdup("hook command failed");
+	fprintf(stderr, "%s: %s\n", prog, why ? why : "a hook command failed");
+	return why ? why : strdup("hook command failed");
+}
+
+/* A freeze that was stopped may have frozen part of the guest: thaw. */
+static void thaw(cli_progress *p)
+{
+	if (p->thaw_cmd && !p->thaw_error)
+		p->thaw_error = run_command(p, "--thaw-cmd", p->thaw_cmd, NULL);
 }
 
 int cli_capture_cb(fastsnap_capture_event ev, void *payload)
@@ -48,17 +56,19 @@ int cli_capture_cb(fastsnap_capture_event ev, void *payload)
 	if (!p->freeze_cmd)
 		return 0;
 	if (ev == FASTSNAP_CAPTURE_BEGIN) {
-		char *err = run_command("--freeze-cmd", p->freeze_cmd);
+		int stopped = 0;
+		char *err = run_command(p, "--freeze-cmd", p->freeze_cmd, &stopped);
 		if (err) {
-			free(err);
 			p->freeze_failed = 1;
+			p->freeze_error = err;
+			if (stopped)
+				thaw(p);
 			return 1; /* cancel: nothing is captured unfrozen */
 		}
 		p->frozen = 1;
 	} else if (p->frozen) {
 		p->frozen = 0;
-		if (p->thaw_cmd && !p->thaw_error)
-			p->thaw_error = run_command("--thaw-cmd", p->thaw_cmd);
+		thaw(p);
 	}
 	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * cli/progress.h: the terminal side of a run: a progress bar for the long
  * steps (bytes, rate, time left) and a line for the others, and the
- * --freeze-cmd/--thaw-cmd pair run on the library's capture signals.
+ * --freeze-cmd/--thaw-cmd pair run on the library's capture signals
+ * (cli/hook.c: clean children with a time limit; a freeze stopped at its
+ * limit is followed by the thaw).
  */
 #ifndef FS_CLI_PROGRESS_H
 #define FS_CLI_PROGRESS_H
@@ -17,7 +19,10 @@ typedef struct {
 	const char *thaw_cmd;
 	int frozen;
 	int freeze_failed;       /* the freeze command failed: the run was canceled */
+	char *freeze_error;      /* why, or NULL */
 	char *thaw_error;        /* why the thaw command failed, or NULL */
+	long hook_timeout_s;     /* each hook's limit (--hook-timeout) */
+	const fastsnap_cancel *cancel;   /* a canceled run stops a running hook */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int tty, const char *freeze_cmd, const char *thaw_cmd);

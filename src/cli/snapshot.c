@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/detach.h"
+#include "cli/hook.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
 
@@ -21,6 +22,8 @@ typedef struct {
 	size_t n_props;
 	int dry, detach;
 	const char *freeze_cmd, *thaw_cmd;
+	long hook_timeout_s;      /* --hook-timeout */
+	long detach_timeout_s;    /* --detach-timeout */
 	int backup;               /* `fastsnap backup` */
 	long rotation;            /* -1: not given */
 } snapshot_args;
@@ -33,7 +36,8 @@ static void snapshot_usage(FILE *f)
 "                [--user-id ID] [--owner-id ID] [--flatten sync|deferred|none]\n"
 "                [--disk-format raw|qcow2] [--allow-qcow2-in-rbd]\n"
 "                [--property KEY=VALUE]... [--verify-md5]\n"
-"                [--read-depth N] [--freeze-cmd CMD [--thaw-cmd CMD]] [--detach]\n"
+"                [--read-depth N] [--freeze-cmd CMD [--thaw-cmd CMD]]\n"
+"                [--hook-timeout SECONDS] [--detach [--detach-timeout SECONDS]]\n"
 "                [--json] [--dry-run]\n"
 "\n"
 "  --disk POOL/IMAGE       the instance disk in Ceph RBD\n"
@@ -57,10 +61,19 @@ static void snapshot_usage(FILE *f)
 "  --freeze-cmd CMD        run CMD (sh -c) just before the source is captured (the\n"
 "                          temporary snapshot; for --disk-file, the whole read), and\n"
 "  --thaw-cmd CMD          CMD right after, also when the run fails; a failing\n"
-"                          freeze command stops the run before anything is captured\n"
+"                          freeze command stops the run before anything is captured.\n"
+"                          Each runs with no inherited descriptor, no blocked signal,\n"
+"                          and no OS_PASSWORD, OS_AUTH_TOKEN or other secret in its\n"
+"                          environment\n"
+"  --hook-timeout SECONDS  stop a freeze or thaw command still running after this\n"
+"                          long (default 60): the run fails, and a stopped freeze\n"
+"                          is followed by the thaw command\n"
 "  --detach                return as soon as the image is active (with --flatten\n"
 "                          deferred: before the flatten) and let a background\n"
 "                          child finish; a child that dies is gc's to clean up\n"
+"  --detach-timeout SECONDS  the --detach parent waits this long for the image\n"
+"                          to be active (default 3600); then it stops the child\n"
+"                          (SIGTERM: it cleans up), and fails\n"
 "  --dry-run               print the plan (store, path and why); change nothing\n"
 "\n"
 "Exit status: 0 success, 1 the operation failed (nothing is left), 2 usage\n"
@@ -111,7 +124,7 @@ static void print_summary(fastsnap_result *r, int dry)
 }
 
 /* Options of `snapshot` (getopt_long). */
-enum { O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
+enum { O_HOOK_TO = 995, O_DETACH_TO = 996, O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
 	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON, O_BTYPE, O_ROT, O_QRBD };
 static const struct option snapshot_lo[] = {
 	{ "disk", required_argument, NULL, O_DISK },
@@ -129,6 +142,8 @@ static const struct option snapshot_lo[] = {
 	{ "detach", no_argument, NULL, O_DETACH },
 	{ "freeze-cmd", required_argument, NULL, O_FREEZE },
 	{ "thaw-cmd", required_argument, NULL, O_THAW },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TO },
+	{ "detach-timeout", required_argument, NULL, O_DETACH_TO },
 	{ "verify-md5", no_argument, NULL, O_MD5 },
 	{ "read-depth", required_argument, NULL, O_DEPTH },
 	{ "json", no_argument, NULL, O_JSON },
@@ -230,6 +245,14 @@ static int parse_one(snapshot_args *a, global_opts *g, int c)
 	case O_DETACH: a->detach = 1; break;
 	case O_FREEZE: a->freeze_cmd = optarg; break;
 	case O_THAW: a->thaw_cmd = optarg; break;
+	case O_HOOK_TO:
+		if ((a->hook_timeout_s = number_arg("hook-timeout", optarg, 1, 86400)) < 0)
+			return EXIT_USAGE;
+		break;
+	case O_DETACH_TO:
+		if ((a->detach_timeout_s = number_arg("detach-timeout", optarg, 1, 604800)) < 0)
+			return EXIT_USAGE;
+		break;
 	case O_MD5: a->o.verify_md5 = 1; break;
 	case O_DEPTH:
 		if ((v = number_arg("read-depth", optarg, 1, 256)) < 0)
@@ -272,6 +295,8 @@ static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, ch
 	a->o = init;
 	a->backup = backup;
 	a->rotation = -1;
+	a->hook_timeout_s = CLI_HOOK_TIMEOUT_DEFAULT_S;
+	a->detach_timeout_s = CLI_DETACH_TIMEOUT_DEFAULT_S;
 	optind = 1;
 	int c, st;
 	while ((c = getopt_long(argc, argv, "h", snapshot_lo, NULL)) != -1)
@@ -306,11 +331,14 @@ static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, ch
 	return -1;
 }
 
-/* The result as JSON, with what only the command knows (thaw_error). */
+/* The result as JSON, with what only the command knows (freeze_error,
+ * thaw_error). */
 static void print_json(fastsnap_result *res, const cli_progress *p, const cJSON *rot)
 {
 	const char *txt = fastsnap_result_json(res);
 	cJSON *o = txt ? cJSON_Parse(txt) : NULL;
+	if (o && p->freeze_error)
+		cJSON_AddStringToObject(o, "freeze_error", p->freeze_error);
 	if (o && p->thaw_error)
 		cJSON_AddStringToObject(o, "thaw_error", p->thaw_error);
 	const cJSON *ritem = rot ? cJSON_GetObjectItemCaseSensitive(rot, "rotation") : NULL;
@@ -390,7 +418,7 @@ static int snapshot_or_backup(global_opts *g, int argc, char **argv, int backup)
 		return st;
 	cli_detach d = { -1, 0 };
 	if (a.detach && !a.dry) {
-		if ((st = cli_detach_fork(&d, g)) >= 0)
+		if ((st = cli_detach_fork(&d, g, a.detach_timeout_s)) >= 0)
 			return st;
 		a.o.active_cb = cli_detach_active;
 		a.o.active_payload = &d;
@@ -411,6 +439,8 @@ static int snapshot_or_backup(global_opts *g, int argc, char **argv, int backup)
 	a.o.progress_payload = &p;
 	a.o.capture_cb = cli_capture_cb;
 	a.o.capture_payload = &p;
+	p.hook_timeout_s = a.hook_timeout_s;
+	p.cancel = token;
 
 	fastsnap_engine *e = NULL;
 	if (cli_open_engine(&e, g) < 0) {

@@ -77,6 +77,8 @@ static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, i
 	posix_spawn_file_actions_adddup2(&fa, child_fd, 0);
 	posix_spawn_file_actions_adddup2(&fa, child_fd, 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* nothing else: libcurl's own socketpairs have no close-on-exec */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	/* The caller's signal thread may block signals in every thread: the
 	 * helper starts with none blocked and every handler at its default. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -545,6 +546,24 @@ oom:
 	return herr(h, FASTSNAP_ENOMEM, "out of memory building HTTP headers");
 }
 
+/* libcurl before 8.17 opens its sockets without close-on-exec, so every
+ * child of the process (a --freeze-cmd, the flatten helper) would inherit
+ * the connections to Glance and Keystone: open them with SOCK_CLOEXEC
+ * (docs/reliability.md, "Secrets and child processes"). */
+static curl_socket_t open_socket_cloexec(void *payload, curlsocktype purpose,
+	struct curl_sockaddr *a)
+{
+	(void)payload;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static void set_cloexec_sockets(CURL *c)
+{
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cloexec);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, NULL);
+}
+
 /* The options every attempt sets: the URL, timeouts within the call's
  * budget, TLS, the callbacks into x, the headers. */
 static void set_transfer_opts(fs_http *h, xfer *x, struct curl_slist *hdrs, long budget_ms)
@@ -555,6 +574,7 @@ static void set_transfer_opts(fs_http *h, xfer *x, struct curl_slist *hdrs, long
 	h->errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, x->req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	set_cloexec_sockets(c);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, budget_ms > 0 &&
 		budget_ms < h->connect_timeout_ms ? budget_ms : h->connect_timeout_ms);
