@@ -15,6 +15,7 @@
  * value. inih strips an inline comment that starts with " ;".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stddef.h>
@@ -22,8 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/config.h"
+#include "core/secret.h"
 
 #define FS_CONFIG_MAX_FILE (16u * 1024u * 1024u)
 #define FS_LONG_MARK "\x01"
@@ -63,26 +67,35 @@ void fs_config_free(fs_config *c)
 {
 	if (!c)
 		return;
-	free(c->glance_api_server);
-	free(c->glance_endpoint_override);
-	free(c->glance_store);
-	free(c->glance_cafile);
-	free(c->glance_certfile);
-	free(c->glance_keyfile);
-	free(c->glance_region_name);
-	free(c->glance_interface);
-	free(c->images_rbd_pool);
-	free(c->snapshot_image_format);
-	free(c->images_rbd_ceph_conf);
-	free(c->rbd_user);
-	free(c->images_type);
-	free(c->keyring);
-	free(c->flatten_helper);
-	free(c->su_auth_type);
-#define FREE_SU(name, auth_types) free(c->su.name);
+	/* every string wiped, to miss none: the service user's password and
+	 * secret among them, as fs_settings_free does */
+	char **strs[] = { &c->glance_api_server, &c->glance_endpoint_override, &c->glance_store,
+		&c->glance_cafile, &c->glance_certfile, &c->glance_keyfile, &c->glance_region_name,
+		&c->glance_interface, &c->images_rbd_pool, &c->snapshot_image_format,
+		&c->images_rbd_ceph_conf, &c->rbd_user, &c->images_type, &c->keyring,
+		&c->flatten_helper, &c->su_auth_type };
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		fs_secret_free(*strs[i]);
+#define FREE_SU(name, auth_types) fs_secret_free(c->su.name);
 	FS_SERVICE_USER_FIELDS(FREE_SU)
 #undef FREE_SU
 	fs_config_init(c);
+}
+
+/* Does the option named line[0..n) hold a secret (password, *_secret,
+ * *token*)? Its value then never enters inih's line buffer. */
+static int cfg_secret_name(const char *line, size_t n)
+{
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	static const char *const words[] = { "password", "secret", "token" };
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t k = strlen(words[w]);
+		for (size_t i = 0; i + k <= n; i++)
+			if (!strncasecmp(line + i, words[w], k))
+				return 1;
+	}
+	return 0;
 }
 
 static void cfg_fail(cfg_parser *p, int code, const char *fmt, ...) FS_PRINTF(3, 4);
@@ -111,6 +124,21 @@ static char *line_reader(char *str, int num, void *stream)
 	p->pos += n + (nl ? 1 : 0);
 	p->lineno++;
 	p->long_line = 0;
+	size_t sep0 = 0;
+	while (sep0 < n && line[sep0] != '=' && line[sep0] != ':')
+		sep0++;
+	int secret = n && line[0] != ' ' && line[0] != '\t' && line[0] != '#' && line[0] != ';' &&
+		line[0] != '[' && sep0 < n && sep0 + 4 <= (size_t)num && cfg_secret_name(line, sep0);
+	if (secret) {
+		/* inih sees "name=<mark>"; the handler takes the value from the
+		 * buffer, which is wiped (docs/reliability.md, "Secrets") */
+		memcpy(str, line, sep0 + 1);
+		strcpy(str + sep0 + 1, FS_LONG_MARK "\n");
+		p->long_line = 1;
+		p->long_val = line + sep0 + 1;
+		p->long_val_len = n - sep0 - 1;
+		return str;
+	}
 	if (n + 2 <= (size_t)num) {
 		memcpy(str, line, n);
 		str[n] = '\n';
@@ -379,7 +407,7 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
 			return 0;
 		}
 		int r = apply_key(p, section, name, full);
-		free(full);
+		fs_secret_free(full);
 		return r;
 	}
 	return apply_key(p, section, name, value);
@@ -422,42 +450,79 @@ int fs_config_parse(fs_config *out, const char *buf, size_t len)
 	return fs_config_parse_named(out, NULL, buf, len);
 }
 
+/* Read the whole file into one buffer (no stdio buffer, no realloc
+ * leaving copies behind: the file may hold [service_user] secrets). */
+static int read_whole(int fd, const char *path, char **buf, size_t *len)
+{
+	struct stat sb;
+	size_t cap = fstat(fd, &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 8192;
+	if (cap > FS_CONFIG_MAX_FILE + 1)
+		return fs_err(FASTSNAP_ECONFIG, "config file '%s' is larger than %u bytes", path,
+			FS_CONFIG_MAX_FILE);
+	char *b = malloc(cap);
+	if (!b)
+		return fs_err(FASTSNAP_ENOMEM, "config file '%s': out of memory", path);
+	size_t n = 0;
+	for (;;) {
+		if (n == cap) {         /* the file grew: a bigger buffer, the old one wiped */
+			if (cap > FS_CONFIG_MAX_FILE) {
+				explicit_bzero(b, n);
+				free(b);
+				return fs_err(FASTSNAP_ECONFIG, "config file '%s' is larger than %u bytes",
+					path, FS_CONFIG_MAX_FILE);
+			}
+			char *nb = malloc(cap * 2);
+			if (!nb) {
+				explicit_bzero(b, n);
+				free(b);
+				return fs_err(FASTSNAP_ENOMEM, "config file '%s': out of memory", path);
+			}
+			memcpy(nb, b, n);
+			explicit_bzero(b, n);
+			free(b);
+			b = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			explicit_bzero(b, n);
+			free(b);
+			return fs_err(FASTSNAP_ECONFIG, "cannot read config file '%s': %s", path,
+				strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
 int fs_config_load(fs_config *out, const char *path)
 {
 	fs_config_init(out);
 	if (!path || !*path)
 		return fs_err(FASTSNAP_EINVAL, "config file: no path given");
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR)
 			return fs_err(FASTSNAP_ENOTFOUND, "config file '%s' not found", path);
 		return fs_err(FASTSNAP_ECONFIG, "cannot open config file '%s': %s", path, strerror(e));
 	}
-	fs_buf b = FS_BUF_INIT;
-	char chunk[8192];
-	int rc = 0;
-	for (;;) {
-		size_t n = fread(chunk, 1, sizeof(chunk), f);
-		if (n && fs_buf_put(&b, chunk, n) < 0) {
-			rc = fs_err(FASTSNAP_ENOMEM, "config file '%s': out of memory", path);
-			break;
-		}
-		if (b.len > FS_CONFIG_MAX_FILE) {
-			rc = fs_err(FASTSNAP_ECONFIG, "config file '%s' is larger than %u bytes", path,
-				FS_CONFIG_MAX_FILE);
-			break;
-		}
-		if (n < sizeof(chunk)) {
-			if (ferror(f))
-				rc = fs_err(FASTSNAP_ECONFIG, "cannot read config file '%s': %s", path,
-					strerror(errno ? errno : EIO));
-			break;
-		}
-	}
-	fclose(f);
+	char *b = NULL;
+	size_t n = 0;
+	int rc = read_whole(fd, path, &b, &n);
+	close(fd);
 	if (rc == 0)
-		rc = fs_config_parse_named(out, path, b.ptr ? b.ptr : "", b.len);
-	fs_buf_free(&b);
+		rc = fs_config_parse_named(out, path, n ? b : "", n);
+	if (b) {
+		explicit_bzero(b, n);
+		free(b);
+	}
 	return rc;
 }

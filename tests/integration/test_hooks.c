@@ -341,3 +341,75 @@ Test(hooks, token_from_a_file_and_a_warning_on_argv)
 	free(err);
 	unlink(tf);
 }
+
+/* The config file's [service_user] password and secret (not sent here:
+ * send_service_user_token is false, so nothing keeps them) leave no copy
+ * in fastsnap's memory once the file is parsed: the thaw hook (root, like
+ * the test) reads every mapping of its parent through /proc/PID/mem. */
+Test(hooks, config_file_secrets_leave_no_copy)
+{
+	char *disk = fst_unique("fst-hookcfg");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 4 * MiB, 61, 1, NULL, sha);
+	char dir[] = "/tmp/fst-hookcfg-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char *marker = fst_unique("fst-cfgsecret");
+	FILE *f;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/marker", dir);
+	cr_assert((f = fopen(path, "w")));
+	fprintf(f, "%s\n", marker);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/fastsnap.conf", dir);
+	cr_assert((f = fopen(path, "w")));
+	fprintf(f, "[service_user]\nsend_service_user_token = false\nauth_type = password\n"
+		"auth_url = http://127.0.0.1:9/v3\nusername = nova\npassword = %s\n"
+		"application_credential_secret = %s-ac\n", marker, marker);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/scan.py", dir);
+	cr_assert((f = fopen(path, "w")));
+	/* every readable mapping below 1 GiB (ASan's shadow is above), 1 MiB
+	 * at a time; the pid comes from the hook's $PPID (sh's parent) */
+	fputs("import os, sys\n"
+		"d, pid = sys.argv[1], int(sys.argv[2])\n"
+		"m = open(d + '/marker', 'rb').read().strip()\n"
+		"n = scanned = 0\n"
+		"with open('/proc/%d/maps' % pid) as maps, open('/proc/%d/mem' % pid, 'rb', 0) as mem:\n"
+		"    for line in maps:\n"
+		"        f = line.split()\n"
+		"        a, b = (int(x, 16) for x in f[0].split('-'))\n"
+		"        if 'r' not in f[1] or b - a > (1 << 30) or (len(f) > 5 and f[5].startswith('[v')):\n"
+		"            continue\n"
+		"        for o in range(a, b, 1 << 20):\n"
+		"            try:\n"
+		"                mem.seek(o)\n"
+		"                data = mem.read(min(1 << 20, b - o) + len(m))\n"
+		"            except OSError:\n"
+		"                continue\n"
+		"            scanned += len(data)\n"
+		"            n += data.count(m)\n"
+		"open(d + '/scan', 'w').write('%d %d\\n' % (n, scanned))\n", f);
+	fclose(f);
+	char *name = fst_unique("fst-hookcfgimg");
+	char *out = NULL, *err = NULL;
+	int st = fst_sh(&out, &err, "%s --json --config %s/fastsnap.conf snapshot --disk vms/%s "
+		"--name %s --store local --freeze-cmd true --thaw-cmd 'python3 %s/scan.py %s $PPID'",
+		fst_cli(), dir, disk, name, dir, dir);
+	cr_assert_eq(st, 0, "exit %d: %s", st, err);
+	cJSON *j = cJSON_Parse(out);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(out); free(err);
+	snprintf(path, sizeof(path), "%s/scan", dir);
+	char *scan = slurp_file(path);
+	long found = -1, scanned = 0;
+	sscanf(scan, "%ld %ld", &found, &scanned);
+	/* fastsnap's heap and libraries: hundreds of MiB, not a shell's few */
+	cr_assert_gt(scanned, 64L << 20, "the scan read %ld bytes: %s", scanned, scan);
+	cr_assert_eq(found, 0, "the config file's secret is still in fastsnap's memory %ld times "
+		"(%ld bytes scanned)", found, scanned);
+	free(scan);
+	fst_sh(NULL, NULL, "rm -rf %s", dir);
+	fst_rbd_remove_all(vms, disk);
+	free(name); free(marker); free(disk);
+}
