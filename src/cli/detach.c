@@ -132,11 +132,15 @@ static int stop_child(global_opts *g, int fd, pid_t child, long timeout_s, char 
 			gone = waitpid(child, NULL, WNOHANG) == child;
 		}
 	}
-	char msg[512];
+	/* the child's own last word, when it came: what its clean-up did */
+	line[strcspn(line, "\n")] = '\0';
+	const char *said = strncmp(line, "ERROR ", 6) == 0 ? line + 6 : NULL;
+	char msg[1600];
 	snprintf(msg, sizeof(msg), "the background run (pid %ld) did not report the image active "
-		"within %ld s (--detach-timeout): %s", (long)child, timeout_s, gone ?
-		"it was stopped (SIGTERM) and cleaned up what it made" :
-		"it was sent SIGTERM and is still cleaning up; what it leaves is fastsnap gc's");
+		"within %ld s (--detach-timeout): %s%s", (long)child, timeout_s, !gone ?
+		"it was sent SIGTERM and is still cleaning up; what it leaves is fastsnap gc's" :
+		said ? "it was stopped (SIGTERM): " : "it was stopped (SIGTERM) and has ended",
+		gone && said ? said : "");
 	cli_error(g, msg, 0);
 	return EXIT_FAIL;
 }

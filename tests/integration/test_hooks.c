@@ -256,15 +256,27 @@ Test(hooks, detach_parent_waits_with_a_bound)
 	cr_assert_eq(st, 1, "exit %d: %s", st, err);
 	cr_assert_lt(took, 30, "the parent waited %.1f s", took);
 	cr_assert_geq(took, 2, "the parent returned after %.1f s", took);
-	cr_assert(strstr(err, "--detach-timeout") && strstr(err, "cleaned up"), "%s", err);
+	cr_assert(strstr(err, "--detach-timeout") && strstr(err, "it was stopped (SIGTERM)"), "%s",
+		err);
 	cJSON *j = cJSON_Parse(out);
 	cr_assert(j && fst_jstr(j, "error"), "%s", out);
 	cJSON_Delete(j);
-	free(out); free(err);
 	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 0, "a snapshot was left");
 	char *ids = fst_glance_ids_named(name);
-	cr_assert_str_eq(ids, "", "an image was left: %s", ids);
+	if (*ids) {
+		/* the child's clean-up can meet a Glance error of its own (Glance
+		 * 30's sqlite "database is locked" under load): then the parent
+		 * must say so, and the image must be marked for gc */
+		cr_assert(strstr(err, "clean-up failed"), "an image was left and the parent did not say "
+			"so: %s / %s", ids, err);
+		ids[strcspn(ids, "\n")] = '\0';
+		char *state = fst_glance_prop(ids, "fastsnap_state");
+		cr_assert(state && !strcmp(state, "in-progress"), "left unmarked: %s", state);
+		free(state);
+		fst_glance_delete(ids);
+	}
 	free(ids);
+	free(out); free(err);
 	fst_rbd_remove_all(vms, disk);
 	free(name); free(disk);
 }
