@@ -113,6 +113,34 @@ Test(config, value_forms)
 	fs_config_free(&c);
 }
 
+/* Secret values never enter inih's line buffer (src/core/config.c reads
+ * them from its own, wiped, buffer): they parse exactly as other values. */
+Test(config, secret_values_parse_like_the_others)
+{
+	fs_config c;
+	const char *text =
+		"[service_user]\r\n"
+		"password = \"p;w d\" ;comment\r\n"       /* quotes, inline comment, CRLF */
+		"application_credential_secret: s3cr#t;x\r\n" /* name: value, ';' without a space */
+		"username = nova\r\n"
+		"password = pw2\r\n";                      /* last one wins */
+	cr_assert_eq(parse(&c, text), 0, "%s", fastsnap_error_last());
+	cr_assert_str_eq(c.su_password, "pw2");
+	cr_assert_str_eq(c.su_application_credential_secret, "s3cr#t;x");
+	cr_assert_str_eq(c.su_username, "nova");
+	fs_config_free(&c);
+	cr_assert_eq(parse(&c, "[service_user]\npassword = \"p;w d\" ;comment\n"), 0);
+	cr_assert_str_eq(c.su_password, "p;w d");
+	fs_config_free(&c);
+	/* an empty secret is unset, as any value */
+	cr_assert_eq(parse(&c, "[service_user]\npassword =\n"), 0);
+	cr_assert_null(c.su_password);
+	fs_config_free(&c);
+	/* a line without a value separator is still an error, with its line */
+	cr_assert_neq(parse(&c, "[service_user]\npassword\n"), 0);
+	cr_assert(strstr(fastsnap_error_last(), ":2:"), "%s", fastsnap_error_last());
+}
+
 Test(config, long_lines_are_not_truncated)
 {
 	/* inih's buffer is 200 bytes; a real nova.conf has longer lines */
