@@ -125,16 +125,16 @@ Test(config, secret_values_parse_like_the_others)
 		"username = nova\r\n"
 		"password = pw2\r\n";                      /* last one wins */
 	cr_assert_eq(parse(&c, text), 0, "%s", fastsnap_error_last());
-	cr_assert_str_eq(c.su_password, "pw2");
-	cr_assert_str_eq(c.su_application_credential_secret, "s3cr#t;x");
-	cr_assert_str_eq(c.su_username, "nova");
+	cr_assert_str_eq(c.su.password, "pw2");
+	cr_assert_str_eq(c.su.application_credential_secret, "s3cr#t;x");
+	cr_assert_str_eq(c.su.username, "nova");
 	fs_config_free(&c);
 	cr_assert_eq(parse(&c, "[service_user]\npassword = \"p;w d\" ;comment\n"), 0);
-	cr_assert_str_eq(c.su_password, "p;w d");
+	cr_assert_str_eq(c.su.password, "p;w d");
 	fs_config_free(&c);
 	/* an empty secret is unset, as any value */
 	cr_assert_eq(parse(&c, "[service_user]\npassword =\n"), 0);
-	cr_assert_null(c.su_password);
+	cr_assert_null(c.su.password);
 	fs_config_free(&c);
 	/* a line without a value separator is still an error, with its line */
 	cr_assert_neq(parse(&c, "[service_user]\npassword\n"), 0);
