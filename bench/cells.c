@@ -23,7 +23,7 @@
 #include <rbd/librbd.h>
 
 #include "fastsnap.h"
-#include "bench.h"
+#include "cells.h"
 
 #include "clients/glance.h"
 #include "core/settings.h"
@@ -143,6 +143,7 @@ static void snap_opts(fastsnap_snapshot_opts *o, const char *disk, const fsb_spe
 	o->verify_md5 = s->md5;
 	o->cancel = cancel_tok;
 	o->base_image_ref = G.base[0] ? G.base : NULL;
+	o->disk_format = s->disk_format; /* "qcow2" (issue 21) or NULL: raw */
 }
 
 /* a cell measures one path: a run that took the other one is a failure */
@@ -170,24 +171,7 @@ static void cell_snapshot(const fsb_spec *s, cJSON *out)
 	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
 	snap_opts(&o, disk, s);
 	fastsnap_result *r = NULL;
-	int rc;
-	if (s->disk_format) {
-		/* a format this library may not stream yet (qcow2, issue 21):
-		 * the cell is skipped, not failed, when the plan refuses it */
-		o.disk_format = s->disk_format;
-		rc = fastsnap_plan(&r, e, &o);
-		fastsnap_result_free(r);
-		r = NULL;
-		if (rc == FASTSNAP_EUNSUPPORTED) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "skipped: %s", fastsnap_error_last());
-			cJSON_AddStringToObject(out, "skipped", msg);
-			cJSON_AddTrueToObject(out, "ok");
-			fastsnap_engine_close(e);
-			return;
-		}
-	}
-	rc = fastsnap_snapshot(&r, e, &o);
+	int rc = fastsnap_snapshot(&r, e, &o);
 	if (r) {
 		result_json(out, r);
 		cJSON *ids = cJSON_AddArrayToObject(out, "image_ids");
@@ -488,132 +472,171 @@ typedef struct {
 	double step[NFLOOR], flatten;
 	char id[37];
 	int made_image, made_tmp, made_clone;
+	/* the thread's own handles and names */
+	rados_ioctx_t vio, iio;
+	rbd_image_t disk, clone;
+	void *h;                  /* its kept-alive HTTP connection */
+	char disk_name[160], tmp[96];
 } floor_arg;
 
-#define FAIL_STEP(a, what, rc) do { snprintf((a)->errmsg, sizeof((a)->errmsg), "%s: %d", what, \
-	(int)(rc)); (a)->err = 1; goto out; } while (0)
-
-static void *floor_thread(void *p)
+/* a step failed: its name and code; -1 */
+static int floor_fail(floor_arg *a, const char *what, long rc)
 {
-	floor_arg *a = p;
-	rados_ioctx_t vio = NULL, iio = NULL;
-	rbd_image_t disk = NULL, clone = NULL;
-	void *h = fsb_curl_new();
-	char disk_name[160], tmp[96], url[512], body[1024], loc[512];
-	char *resp = NULL;
-	int rc;
-	long st;
-	snprintf(disk_name, sizeof(disk_name), "%s%d", a->s->disk, a->i);
-	fsb_uuid(a->id);
-	snprintf(tmp, sizeof(tmp), "fsb-floor-%s", a->id);
-	if ((rc = rados_ioctx_create(a->c, G.vms_pool, &vio)) < 0 ||
-	    (rc = rados_ioctx_create(a->c, G.rbd_pool, &iio)) < 0)
-		FAIL_STEP(a, "ioctx", rc);
-	/* warm the kept-alive connection outside the timed part */
-	snprintf(url, sizeof(url), "%s/versions", G.glance);
-	fsb_http_on(h, "GET", url, NULL, NULL, NULL, 0);
-	pthread_barrier_wait(a->bar);
+	snprintf(a->errmsg, sizeof(a->errmsg), "%s: %d", what, (int)rc);
+	a->err = 1;
+	return -1;
+}
 
-	double t = fsb_now(), t1;
+static const uint64_t floor_features = RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK |
+	RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF | RBD_FEATURE_DEEP_FLATTEN;
+
+/* steps 0-3: the Glance image, the temporary snapshot (protected), the
+ * clone into the store's pool, its snapshot (protected) */
+static int floor_rbd_steps(floor_arg *a, double *t)
+{
+	char url[512], body[1024];
+	double t1;
+	long st;
+	int rc, order = 22;
 	snprintf(url, sizeof(url), "%s/v2/images", G.glance);
 	snprintf(body, sizeof(body), "{\"id\": \"%s\", \"name\": \"%s\", \"disk_format\": \"raw\", "
 		"\"container_format\": \"bare\"}", a->id, G.tag);
-	if ((st = fsb_http_on(h, "POST", url, "application/json", body, NULL, 0)) != 201)
-		FAIL_STEP(a, "POST /v2/images", st);
+	if ((st = fsb_http_on(a->h, "POST", url, "application/json", body, NULL, 0)) != 201)
+		return floor_fail(a, "POST /v2/images", st);
 	a->made_image = 1;
-	t1 = fsb_now(); a->step[0] = t1 - t; t = t1;
+	t1 = fsb_now(); a->step[0] = t1 - *t; *t = t1;
 
-	if ((rc = rbd_open(vio, disk_name, &disk, NULL)) < 0 ||
-	    (rc = rbd_snap_create(disk, tmp)) < 0)
-		FAIL_STEP(a, "tmp snapshot", rc);
+	if ((rc = rbd_open(a->vio, a->disk_name, &a->disk, NULL)) < 0 ||
+	    (rc = rbd_snap_create(a->disk, a->tmp)) < 0)
+		return floor_fail(a, "tmp snapshot", rc);
 	a->made_tmp = 1;
-	if ((rc = rbd_snap_protect(disk, tmp)) < 0)
-		FAIL_STEP(a, "protect", rc);
-	t1 = fsb_now(); a->step[1] = t1 - t; t = t1;
+	if ((rc = rbd_snap_protect(a->disk, a->tmp)) < 0)
+		return floor_fail(a, "protect", rc);
+	t1 = fsb_now(); a->step[1] = t1 - *t; *t = t1;
 
-	int order = 22;
-	uint64_t feat = RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK |
-		RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF | RBD_FEATURE_DEEP_FLATTEN;
-	if ((rc = rbd_clone2(vio, disk_name, tmp, iio, a->id, feat, &order, 0, 0)) < 0)
-		FAIL_STEP(a, "clone", rc);
+	if ((rc = rbd_clone2(a->vio, a->disk_name, a->tmp, a->iio, a->id, floor_features, &order, 0,
+	    0)) < 0)
+		return floor_fail(a, "clone", rc);
 	a->made_clone = 1;
-	t1 = fsb_now(); a->step[2] = t1 - t; t = t1;
+	t1 = fsb_now(); a->step[2] = t1 - *t; *t = t1;
 
-	if ((rc = rbd_open(iio, a->id, &clone, NULL)) < 0 ||
-	    (rc = rbd_snap_create(clone, "snap")) < 0 || (rc = rbd_snap_protect(clone, "snap")) < 0)
-		FAIL_STEP(a, "snap", rc);
-	t1 = fsb_now(); a->step[3] = t1 - t; t = t1;
+	if ((rc = rbd_open(a->iio, a->id, &a->clone, NULL)) < 0 ||
+	    (rc = rbd_snap_create(a->clone, "snap")) < 0 || (rc = rbd_snap_protect(a->clone, "snap")) < 0)
+		return floor_fail(a, "snap", rc);
+	t1 = fsb_now(); a->step[3] = t1 - *t; *t = t1;
+	return 0;
+}
 
+/* steps 4-5: the location call (POST on Glance >= 29, else PATCH), then
+ * the status (on Glance >= 29: poll until active, 20 ms apart) */
+static int floor_glance_steps(floor_arg *a, double *t)
+{
+	char url[512], body[1024], loc[512], *resp = NULL;
+	double t1;
+	long st;
 	snprintf(loc, sizeof(loc), "rbd://%s/%s/%s/snap", G.fsid, G.rbd_pool, a->id);
 	if (G.glance_post) {
 		snprintf(url, sizeof(url), "%s/v2/images/%s/locations", G.glance, a->id);
 		snprintf(body, sizeof(body), "{\"url\": \"%s\"}", loc);
-		st = fsb_http_on(h, "POST", url, "application/json", body, NULL, 1);
+		st = fsb_http_on(a->h, "POST", url, "application/json", body, NULL, 1);
 		if (st != 202 && st != 200)
-			FAIL_STEP(a, "POST /locations", st);
+			return floor_fail(a, "POST /locations", st);
 	} else {
 		snprintf(url, sizeof(url), "%s/v2/images/%s", G.glance, a->id);
 		snprintf(body, sizeof(body), "[{\"op\": \"add\", \"path\": \"/locations/-\", \"value\": "
 			"{\"url\": \"%s\", \"metadata\": {\"store\": \"%s\"}}}]", loc, G.rbd_store);
-		if ((st = fsb_http_on(h, "PATCH", url, "application/openstack-images-v2.1-json-patch",
+		if ((st = fsb_http_on(a->h, "PATCH", url, "application/openstack-images-v2.1-json-patch",
 		    body, NULL, 0)) != 200)
-			FAIL_STEP(a, "PATCH location", st);
+			return floor_fail(a, "PATCH location", st);
 	}
-	t1 = fsb_now(); a->step[4] = t1 - t; t = t1;
+	t1 = fsb_now(); a->step[4] = t1 - *t; *t = t1;
 
-	/* read the status (on Glance >= 29: poll until active, 20 ms apart) */
 	snprintf(url, sizeof(url), "%s/v2/images/%s", G.glance, a->id);
 	for (;;) {
 		free(resp);
 		resp = NULL;
-		if ((st = fsb_http_on(h, "GET", url, NULL, NULL, &resp, 0)) != 200)
-			FAIL_STEP(a, "GET image", st);
+		if ((st = fsb_http_on(a->h, "GET", url, NULL, NULL, &resp, 0)) != 200) {
+			free(resp);
+			return floor_fail(a, "GET image", st);
+		}
 		if (resp && strstr(resp, "\"status\": \"active\""))
 			break;
-		if (!G.glance_post || fsb_now() - t > 60)
-			FAIL_STEP(a, "image not active", 0);
+		if (!G.glance_post || fsb_now() - *t > 60) {
+			free(resp);
+			return floor_fail(a, "image not active", 0);
+		}
 		usleep(20000);
 	}
-	t1 = fsb_now(); a->step[5] = t1 - t;
-
-	/* flatten alone, one thread only, on a second clone (untimed around it) */
-	if (a->s->n == 1 && a->s->kind == K_FLATTEN) {
-		char id2[48];
-		snprintf(id2, sizeof(id2), "fsb-flat-%d", getpid());
-		rbd_image_t c2;
-		if ((rc = rbd_clone2(vio, disk_name, tmp, iio, id2, feat, &order, 0, 0)) < 0 ||
-		    (rc = rbd_open(iio, id2, &c2, NULL)) < 0)
-			FAIL_STEP(a, "second clone", rc);
-		double f0 = fsb_now();
-		rc = rbd_flatten(c2);
-		a->flatten = fsb_now() - f0;
-		rbd_close(c2);
-		rbd_remove(iio, id2);
-		if (rc < 0)
-			FAIL_STEP(a, "flatten", rc);
-	}
-out:
-	if (clone)
-		rbd_close(clone);
-	/* undo, outside the timed part: the Glance image (Glance removes the
-	 * clone), then the temporary snapshot */
-	if (a->made_image)
-		fsb_glance_delete_on(h, a->id);
-	if (a->made_clone && !a->made_image) {
-		rbd_remove(iio, a->id);
-	}
-	if (disk && a->made_tmp) {
-		rbd_snap_unprotect(disk, tmp);
-		rbd_snap_remove(disk, tmp);
-	}
 	free(resp);
-	if (disk)
-		rbd_close(disk);
-	if (vio)
-		rados_ioctx_destroy(vio);
-	if (iio)
-		rados_ioctx_destroy(iio);
-	fsb_curl_free(h);
+	t1 = fsb_now(); a->step[5] = t1 - *t;
+	return 0;
+}
+
+/* flatten alone, one thread only, on a second clone (untimed around it) */
+static int floor_flatten(floor_arg *a)
+{
+	char id2[48];
+	int rc, order = 22;
+	snprintf(id2, sizeof(id2), "fsb-flat-%d", getpid());
+	rbd_image_t c2;
+	if ((rc = rbd_clone2(a->vio, a->disk_name, a->tmp, a->iio, id2, floor_features, &order, 0,
+	    0)) < 0 || (rc = rbd_open(a->iio, id2, &c2, NULL)) < 0)
+		return floor_fail(a, "second clone", rc);
+	double f0 = fsb_now();
+	rc = rbd_flatten(c2);
+	a->flatten = fsb_now() - f0;
+	rbd_close(c2);
+	rbd_remove(a->iio, id2);
+	return rc < 0 ? floor_fail(a, "flatten", rc) : 0;
+}
+
+/* undo, outside the timed part: the Glance image (Glance removes the
+ * clone), then the temporary snapshot; close what the thread opened */
+static void floor_undo(floor_arg *a)
+{
+	if (a->clone)
+		rbd_close(a->clone);
+	if (a->made_image)
+		fsb_glance_delete_on(a->h, a->id);
+	if (a->made_clone && !a->made_image)
+		rbd_remove(a->iio, a->id);
+	if (a->disk && a->made_tmp) {
+		rbd_snap_unprotect(a->disk, a->tmp);
+		rbd_snap_remove(a->disk, a->tmp);
+	}
+	if (a->disk)
+		rbd_close(a->disk);
+	if (a->vio)
+		rados_ioctx_destroy(a->vio);
+	if (a->iio)
+		rados_ioctx_destroy(a->iio);
+	fsb_curl_free(a->h);
+}
+
+static void *floor_thread(void *p)
+{
+	floor_arg *a = p;
+	char url[512];
+	int rc;
+	a->h = fsb_curl_new();
+	snprintf(a->disk_name, sizeof(a->disk_name), "%s%d", a->s->disk, a->i);
+	fsb_uuid(a->id);
+	snprintf(a->tmp, sizeof(a->tmp), "fsb-floor-%s", a->id);
+	if ((rc = rados_ioctx_create(a->c, G.vms_pool, &a->vio)) < 0 ||
+	    (rc = rados_ioctx_create(a->c, G.rbd_pool, &a->iio)) < 0) {
+		floor_fail(a, "ioctx", rc);
+		floor_undo(a);
+		return NULL;
+	}
+	/* warm the kept-alive connection outside the timed part */
+	snprintf(url, sizeof(url), "%s/versions", G.glance);
+	fsb_http_on(a->h, "GET", url, NULL, NULL, NULL, 0);
+	pthread_barrier_wait(a->bar);
+	double t = fsb_now();
+	if (floor_rbd_steps(a, &t) == 0 && floor_glance_steps(a, &t) == 0 && a->s->n == 1 &&
+	    a->s->kind == K_FLATTEN)
+		floor_flatten(a);
+	floor_undo(a);
 	return NULL;
 }
 

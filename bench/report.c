@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "report.h"
+#include "util.h"
 
 static cJSON *R; /* the records */
 
@@ -30,7 +31,7 @@ static double stat3(const char *cell, double size_mib, const char *fill, int n, 
 	cJSON *r;
 	cJSON_ArrayForEach(r, R) {
 		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "cell")), cell) ||
-		    !cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")) || cJSON_GetObjectItem(r, "skipped"))
+		    !cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")))
 			continue;
 		if (size_mib > 0 && cJSON_GetNumberValue(cJSON_GetObjectItem(r, "size_mib")) != size_mib)
 			continue;
@@ -156,18 +157,23 @@ static const char *rs(cJSON *run, const char *k)
 	return v ? v : "?";
 }
 
-static void markdown(FILE *f, cJSON *run)
+/* the run in one paragraph */
+static void md_header(FILE *f, cJSON *run)
 {
-#define RS(k) rs(run, k)
 	fprintf(f, "commit %s%s, objectstore %s, Ceph %s, Glance %s (API %s, location call %s), "
 		"%s, %s CPUs (%s), %s, %d rep(s) per cell (median, min-max), %.0f s of runs, "
 		"load %s before and %s after.\n\n",
-		RS("commit"), strcmp(RS("src_modified"), "yes") == 0 ? " (src/ or include/ modified)" : "",
-		RS("objectstore"), RS("ceph_version"), RS("glance_version"), RS("glance_api_version"),
-		RS("location_call"), RS("os"), RS("nproc"), RS("cpu_model"), RS("date"),
+		rs(run, "commit"), strcmp(rs(run, "src_modified"), "yes") == 0 ? " (src/ or include/ modified)" : "",
+		rs(run, "objectstore"), rs(run, "ceph_version"), rs(run, "glance_version"), rs(run, "glance_api_version"),
+		rs(run, "location_call"), rs(run, "os"), rs(run, "nproc"), rs(run, "cpu_model"), rs(run, "date"),
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(run, "reps")),
-		cJSON_GetNumberValue(cJSON_GetObjectItem(run, "seconds")), RS("loadavg_before"),
-		RS("loadavg_after"));
+		cJSON_GetNumberValue(cJSON_GetObjectItem(run, "seconds")), rs(run, "loadavg_before"),
+		rs(run, "loadavg_after"));
+}
+
+/* per disk size: each cell's seconds, throughput, CPU, memory, RADOS reads */
+static void md_sizes(FILE *f)
+{
 	char a[96], b[96], c[64], d[64], e[64];
 	for (int z = 0; z < nsz; z++) {
 		double s = sizes[z];
@@ -195,6 +201,11 @@ static void markdown(FILE *f, cJSON *run)
 		fprintf(f, "\n");
 	}
 
+}
+
+/* fastsnap against the baselines and limits of the same run */
+static void md_ratios(FILE *f)
+{
 	/* ratios */
 	fprintf(f, "#### Ratios from the same run (medians; time ratios below 1 mean fastsnap is faster)\n\n");
 	fprintf(f, "| disk | sync / (a) flatten | deferred / (a) no flatten | deferred / floor | none / floor | "
@@ -223,7 +234,12 @@ static void markdown(FILE *f, cJSON *run)
 	}
 	fprintf(f, "\n");
 
-	/* per-step times: fastsnap's direct modes beside the floor's calls */
+}
+
+/* per-step times: fastsnap's direct modes beside the floor's calls */
+static void md_steps(FILE *f)
+{
+	char a[96];
 	static const char *fsteps[] = { "resolve", "image-create", "tmp-snap", "protect", "clone",
 		"flatten", "tmp-remove", "snap", "location", "final-check" };
 	static const char *flsteps[] = { "image-create", "tmp-snap", "clone", "snap", "location", "status" };
@@ -267,7 +283,11 @@ static void markdown(FILE *f, cJSON *run)
 	}
 	fprintf(f, "\n(The floor's last column before the total is its status read, under `final-check`.)\n\n");
 
-	/* concurrency */
+}
+
+/* N disks at once */
+static void md_concurrency(FILE *f)
+{
 	fprintf(f, "#### Concurrency: N disks at once (seconds until the last is active; median of reps)\n\n");
 	fprintf(f, "| N | floor, N threads | `deferred`, one engine | its flatten done | `none`, one engine | "
 		"N CLI processes (`deferred`): last active | the same: all exited (flatten done) | deferred N / deferred 1 | none / floor |\n"
@@ -291,7 +311,12 @@ static void markdown(FILE *f, cJSON *run)
 	}
 	fprintf(f, "\n");
 
-	/* space */
+}
+
+/* space per image, by flatten mode */
+static void md_space(FILE *f)
+{
+	char a[96], b[96], c[64];
 	fprintf(f, "#### Space per image, by flatten mode (full disks; `rbd du` of the image and its snapshots, "
 		"the OSD's `bluestore_stored` growth while the image existed "
 		"and `bluestore_allocated` growth)\n\n"
@@ -309,25 +334,11 @@ static void markdown(FILE *f, cJSON *run)
 		}
 	fprintf(f, "\n");
 
-	/* the targets of issue 19 */
-	fprintf(f, "#### Targets (issue 19), from this run\n\n| target | measured | verdict |\n|---|---|---|\n");
-	double lo = sizes[0], hi = sizes[nsz - 1];
-	for (int k = 0; k < 2; k++) {
-		const char *c0 = k ? "direct-none" : "direct-deferred";
-		double t0 = med(c0, lo, "full", 1), t1 = med(c0, hi, "full", 1);
-		verdict(f, k ? "direct `none` flat in size (largest <= 1.2 x smallest)" :
-			"direct `deferred` flat in size (largest <= 1.2 x smallest)",
-			isnan(t0) || isnan(t1) ? -1 : t1 <= 1.2 * t0,
-			"%.0f MiB %.3f s, %.0f MiB %.3f s: %.2f x; floor %.3f s (ratio %.2f)", lo, t0, hi, t1,
-			t1 / t0, med("floor", hi, "full", 1), t1 / med("floor", hi, "full", 1));
-	}
-	for (int z = 0; z < nsz; z++) {
-		double s = sizes[z];
-		double ts = med("direct-sync", s, "full", 1), ta = med("nova-rbd-flatten", s, "full", 1);
-		char tg[128];
-		snprintf(tg, sizeof(tg), "direct `sync` <= (a) with flatten, %.0f MiB", s);
-		verdict(f, tg, isnan(ts) || isnan(ta) ? -1 : ts <= ta, "%.3f s vs %.3f s", ts, ta);
-	}
+}
+
+/* the targets of issue 19 for the streamed path, per size and fill */
+static void md_targets_stream(FILE *f)
+{
 	for (int z = 0; z < nsz; z++)
 		for (int fi = 0; fi < 2; fi++) {
 			const char *fill = fi ? "sparse" : "full";
@@ -360,7 +371,31 @@ static void markdown(FILE *f, cJSON *run)
 			verdict(f, tg, isnan(ss) || isnan(bs) ? -1 : bs / ss >= 1.2, "(b) %.3f s / %.3f s = %.2f x",
 				bs, ss, bs / ss);
 		}
-	double d8 = med("conc-deferred", -1, NULL, 8);
+}
+
+/* the targets of issue 19, from this run */
+static void md_targets(FILE *f)
+{
+	fprintf(f, "#### Targets (issue 19), from this run\n\n| target | measured | verdict |\n|---|---|---|\n");
+	double lo = sizes[0], hi = sizes[nsz - 1];
+	for (int k = 0; k < 2; k++) {
+		const char *c0 = k ? "direct-none" : "direct-deferred";
+		double t0 = med(c0, lo, "full", 1), t1 = med(c0, hi, "full", 1);
+		verdict(f, k ? "direct `none` flat in size (largest <= 1.2 x smallest)" :
+			"direct `deferred` flat in size (largest <= 1.2 x smallest)",
+			isnan(t0) || isnan(t1) ? -1 : t1 <= 1.2 * t0,
+			"%.0f MiB %.3f s, %.0f MiB %.3f s: %.2f x; floor %.3f s (ratio %.2f)", lo, t0, hi, t1,
+			t1 / t0, med("floor", hi, "full", 1), t1 / med("floor", hi, "full", 1));
+	}
+	for (int z = 0; z < nsz; z++) {
+		double s = sizes[z];
+		double ts = med("direct-sync", s, "full", 1), ta = med("nova-rbd-flatten", s, "full", 1);
+		char tg[128];
+		snprintf(tg, sizeof(tg), "direct `sync` <= (a) with flatten, %.0f MiB", s);
+		verdict(f, tg, isnan(ts) || isnan(ta) ? -1 : ts <= ta, "%.3f s vs %.3f s", ts, ta);
+	}
+	md_targets_stream(f);
+	double d1 = med("conc-deferred", -1, NULL, 1), d8 = med("conc-deferred", -1, NULL, 8);
 	verdict(f, "8 concurrent `deferred` <= 2 x one", isnan(d8) || isnan(d1) ? -1 : d8 <= 2 * d1,
 		"%.3f s vs %.3f s: %.2f x", d8, d1, d8 / d1);
 	double r1 = NAN, r4 = NAN;
@@ -373,6 +408,11 @@ static void markdown(FILE *f, cJSON *run)
 	verdict(f, "peak RSS within 10% at 1 GiB and 4 GiB (stream into Glance)",
 		isnan(r1) || isnan(r4) ? -1 : fabs(r4 - r1) <= 0.1 * r1, "%.1f MiB vs %.1f MiB", r1, r4);
 	fprintf(f, "\n");
+}
+
+/* the cells, the clean-up, and every failed cell */
+static void md_tail(FILE *f, cJSON *run)
+{
 	cJSON *cl = cJSON_GetObjectItem(run, "cleanup");
 	fprintf(f, "Cells: %d, failed: %d. Left after clean-up: %d Glance images, %d disks, %d clones.\n",
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(run, "cells")),
@@ -381,11 +421,6 @@ static void markdown(FILE *f, cJSON *run)
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(cl, "rbd_disks_left")),
 		(int)cJSON_GetNumberValue(cJSON_GetObjectItem(cl, "rbd_clones_left")));
 	cJSON *r;
-	int skipped = 0;
-	cJSON_ArrayForEach(r, R)
-		if (cJSON_GetObjectItem(r, "skipped") && !skipped++)
-			fprintf(f, "- skipped: %s (%s)\n", cJSON_GetStringValue(cJSON_GetObjectItem(r, "cell")),
-				cJSON_GetStringValue(cJSON_GetObjectItem(r, "skipped")));
 	cJSON_ArrayForEach(r, R)
 		if (!cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")))
 			fprintf(f, "- failed: %s %.0f MiB %s N=%d rep %d: %s\n",
@@ -395,7 +430,18 @@ static void markdown(FILE *f, cJSON *run)
 				(int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "n")),
 				(int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "rep")),
 				cJSON_GetStringValue(cJSON_GetObjectItem(r, "error")));
-#undef RS
+}
+
+static void markdown(FILE *f, cJSON *run)
+{
+	md_header(f, run);
+	md_sizes(f);
+	md_ratios(f);
+	md_steps(f);
+	md_concurrency(f);
+	md_space(f);
+	md_targets(f);
+	md_tail(f, run);
 }
 
 static void csv(FILE *f)
@@ -428,16 +474,16 @@ static void csv(FILE *f)
 	}
 }
 
-static void plots(const char *outdir)
+/* the data files of the plots: seconds to active vs disk size (full disks) */
+static int dat_active(const char *outdir)
 {
 	char p[1200];
-	/* 1: seconds to active vs disk size (full disks) */
 	static const char *c1[] = { "direct-sync", "direct-deferred", "direct-none", "floor",
 		"nova-rbd-flatten", "nova-rbd-noflatten", "stream-file", "export-pipe", "export-file" };
 	snprintf(p, sizeof(p), "%s/active.dat", outdir);
 	FILE *f = fopen(p, "w");
 	if (!f)
-		return;
+		return -1;
 	fprintf(f, "size_mib");
 	for (size_t i = 0; i < 9; i++)
 		fprintf(f, " %s", c1[i]);
@@ -453,13 +499,20 @@ static void plots(const char *outdir)
 		fprintf(f, "\n");
 	}
 	fclose(f);
-	/* 2: throughput vs limits */
+	return 0;
+}
+
+/* throughput against the limits */
+static int dat_throughput(const char *outdir)
+{
+	char p[1200];
+	FILE *f;
 	static const char *c2[] = { "stream-file", "stream-rbd", "export-pipe", "export-file",
 		"ingest-alone", "stream-sink", "export-pipe-sink", "read-alone", "sink-alone", "sha512-alone" };
 	snprintf(p, sizeof(p), "%s/throughput.dat", outdir);
 	f = fopen(p, "w");
 	if (!f)
-		return;
+		return -1;
 	fprintf(f, "size_mib");
 	for (size_t i = 0; i < 10; i++)
 		fprintf(f, " %s", c2[i]);
@@ -476,11 +529,18 @@ static void plots(const char *outdir)
 		fprintf(f, "\n");
 	}
 	fclose(f);
-	/* 3: concurrency */
+	return 0;
+}
+
+/* concurrency; how many rows (N values), or -1 */
+static int dat_concurrency(const char *outdir)
+{
+	char p[1200];
+	FILE *f;
 	snprintf(p, sizeof(p), "%s/concurrency.dat", outdir);
 	f = fopen(p, "w");
 	if (!f)
-		return;
+		return -1;
 	static const char *c3[] = { "floor-conc", "conc-deferred", "conc-none", "cli-deferred" };
 	fprintf(f, "n floor-conc conc-deferred conc-none cli-deferred conc-deferred-flattened cli-active\n");
 	int conc_rows = 0;
@@ -508,10 +568,18 @@ static void plots(const char *outdir)
 			fprintf(f, " %.4f\n", ca);
 	}
 	fclose(f);
+	return conc_rows;
+}
+
+/* the gnuplot script of the three plots (the third without rows: none) */
+static int plot_script(const char *outdir, int conc_rows)
+{
+	char p[1200];
+	FILE *f;
 	snprintf(p, sizeof(p), "%s/plots.gp", outdir);
 	f = fopen(p, "w");
 	if (!f)
-		return;
+		return -1;
 	fprintf(f,
 		"set terminal pngcairo size 1000,700 font 'sans,10'\n"
 		"set grid\nset key outside below maxrows 4\nset datafile missing 'NaN'\nset key autotitle columnhead\n"
@@ -553,6 +621,15 @@ static void plots(const char *outdir)
 		"'' using 1:5 w lp lw 1 dt 3 title 'N CLI processes, deferred (all exited)'\n",
 		outdir, outdir, outdir, outdir, conc_rows ? "" : "exit\n", outdir, outdir);
 	fclose(f);
+	return 0;
+}
+
+static void plots(const char *outdir)
+{
+	int conc_rows;
+	if (dat_active(outdir) < 0 || dat_throughput(outdir) < 0 ||
+	    (conc_rows = dat_concurrency(outdir)) < 0 || plot_script(outdir, conc_rows) < 0)
+		return;
 	char cmd[1400];
 	snprintf(cmd, sizeof(cmd), "gnuplot %s/plots.gp 2>%s/gnuplot.log", outdir, outdir);
 	if (fsb_sh("%s", cmd) != 0)
