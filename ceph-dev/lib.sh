@@ -1,4 +1,5 @@
-# ceph-dev/lib.sh: helpers shared by ceph-dev/up, down and status. Source it.
+# ceph-dev/lib.sh: helpers shared by ceph-dev/up (both stacks), down, status
+# and the scripts that call Glance with the dev identity. Source it.
 # shellcheck shell=bash
 
 FSDEV_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -204,13 +205,9 @@ fsdev_render() {
 # fsdev_http_status URL [HEADERS ('|'-separated)]: HTTP status code, or 000.
 # Each request may take FSDEV_HTTP_TIMEOUT seconds (default 5).
 fsdev_http_status() {
-  local url=$1 headers=${2:-} args=()
-  if [[ -n $headers ]]; then
-    local IFS='|' h
-    for h in $headers; do args+=(-H "$h"); done
-    unset IFS
-  fi
-  curl -s -o /dev/null -m "${FSDEV_HTTP_TIMEOUT:-5}" -w '%{http_code}' "${args[@]}" "$url" 2>/dev/null || true
+  local url=$1 args
+  fsdev_header_args args "${2:-}"
+  curl -s -o /dev/null -m "${FSDEV_HTTP_TIMEOUT:-5}" -w '%{http_code}' ${args[@]+"${args[@]}"} "$url" 2>/dev/null || true
 }
 
 # fsdev_ceph STATE ARGS...: the ceph CLI as client.admin of this cluster.
@@ -304,4 +301,291 @@ fsdev_root_release() {
     done
     exit $rc
   )
+}
+
+# ---------------------------------------------------------------------------
+# FASTSNAP_GLANCE_HEADERS and its kin ("Name: value|Name: value") as curl
+# arguments. fsdev_header_args ARRAY HEADERS: ARRAY=(-H "Name: value" ...).
+fsdev_header_args() {
+  local -n _fsdev_out=$1
+  local h hs=()
+  _fsdev_out=()
+  [[ -n ${2:-} ]] && IFS='|' read -r -a hs <<<"$2"
+  for h in ${hs[@]+"${hs[@]}"}; do [[ -n $h ]] && _fsdev_out+=(-H "$h"); done
+  return 0
+}
+
+# ---------------------------------------------------------------------------
+# ceph-dev/up, both stacks (up: bookworm, up-trixie: trixie). The script sets
+# FSDEV_UP_RUN, the prefix of the Ceph commands (empty, or fsdev_inroot ROOT),
+# and defines healthy and summary; these functions do the rest that the two
+# stacks share: options, lock, reuse or wipe, mon, OSD, pools, users, the
+# waits, the env file's common lines.
+FSDEV_UP_RUN=()
+
+fsdev_say() { ((${quiet:-0})) || printf '%s\n' "$*"; }
+FSDEV_T0=$(date +%s.%N)
+fsdev_elapsed() { "$FSDEV_PY" -c "import sys; print('%.1f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(date +%s.%N)" "$FSDEV_T0"; }
+# FASTSNAP_DEV_TIMING=1: print the elapsed time at each phase (to stderr).
+fsdev_phase() { [[ ${FASTSNAP_DEV_TIMING:-0} == 1 ]] && printf 'up: %6s s  %s\n' "$(fsdev_elapsed)" "$*" >&2; return 0; }
+fsdev_q() { printf '%q' "$1"; }
+
+# fsdev_up_options USAGE_FN ARGS...: --bluestore, --memstore, --quiet, -h.
+# Sets objectstore, explicit (was the object store asked for? If not, a
+# running cluster of either kind will do), quiet, MEMSTORE_BYTES,
+# BLUESTORE_GB, BLUESTORE_BYTES and PAXOS_INTERVAL.
+# The mon's paxos propose interval bounds the latency of every map change,
+# including each `rbd snap create` / `snap rm` (self-managed snapshot ids come
+# from the mon): Ceph's 1 s default costs ~1 s per snapshot operation. The
+# memstore (test) cluster uses 0.05 s, 20x faster; the BlueStore (benchmark)
+# cluster keeps Ceph's default so that timings stay realistic.
+# FASTSNAP_DEV_PAXOS_INTERVAL overrides both.
+fsdev_up_options() {
+  local usage=$1; shift
+  objectstore=memstore
+  explicit=0
+  [[ ${FASTSNAP_DEV_BLUESTORE:-0} =~ ^(1|true|yes|on)$ ]] && objectstore=bluestore
+  [[ -n ${FASTSNAP_DEV_BLUESTORE:-} ]] && explicit=1
+  quiet=0
+  while (($#)); do
+    case $1 in
+      --bluestore) objectstore=bluestore; explicit=1 ;;
+      --memstore) objectstore=memstore; explicit=1 ;;
+      --quiet|-q) quiet=1 ;;
+      -h|--help) "$usage"; exit 0 ;;
+      *) "$usage" >&2; exit 2 ;;
+    esac
+    shift
+  done
+  MEMSTORE_BYTES=$((8 * 1024 * 1024 * 1024))   # 8 GiB (ceph-dev/README.md)
+  BLUESTORE_GB=${FASTSNAP_DEV_BLUESTORE_GB:-20}
+  [[ $BLUESTORE_GB =~ ^[0-9]+$ ]] || fsdev_die "FASTSNAP_DEV_BLUESTORE_GB must be a number of GiB"
+  BLUESTORE_BYTES=$((BLUESTORE_GB * 1024 * 1024 * 1024))
+  if [[ -n ${FASTSNAP_DEV_PAXOS_INTERVAL:-} ]]; then PAXOS_INTERVAL=$FASTSNAP_DEV_PAXOS_INTERVAL
+  elif [[ $objectstore == bluestore ]]; then PAXOS_INTERVAL=1.0
+  else PAXOS_INTERVAL=0.05; fi
+  [[ $PAXOS_INTERVAL =~ ^[0-9]*\.?[0-9]+$ ]] || fsdev_die "FASTSNAP_DEV_PAXOS_INTERVAL must be a number of seconds"
+}
+
+# fsdev_up_lock: STATE and MARKER set, one `up`/`down` at a time per state
+# dir (fd 9 holds STATE.lock).
+fsdev_up_lock() {
+  STATE=$(fsdev_state_dir)
+  MARKER=$STATE/.fastsnap-ceph-dev
+  mkdir -p "$(dirname "$STATE")"
+  exec 9>"$STATE.lock"
+  flock -w 120 9 || fsdev_die "another ceph-dev/up or down holds $STATE.lock"
+  trap '[[ -e $STATE ]] || rm -f "$STATE.lock"' EXIT
+}
+
+# BlueStore: the block file is sparse, but benchmarks fill it. Check the space
+# before touching anything.
+fsdev_check_bluestore_space() {
+  local d=$STATE avail need fstype
+  while [[ ! -d $d ]]; do d=$(dirname "$d"); done
+  avail=$(df -B1 --output=avail "$d" | tail -n 1 | tr -d ' ')
+  need=$((BLUESTORE_BYTES + 2 * 1024 * 1024 * 1024))
+  if ((avail < need)); then
+    fsdev_die "--bluestore needs $((need >> 30)) GiB free for $STATE (block file ${BLUESTORE_GB} GiB + 2 GiB), only $((avail >> 30)) GiB available; set FASTSNAP_DEV_BLUESTORE_GB lower or free space"
+  fi
+  fstype=$(df --output=fstype "$d" | tail -n 1 | tr -d ' ')
+  [[ $fstype != tmpfs ]] || fsdev_die "--bluestore needs O_DIRECT, which tmpfs lacks ($STATE)"
+}
+
+# fsdev_up_reuse: a healthy cluster of this stack in STATE is kept (exit 0,
+# or an error when another object store was asked for); anything else made
+# by ceph-dev/up is stopped and wiped, whatever its stack.
+fsdev_up_reuse() {
+  local running old_root
+  if [[ -e $STATE ]]; then
+    if healthy; then
+      running=$(sed -n 's/^export FASTSNAP_DEV_OBJECTSTORE=//p' "$STATE/env")
+      if ((explicit)) && [[ $running != "$objectstore" ]]; then
+        fsdev_die "a $running cluster is already running in $STATE; run ceph-dev/down --wipe first to get a $objectstore one"
+      fi
+      fsdev_say "ceph-dev: already running"
+      summary
+      ((quiet)) && echo "$STATE/env"
+      exit 0
+    fi
+    if [[ ! -f $MARKER ]] && [[ -n $(ls -A "$STATE" 2>/dev/null) ]]; then
+      fsdev_die "$STATE exists, is not empty and was not made by ceph-dev/up; refusing to wipe it"
+    fi
+    [[ $objectstore == bluestore ]] && fsdev_check_bluestore_space
+    fsdev_say "ceph-dev: $STATE is not a healthy cluster (stopped, half-dead or of the other stack); rebuilding it"
+    fsdev_load_stack "$STATE"
+    fsdev_stop_all "$STATE" || fsdev_die "could not stop the old processes"
+    fsdev_warn_strays "$STATE"
+    old_root=$(fsdev_stack_root "$STATE")
+    [[ -n $old_root ]] && { fsdev_root_release "$old_root" "$STATE" || fsdev_die "could not unmount $old_root$STATE"; }
+    rm -rf --one-file-system -- "$STATE"
+  fi
+  [[ $objectstore == bluestore ]] && fsdev_check_bluestore_space
+  return 0
+}
+
+# The EXIT trap of a build: on failure, stop what was started (and release
+# the root, trixie) and keep the state dir (logs) for inspection; the next
+# `up` wipes it. FSDEV_UP_LOGS: the logs whose tails are shown.
+# shellcheck disable=SC2317  # called by the EXIT trap
+fsdev_up_on_exit() {
+  local rc=$? f
+  if ((rc != 0 && ${started:-0})); then
+    fsdev_log "failed (exit $rc); stopping what was started. Logs: $STATE/log/"
+    for f in "$STATE"/log/*.out ${FSDEV_UP_LOGS[@]+"${FSDEV_UP_LOGS[@]}"}; do
+      [[ -s $f ]] && { echo "--- tail -n 5 $f" >&2; tail -n 5 "$f" >&2; }
+    done
+    fsdev_stop_all "$STATE" || true
+    [[ -n ${ROOT:-} ]] && { fsdev_root_release "$ROOT" "$STATE" || true; }
+  fi
+  [[ -n ${bg_pid:-} ]] && kill "$bg_pid" 2>/dev/null
+  [[ -e $STATE ]] || rm -f "$STATE.lock"
+  return 0
+}
+
+# The ceph CLI as client.admin of this cluster (in the root on trixie).
+fsdev_up_ceph() {
+  ${FSDEV_UP_RUN[@]+"${FSDEV_UP_RUN[@]}"} timeout 30 ceph --conf "$STATE/ceph.conf" --id admin \
+    --connect-timeout 10 "$@"
+}
+# Ceph's own tools (ceph-authtool, ceph-mon, rbd...), in the root on trixie.
+fsdev_up_run() { ${FSDEV_UP_RUN[@]+"${FSDEV_UP_RUN[@]}"} "$@"; }
+
+fsdev_up_osd_up() {
+  fsdev_up_ceph osd dump --format json 2>/dev/null | "$FSDEV_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(o["osd"] == 0 and o["up"] == 1 for o in d["osds"]) else 1)'
+}
+
+# fsdev_up_mon: keyrings, the monmap, the mon's mkfs; start it (started=1)
+# and wait until it answers (a quorum of one).
+fsdev_up_mon() {
+  local conf=$STATE/ceph.conf i
+  fsdev_up_run ceph-authtool --create-keyring "$STATE/ceph.mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  fsdev_up_run ceph-authtool --create-keyring "$STATE/ceph.client.admin.keyring" --gen-key -n client.admin \
+    --cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
+  fsdev_up_run ceph-authtool "$STATE/ceph.mon.keyring" --import-keyring "$STATE/ceph.client.admin.keyring" >/dev/null
+  fsdev_up_run monmaptool -c "$conf" --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$MON_PORT]" "$STATE/monmap" >/dev/null
+  fsdev_up_run ceph-mon -c "$conf" --mkfs -i a --monmap "$STATE/monmap" --keyring "$STATE/ceph.mon.keyring"
+  rm -f "$STATE/monmap" "$STATE/ceph.mon.keyring"
+  started=1
+  # Daemons must not inherit the lock (fd 9) or our stdout (a caller reading it
+  # through a pipe would wait for ever).
+  fsdev_up_run ceph-mon -c "$conf" -i a </dev/null >>"$STATE/log/ceph-mon.a.out" 2>&1 9>&-  # daemonises; writes run/ceph-mon.a.pid
+  fsdev_phase "ceph-mon started"
+  for ((i = 0; ; i++)); do
+    fsdev_up_ceph mon stat >/dev/null 2>&1 && break
+    ((i < 30)) || fsdev_die "the mon did not answer within 30 s (log: $STATE/log/ceph-mon.a.log)"
+    fsdev_live_pid "$STATE" mon >/dev/null || [[ ! -s $STATE/run/ceph-mon.a.pid ]] ||
+      fsdev_die "ceph-mon died (log: $STATE/log/ceph-mon.a.log)"
+    sleep 1
+  done
+  fsdev_phase "mon answers"
+}
+
+# fsdev_up_osd: osd.0 (its key first, or mkfs fails with "failed to fetch
+# mon config"), started; then the pools and users (the mon does these
+# without the OSD).
+fsdev_up_osd() {
+  local conf=$STATE/ceph.conf osd_id
+  osd_id=$(fsdev_up_ceph osd new "$OSD_UUID")
+  [[ $osd_id == 0 ]] || fsdev_die "expected osd id 0, got '$osd_id'"
+  fsdev_up_ceph auth get-or-create osd.0 mon 'allow profile osd' mgr 'allow profile osd' \
+    osd 'allow *' -o "$STATE/osd.0/keyring" 2>/dev/null
+  fsdev_up_run ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$OSD_UUID" </dev/null >"$STATE/log/ceph-osd.0.out" 2>&1 9>&- ||
+    { cat "$STATE/log/ceph-osd.0.out" >&2; fsdev_die "ceph-osd --mkfs failed"; }
+  fsdev_up_run ceph-osd -c "$conf" -i 0 </dev/null >>"$STATE/log/ceph-osd.0.out" 2>&1 9>&-  # daemonises
+  fsdev_phase "ceph-osd started"
+  fsdev_up_ceph osd pool create vms 8 8 >/dev/null 2>&1
+  fsdev_up_ceph osd pool create images 8 8 >/dev/null 2>&1
+  # clone format 2 (rbd_clone3 with RBD_IMAGE_OPTION_CLONE_FORMAT = 2) needs it
+  fsdev_up_ceph osd set-require-min-compat-client luminous >/dev/null 2>&1
+  # No mgr runs (RBD needs none); after a grace period the mon would report
+  # HEALTH_WARN "no active mgr". Mute it for good so that health is HEALTH_OK.
+  fsdev_up_ceph health mute MGR_DOWN --sticky >/dev/null 2>&1
+  fsdev_up_ceph auth get-or-create client.fastsnap mon 'profile rbd' \
+    osd 'profile rbd pool=vms, profile rbd pool=images' -o "$STATE/ceph.client.fastsnap.keyring" 2>/dev/null
+  # Glance's user may also write vms: docs/architecture.md, "Flatten modes" (unflattened clones).
+  fsdev_up_ceph auth get-or-create client.glance mon 'profile rbd' \
+    osd 'profile rbd pool=images, profile rbd pool=vms' -o "$STATE/ceph.client.glance.keyring" 2>/dev/null
+  chmod 600 "$STATE"/ceph.client.*.keyring
+  fsdev_phase "pools and users created"
+}
+
+# fsdev_up_pools_ready: wait for osd.0, then initialise the pools.
+fsdev_up_pools_ready() {
+  local i pool
+  for ((i = 0; ; i++)); do
+    fsdev_up_osd_up && break
+    ((i < 60)) || fsdev_die "osd.0 was not up within 60 s (log: $STATE/log/ceph-osd.0.log)"
+    if [[ -s $STATE/run/ceph-osd.0.pid ]] && ! fsdev_live_pid "$STATE" osd >/dev/null; then
+      fsdev_die "ceph-osd died (log: $STATE/log/ceph-osd.0.log)"
+    fi
+    sleep 1
+  done
+  fsdev_phase "osd.0 up"
+  for pool in vms images; do
+    fsdev_up_run timeout 60 rbd -c "$STATE/ceph.conf" --id admin pool init "$pool" ||
+      fsdev_die "rbd pool init $pool failed"
+  done
+  fsdev_phase "rbd pool init done"
+}
+
+# fsdev_up_wait_glance URL HEADERS: until Glance lists its stores (200) from
+# our process (not whatever may have taken the port meanwhile).
+fsdev_up_wait_glance() {
+  local url=$1 headers=$2 i code=
+  for ((i = 0; ; i++)); do
+    fsdev_live_pid "$STATE" glance >/dev/null ||
+      fsdev_die "glance-api exited (log: $STATE/log/glance-api.log, $STATE/log/glance-api.out)"
+    code=$(fsdev_http_status "$url/v2/info/stores" "$headers")
+    [[ $code == 200 ]] && ss -Htlnp "sport = :$GLANCE_PORT" | grep -q "pid=$(cat "$STATE/run/glance-api.pid")," && break
+    ((i < 120)) || fsdev_die "Glance did not answer on port $GLANCE_PORT within 60 s (last status $code)"
+    sleep 0.5
+  done
+  fsdev_phase "glance answers"
+}
+
+# The env file's lines both stacks write: the Ceph identity first...
+fsdev_env_ceph() {
+  echo "# Source it: . $(fsdev_q "$STATE/env")"
+  echo "export CEPH_CONF=$(fsdev_q "$STATE/ceph.conf")"
+  echo "export FASTSNAP_CEPH_USER=fastsnap"
+  echo "export FASTSNAP_CEPH_KEYRING=$(fsdev_q "$STATE/ceph.client.fastsnap.keyring")"
+}
+# ...and the dev cluster's facts last.
+fsdev_env_dev() {
+  echo "export FASTSNAP_DEV_PROJECT_ID=$PROJECT_ID"
+  echo "export FASTSNAP_DEV_USER_ID=$USER_ID"
+  echo "export FASTSNAP_DEV_MEMBER_USER_ID=$MEMBER_USER_ID"
+  echo "export FASTSNAP_DEV_OTHER_PROJECT_ID=$OTHER_PROJECT_ID"
+  echo "export FASTSNAP_DEV_OTHER_USER_ID=$OTHER_USER_ID"
+  echo "export FASTSNAP_DEV_DIR=$(fsdev_q "$STATE")"
+  echo "export FASTSNAP_DEV_FSID=$FSID"
+  echo "export FASTSNAP_DEV_ADMIN_KEYRING=$(fsdev_q "$STATE/ceph.client.admin.keyring")"
+  echo "export FASTSNAP_DEV_GLANCE_USER=glance"
+  echo "export FASTSNAP_DEV_GLANCE_KEYRING=$(fsdev_q "$STATE/ceph.client.glance.keyring")"
+  echo "export FASTSNAP_DEV_GLANCE_PORT=$GLANCE_PORT"
+  echo "export FASTSNAP_DEV_MON_PORT=$MON_PORT"
+  echo "export FASTSNAP_DEV_GLANCE_CONF=$(fsdev_q "$STATE/glance-api.conf")"
+  echo "export FASTSNAP_DEV_GLANCE_LOG=$(fsdev_q "$STATE/log/glance-api.log")"
+  echo "export FASTSNAP_DEV_OBJECTSTORE=$objectstore"
+  echo "export FASTSNAP_DEV_PAXOS_INTERVAL=$PAXOS_INTERVAL"
+  echo "export FASTSNAP_DEV_VMS_POOL=vms"
+  echo "export FASTSNAP_DEV_IMAGES_POOL=images"
+  echo "export FASTSNAP_DEV_RBD_STORE=fast"
+}
+
+# fsdev_up_done WRITER: the env file from WRITER's output (mode 600, then
+# in place at once), then the summary.
+fsdev_up_done() {
+  "$1" > "$STATE/env.tmp"
+  chmod 600 "$STATE/env.tmp"
+  mv -f "$STATE/env.tmp" "$STATE/env"
+  started=0
+  fsdev_say "ceph-dev: up in $(fsdev_elapsed) s"
+  summary
+  ((quiet)) && echo "$STATE/env"
+  exit 0
 }
