@@ -191,6 +191,17 @@ static void cell_snapshot(const fsb_spec *s, cJSON *out)
 	fastsnap_engine_close(e);
 }
 
+/* N threads of FN, each given its element of ARGS (SIZE bytes apart; they
+ * start together at their own barrier); back when all have ended */
+static void run_threads(int n, void *(*fn)(void *), void *args, size_t size)
+{
+	pthread_t th[FSB_MAX_CONC];
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, fn, (char *)args + (size_t)i * size);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+}
+
 /* ---- N snapshots of N disks through one engine ---- */
 
 typedef struct {
@@ -225,19 +236,16 @@ static void cell_conc(const fsb_spec *s, cJSON *out)
 	if (open_engine(&e, out) < 0)
 		return;
 	conc_arg a[FSB_MAX_CONC];
-	pthread_t th[FSB_MAX_CONC];
 	pthread_barrier_t bar;
 	pthread_barrier_init(&bar, NULL, (unsigned)s->n);
-	for (int i = 0; i < s->n; i++) {
+	for (int i = 0; i < s->n; i++)
 		a[i] = (conc_arg){ .e = e, .s = s, .i = i, .bar = &bar };
-		pthread_create(&th[i], NULL, conc_thread, &a[i]);
-	}
+	run_threads(s->n, conc_thread, a, sizeof(a[0]));
 	double act[FSB_MAX_CONC], tot[FSB_MAX_CONC];
 	int bad = 0;
 	cJSON *ids = cJSON_AddArrayToObject(out, "image_ids");
 	cJSON *runs = cJSON_AddArrayToObject(out, "runs");
 	for (int i = 0; i < s->n; i++) {
-		pthread_join(th[i], NULL);
 		cJSON *o = cJSON_CreateObject();
 		if (a[i].r)
 			result_json(o, a[i].r);
@@ -281,7 +289,7 @@ typedef struct {
 	rbd_image_t im;
 } src_t;
 
-static int open_src(src_t *x, const char *disk, fs_stream_req *req)
+static int open_src_rbd(src_t *x, const char *disk, fs_stream_req *req)
 {
 	int rc = connect_ceph(&x->c, G.user);
 	if (rc < 0 || (rc = rados_ioctx_create(x->c, G.vms_pool, &x->io)) < 0 ||
@@ -292,6 +300,16 @@ static int open_src(src_t *x, const char *disk, fs_stream_req *req)
 	req->rbd_image = x->im;
 	rbd_get_size(x->im, &req->size);
 	return 0;
+}
+
+/* the disk's snapshot "fsb", read-only, as the request's source; on failure
+ * the cell has failed ("open the disk") */
+static int open_src(src_t *x, const char *disk, fs_stream_req *req, cJSON *out)
+{
+	int rc = open_src_rbd(x, disk, req);
+	if (rc < 0)
+		fail(out, "open the disk", rc);
+	return rc;
 }
 
 static void close_src(src_t *x)
@@ -325,11 +343,9 @@ static void cell_body(const fsb_spec *s, cJSON *out)
 {
 	src_t x;
 	fs_stream_req req;
-	int rc = open_src(&x, s->disk, &req);
-	if (rc < 0) {
-		fail(out, "open the disk", rc);
+	int rc = open_src(&x, s->disk, &req, out);
+	if (rc < 0)
 		return;
-	}
 	fs_stream_body *b = NULL;
 	fs_stream_res res;
 	memset(&res, 0, sizeof(res));
@@ -387,11 +403,9 @@ static void cell_stream_rbd(const fsb_spec *s, cJSON *out)
 {
 	src_t x;
 	fs_stream_req req;
-	int rc = open_src(&x, s->disk, &req);
-	if (rc < 0) {
-		fail(out, "open the disk", rc);
+	int rc = open_src(&x, s->disk, &req, out);
+	if (rc < 0)
 		return;
-	}
 	fastsnap_engine_opts o = FASTSNAP_ENGINE_OPTS_INIT;
 	o.use_env = 1;
 	fs_settings st;
@@ -649,19 +663,16 @@ static void cell_floor(const fsb_spec *s, cJSON *out)
 		return;
 	}
 	floor_arg a[FSB_MAX_CONC];
-	pthread_t th[FSB_MAX_CONC];
 	pthread_barrier_t bar;
 	pthread_barrier_init(&bar, NULL, (unsigned)s->n);
-	for (int i = 0; i < s->n; i++) {
+	for (int i = 0; i < s->n; i++)
 		a[i] = (floor_arg){ .c = c, .s = s, .i = i, .bar = &bar };
-		pthread_create(&th[i], NULL, floor_thread, &a[i]);
-	}
+	run_threads(s->n, floor_thread, a, sizeof(a[0]));
 	double sum[FSB_MAX_CONC];
 	cJSON *ids = cJSON_AddArrayToObject(out, "image_ids");
 	cJSON *runs = cJSON_AddArrayToObject(out, "runs");
 	const char *err = NULL;
 	for (int i = 0; i < s->n; i++) {
-		pthread_join(th[i], NULL);
 		cJSON_AddItemToArray(ids, cJSON_CreateString(a[i].id));
 		cJSON *o = cJSON_CreateObject();
 		sum[i] = 0;

@@ -474,55 +474,41 @@ static void csv(FILE *f)
 	}
 }
 
-/* the data files of the plots: seconds to active vs disk size (full disks) */
-static int dat_active(const char *outdir)
+/* OUTDIR/NAME opened for writing, or NULL */
+static FILE *open_out(const char *outdir, const char *name)
 {
 	char p[1200];
-	static const char *c1[] = { "direct-sync", "direct-deferred", "direct-none", "floor",
-		"nova-rbd-flatten", "nova-rbd-noflatten", "stream-file", "export-pipe", "export-file" };
-	snprintf(p, sizeof(p), "%s/active.dat", outdir);
-	FILE *f = fopen(p, "w");
-	if (!f)
-		return -1;
-	fprintf(f, "size_mib");
-	for (size_t i = 0; i < 9; i++)
-		fprintf(f, " %s", c1[i]);
-	fprintf(f, "\n");
-	for (int z = 0; z < nsz; z++) {
-		fprintf(f, "%.0f", sizes[z]);
-		for (size_t i = 0; i < 9; i++) {
-			double t = med(c1[i], sizes[z], "full", 1);
-			fprintf(f, " %s", isnan(t) ? "NaN" : "");
-			if (!isnan(t))
-				fprintf(f, "%.4f", t);
-		}
-		fprintf(f, "\n");
-	}
-	fclose(f);
-	return 0;
+	snprintf(p, sizeof(p), "%s/%s", outdir, name);
+	return fopen(p, "w");
 }
 
-/* throughput against the limits */
-static int dat_throughput(const char *outdir)
+/* " NaN" or " %.4f" */
+static void put4(FILE *f, double v)
 {
-	char p[1200];
-	FILE *f;
-	static const char *c2[] = { "stream-file", "stream-rbd", "export-pipe", "export-file",
-		"ingest-alone", "stream-sink", "export-pipe-sink", "read-alone", "sink-alone", "sha512-alone" };
-	snprintf(p, sizeof(p), "%s/throughput.dat", outdir);
-	f = fopen(p, "w");
+	if (isnan(v))
+		fprintf(f, " NaN");
+	else
+		fprintf(f, " %.4f", v);
+}
+
+/* a data file of the plots: per disk size (full disks), each cell's median
+ * seconds, or its throughput in MB/s */
+static int dat_by_size(const char *outdir, const char *name, const char *const *cells, size_t n,
+	int throughput)
+{
+	FILE *f = open_out(outdir, name);
 	if (!f)
 		return -1;
 	fprintf(f, "size_mib");
-	for (size_t i = 0; i < 10; i++)
-		fprintf(f, " %s", c2[i]);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, " %s", cells[i]);
 	fprintf(f, "\n");
 	for (int z = 0; z < nsz; z++) {
 		fprintf(f, "%.0f", sizes[z]);
-		for (size_t i = 0; i < 10; i++) {
-			double t = med(c2[i], sizes[z], "full", 1);
-			if (isnan(t))
-				fprintf(f, " NaN");
+		for (size_t i = 0; i < n; i++) {
+			double t = med(cells[i], sizes[z], "full", 1);
+			if (!throughput || isnan(t))
+				put4(f, t);
 			else
 				fprintf(f, " %.1f", sizes[z] * 1048576.0 / t / 1e6);
 		}
@@ -532,13 +518,22 @@ static int dat_throughput(const char *outdir)
 	return 0;
 }
 
+/* seconds to active vs disk size; throughput against the limits */
+static int dat_active_throughput(const char *outdir)
+{
+	static const char *const c1[] = { "direct-sync", "direct-deferred", "direct-none", "floor",
+		"nova-rbd-flatten", "nova-rbd-noflatten", "stream-file", "export-pipe", "export-file" };
+	static const char *const c2[] = { "stream-file", "stream-rbd", "export-pipe", "export-file",
+		"ingest-alone", "stream-sink", "export-pipe-sink", "read-alone", "sink-alone", "sha512-alone" };
+	if (dat_by_size(outdir, "active.dat", c1, sizeof(c1) / sizeof(c1[0]), 0) < 0)
+		return -1;
+	return dat_by_size(outdir, "throughput.dat", c2, sizeof(c2) / sizeof(c2[0]), 1);
+}
+
 /* concurrency; how many rows (N values), or -1 */
 static int dat_concurrency(const char *outdir)
 {
-	char p[1200];
-	FILE *f;
-	snprintf(p, sizeof(p), "%s/concurrency.dat", outdir);
-	f = fopen(p, "w");
+	FILE *f = open_out(outdir, "concurrency.dat");
 	if (!f)
 		return -1;
 	static const char *c3[] = { "floor-conc", "conc-deferred", "conc-none", "cli-deferred" };
@@ -549,23 +544,11 @@ static int dat_concurrency(const char *outdir)
 			continue;
 		conc_rows++;
 		fprintf(f, "%d", n);
-		for (size_t i = 0; i < 4; i++) {
-			double t = med(c3[i], -1, NULL, n);
-			if (isnan(t))
-				fprintf(f, " NaN");
-			else
-				fprintf(f, " %.4f", t);
-		}
-		double tm = stat3("conc-deferred", -1, NULL, n, "total_max", NULL, NULL);
-		double ca = stat3("cli-deferred", -1, NULL, n, "active_max", NULL, NULL);
-		if (isnan(tm))
-			fprintf(f, " NaN");
-		else
-			fprintf(f, " %.4f", tm);
-		if (isnan(ca))
-			fprintf(f, " NaN\n");
-		else
-			fprintf(f, " %.4f\n", ca);
+		for (size_t i = 0; i < 4; i++)
+			put4(f, med(c3[i], -1, NULL, n));
+		put4(f, stat3("conc-deferred", -1, NULL, n, "total_max", NULL, NULL));
+		put4(f, stat3("cli-deferred", -1, NULL, n, "active_max", NULL, NULL));
+		fprintf(f, "\n");
 	}
 	fclose(f);
 	return conc_rows;
@@ -574,10 +557,7 @@ static int dat_concurrency(const char *outdir)
 /* the gnuplot script of the three plots (the third without rows: none) */
 static int plot_script(const char *outdir, int conc_rows)
 {
-	char p[1200];
-	FILE *f;
-	snprintf(p, sizeof(p), "%s/plots.gp", outdir);
-	f = fopen(p, "w");
+	FILE *f = open_out(outdir, "plots.gp");
 	if (!f)
 		return -1;
 	fprintf(f,
@@ -627,7 +607,7 @@ static int plot_script(const char *outdir, int conc_rows)
 static void plots(const char *outdir)
 {
 	int conc_rows;
-	if (dat_active(outdir) < 0 || dat_throughput(outdir) < 0 ||
+	if (dat_active_throughput(outdir) < 0 ||
 	    (conc_rows = dat_concurrency(outdir)) < 0 || plot_script(outdir, conc_rows) < 0)
 		return;
 	char cmd[1400];
