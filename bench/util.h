@@ -4,8 +4,8 @@
  * stop flag, and small helpers: clock, ids, shell commands, HTTP with the
  * run's identity headers, Glance image deletion, the OSD counters, `rbd
  * du` and the removal of an RBD image with its snapshots. It includes no
- * other bench header (bench/README of the includes: util < cells, report <
- * runner < plan < fastsnap-bench.c).
+ * other bench header: the includes of bench/ go one way, util < cells <
+ * runner < plan < fastsnap-bench.c, and util < report < fastsnap-bench.c.
  */
 #ifndef FSB_UTIL_H
 #define FSB_UTIL_H
