@@ -340,6 +340,7 @@ fsdev_q() { printf '%q' "$1"; }
 # memstore (test) cluster uses 0.05 s, 20x faster; the BlueStore (benchmark)
 # cluster keeps Ceph's default so that timings stay realistic.
 # FASTSNAP_DEV_PAXOS_INTERVAL overrides both.
+# shellcheck disable=SC2034  # the variables are the up scripts'
 fsdev_up_options() {
   local usage=$1; shift
   objectstore=memstore
