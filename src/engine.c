@@ -60,8 +60,11 @@ static void mark_active(fs_run *r)
 
 static int stage_plan(fs_run *r)
 {
-	int rc = fs_glance_new(&r->g, &r->e->s, &r->e->log);
-	if (rc == 0)
+	int rc = 0;
+	/* Nova's mode with the caller's pool: no Glance client at all, so no
+	 * Glance endpoint or identity is needed (docs/nova.md) */
+	if (!(r->ceph_only && r->o.target_pool) &&
+	    (rc = fs_glance_new(&r->g, &r->e->s, &r->e->log)) == 0)
 		fs_glance_set_cancel(r->g, fs_steps_cancel_fn, &r->st);
 	if (rc < 0 || (rc = fs_step_begin(&r->st, FASTSNAP_STEP_RESOLVE)) < 0 ||
 	    (rc = fs_plan_make(&r->plan, r->e->ceph, r->g, &r->e->s, &r->o)) < 0)

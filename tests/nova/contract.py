@@ -46,6 +46,7 @@ CONF = nova_conf.CONF
 STOCK_RBD = imagebackend.Rbd
 TAG = "nova-%d-%s" % (os.getpid(), uuid.uuid4().hex[:6])
 MiB = 1 << 20
+DISKS = []   # the disks made here, removed at the end
 
 
 def log(msg):
@@ -201,9 +202,8 @@ enabled = true
 
 
 def tearDownModule():
-    for name in C.ls("vms"):
-        if name.startswith(TAG):
-            C.remove("vms", name)
+    for name in DISKS:
+        C.remove("vms", name)
     try:
         glance_http(MEMBER_TOK, "DELETE", "/v2/images/" + BASE)
     except Exception as e:  # noqa: BLE001
@@ -223,8 +223,7 @@ def instance(disk_uuid):
     return objects.Instance(
         uuid=disk_uuid, image_ref=BASE, project_id=MEMBER["project"]["id"],
         user_id=MEMBER["user"]["id"], os_type=None, kernel_id="", ramdisk_id="",
-        image_meta=objects.ImageMeta.from_dict({"disk_format": "raw",
-                                                "container_format": "bare"}))
+        system_metadata={"image_disk_format": "raw", "image_container_format": "bare"})
 
 
 def make_disk(size=64 * MiB, written=2 * MiB, clone=True):
@@ -233,6 +232,7 @@ def make_disk(size=64 * MiB, written=2 * MiB, clone=True):
     written by the guest."""
     inst_uuid = str(uuid.uuid4())
     name = "%s_disk" % inst_uuid
+    DISKS.append(name)
     drv = rbd_utils.RBDDriver()
     if clone:
         drv.clone({"url": "rbd://%s/images/%s/snap" % (FSID, BASE)}, name)
@@ -278,14 +278,15 @@ class Backends:
 
     @staticmethod
     def stock():
-        imagebackend.Backend.BACKEND["rbd"] = STOCK_RBD
-        fastsnap.nova_glance.uninstall()
+        fastsnap.nova.uninstall()
+        assert imagebackend.Backend(True).BACKEND["rbd"] is STOCK_RBD
 
     @staticmethod
     def fastsnap():
         fastsnap.nova._reset_engine()
         assert fastsnap.nova.install(CONF)
-        assert imagebackend.Backend.BACKEND["rbd"] is fastsnap.nova.Rbd
+        assert imagebackend.Backend(True).BACKEND["rbd"] is fastsnap.nova.Rbd
+        assert glance.GlanceImageServiceV2._add_location is fastsnap.nova_glance._add_location
 
 
 def export_extract(self, target, out_format):

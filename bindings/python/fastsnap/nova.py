@@ -244,8 +244,37 @@ class Rbd(_NovaRbd):
 
 # ---- turning it on ----
 
+_BACKEND_INIT = None
+
+
+def _install_backend():
+    """Nova builds Backend.BACKEND, a fixed dict of backend classes, in
+    Backend.__init__: every Backend made from now on maps 'rbd' to Rbd."""
+    global _BACKEND_INIT
+    if _BACKEND_INIT is not None:
+        return
+    cls = _imagebackend.Backend
+    original = cls.__init__
+
+    def __init__(self, *args, **kw):
+        original(self, *args, **kw)
+        self.BACKEND["rbd"] = Rbd
+    _BACKEND_INIT = original
+    cls.__init__ = __init__
+
+
+def uninstall():
+    """Nova's own backend and location registration again (tests)."""
+    global _BACKEND_INIT
+    if _BACKEND_INIT is not None:
+        _imagebackend.Backend.__init__ = _BACKEND_INIT
+        _BACKEND_INIT = None
+    from . import nova_glance
+    nova_glance.uninstall()
+
+
 def install(conf=None):
-    """Put Rbd into Nova's Backend.BACKEND['rbd'] (and, on Nova 31, the
+    """Make Nova's Backend.BACKEND['rbd'] Rbd (and, on Nova 31, the
     location POST into Nova's Glance client) unless [fastsnap] enabled is
     false. Checks the Nova release first. Returns True when installed."""
     from nova import conf as nova_conf
@@ -258,7 +287,7 @@ def install(conf=None):
     if not supported():
         raise RuntimeError("libfastsnap %s lacks the Nova mode of snapshot options version 5"
                            % _version())
-    _imagebackend.Backend.BACKEND["rbd"] = Rbd
+    _install_backend()
     if rel == 31 and conf.fastsnap.register_location_post:
         from . import nova_glance
         nova_glance.install()
