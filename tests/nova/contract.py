@@ -20,6 +20,7 @@ import time
 import unittest
 import urllib.request
 import uuid
+import warnings
 from unittest import mock
 
 import eventlet
@@ -41,6 +42,7 @@ import fastsnap
 import fastsnap.nova
 import fastsnap.nova_glance
 
+warnings.simplefilter("ignore", DeprecationWarning)   # Nova 31's own, on every context
 ENV = os.environ
 CONF = nova_conf.CONF
 STOCK_RBD = imagebackend.Rbd
