@@ -265,8 +265,9 @@ class NovaMode(unittest.TestCase):
                               "target_pool": "images", "tmp_snap_name": snap})
             url = "rbd://%s/images/%s/snap" % (os.environ["FASTSNAP_DEV_FSID"], image_id)
             self.assertEqual(r.location, url)
-            self.addCleanup(e._lib.fastsnap_direct_cleanup, e._handle(), url.encode(),
-                            _lib.CLEANUP_IMAGE)
+            self.addCleanup(dev.rbd, "rm", "images/" + image_id, check=False)
+            self.addCleanup(dev.rbd, "snap", "purge", "images/" + image_id, check=False)
+            self.addCleanup(dev.rbd, "snap", "unprotect", "images/%s@snap" % image_id, check=False)
             self.assertIn(snap, during["snaps"])          # the temporary snapshot is Nova's name
             self.assertEqual(dev.snapshots(self.disk), [])  # and it is gone
             self.assertIn(image_id, dev.rbd("ls", "images").split())
