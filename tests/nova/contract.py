@@ -455,6 +455,71 @@ class DriverFlow(unittest.TestCase):
         self.assertEqual(C.snaps("vms", name), [])
 
 
+COMPUTE = """
+import sys
+from unittest import mock
+import nova.cmd.compute as c   # Nova's own nova-compute module (monkey-patches)
+import fastsnap.nova_compute
+
+
+class Created(Exception):
+    pass
+
+
+def create(*args, **kw):   # Nova's main got as far as creating the service
+    from nova.image import glance
+    from nova.virt.libvirt import imagebackend
+    print("rbd backend:", imagebackend.Backend(True).BACKEND["rbd"].__module__)
+    print("add_location:", glance.GlanceImageServiceV2._add_location.__module__)
+    raise Created()
+
+
+sys.argv = ["fastsnap-nova-compute", "--config-file", sys.argv[1]]
+with mock.patch.object(c.service.Service, "create", create), \\
+        mock.patch.object(c.priv_context, "init"), \\
+        mock.patch("nova.version.version_string", return_value=sys.argv_version):
+    try:
+        fastsnap.nova_compute.main()
+    except Created:
+        sys.exit(0)
+"""
+
+
+class Startup(unittest.TestCase):
+    """fastsnap-nova-compute: Nova's own compute main with the backend put
+    in place after Nova read nova.conf; [fastsnap] enabled = false; the
+    release check."""
+
+    def compute(self, enabled=True, version="31.0.0"):
+        conf = os.path.join(WORK, "nova-%s.conf" % ("on" if enabled else "off"))
+        with open(os.path.join(WORK, "nova.conf")) as fh:
+            text = fh.read()
+        with open(conf, "w") as fh:
+            fh.write(text.replace("[fastsnap]\nenabled = true",
+                                  "[fastsnap]\nenabled = %s" % str(enabled).lower()))
+        code = COMPUTE.replace("sys.argv_version", repr(version))
+        return subprocess.run([sys.executable, "-c", code, conf], capture_output=True,
+                              text=True, timeout=120)
+
+    def test_on(self):
+        r = self.compute()
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertIn("rbd backend: fastsnap.nova", r.stdout)
+        self.assertIn("add_location: fastsnap.nova_glance", r.stdout)
+
+    def test_off(self):
+        r = self.compute(enabled=False)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertIn("rbd backend: nova.virt.libvirt.imagebackend", r.stdout)
+        self.assertIn("add_location: nova.image.glance", r.stdout)
+
+    def test_unknown_release_is_refused(self):
+        r = self.compute(version="30.1.0")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr[-2000:])
+        self.assertIn("supports Nova 31/32/33, not 30", r.stderr)
+        self.assertNotIn("rbd backend:", r.stdout)
+
+
 class Eventlet(unittest.TestCase):
     """nova-compute's hub keeps running during a sync flatten."""
 
