@@ -12,6 +12,7 @@ import nova.monkey_patch  # noqa: F401 -- eventlet, as nova-compute runs
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -44,6 +45,11 @@ import fastsnap.nova
 import fastsnap.nova_glance
 
 warnings.simplefilter("ignore", DeprecationWarning)   # Nova 31's own, on every context
+# Nova's and fastsnap's log lines (Nova logs the failures the tests cause,
+# with tracebacks) go to a file; its path is printed at the start.
+LOG_FILE = os.path.join(tempfile.gettempdir(), "fastsnap-nova-contract-%d.log" % os.getpid())
+logging.basicConfig(filename=LOG_FILE, level=logging.INFO,
+                    format="%(asctime)s %(name)s %(levelname)s %(message)s")
 ENV = os.environ
 CONF = nova_conf.CONF
 STOCK_RBD = imagebackend.Rbd
@@ -140,6 +146,8 @@ class Cluster:
 
 def setUpModule():
     global C, MEMBER, MEMBER_TOK, OTHER_TOK, SERVICE_TOK, WORK, BASE, FSID
+    log("Nova %s; log lines in %s (inside the root)" % (
+        fastsnap.nova.nova_release(), LOG_FILE))
     C = Cluster()
     FSID = ENV["FASTSNAP_DEV_FSID"]
     WORK = tempfile.mkdtemp(prefix="fastsnap-nova-")
@@ -593,4 +601,4 @@ class Eventlet(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    unittest.main(verbosity=2, warnings="ignore")   # Nova 31 deprecations on every call
