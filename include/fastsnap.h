@@ -495,8 +495,9 @@ typedef struct {
 /**
  * Nova's direct snapshot (its Rbd image backend): with this flag and
  * `image_id`, Glance is only read (the image must exist and be queued:
- * else FASTSNAP_ENOTFOUND or FASTSNAP_ECONFLICT) and nothing is created,
- * registered or deleted there. The plan must be direct (else
+ * else FASTSNAP_ENOTFOUND or FASTSNAP_ECONFLICT; with `target_pool` it is
+ * not contacted at all) and nothing is created, registered or deleted
+ * there. The plan must be direct (else
  * FASTSNAP_EUNSUPPORTED, the result carrying the plan's path and reason).
  * fastsnap does the Ceph side: temporary snapshot, clone into the target
  * store's pool as <image_id>, flatten by mode (deferred: after `snap` and
