@@ -480,13 +480,24 @@ typedef struct {
 	 * FASTSNAP_SNAPSHOT_CEPH_ONLY), or NULL: create one. */
 	const char *image_id;
 	unsigned int flags;        /**< FASTSNAP_SNAPSHOT_* bits */
+
+	/* Version 5 */
+	/** With FASTSNAP_SNAPSHOT_CEPH_ONLY: the pool to clone into, chosen by
+	 * the caller (Nova: the disk's RBD parent pool). Glance is then not
+	 * contacted at all: no store discovery, no base image, no check of
+	 * `image_id` (docs/nova.md). NULL: the store policy decides. */
+	const char *target_pool;
+	/** The temporary snapshot's name on the disk (Nova: its random hex),
+	 * or NULL: fastsnap's own, which `fastsnap gc` recognises. */
+	const char *tmp_snap_name;
 } fastsnap_snapshot_opts;
 
 /**
  * Nova's direct snapshot (its Rbd image backend): with this flag and
  * `image_id`, Glance is only read (the image must exist and be queued:
- * else FASTSNAP_ENOTFOUND or FASTSNAP_ECONFLICT) and nothing is created,
- * registered or deleted there. The plan must be direct (else
+ * else FASTSNAP_ENOTFOUND or FASTSNAP_ECONFLICT; with `target_pool` it is
+ * not contacted at all) and nothing is created, registered or deleted
+ * there. The plan must be direct (else
  * FASTSNAP_EUNSUPPORTED, the result carrying the plan's path and reason).
  * fastsnap does the Ceph side: temporary snapshot, clone into the target
  * store's pool as <image_id>, flatten by mode (deferred: after `snap` and
@@ -504,10 +515,10 @@ typedef struct {
 #define FASTSNAP_SNAPSHOT_ALLOW_QCOW2_IN_RBD 0x2u
 
 /** As FASTSNAP_ENGINE_OPTS_VERSION: versions 1 to this one are accepted. */
-#define FASTSNAP_SNAPSHOT_OPTS_VERSION 4
+#define FASTSNAP_SNAPSHOT_OPTS_VERSION 5
 #define FASTSNAP_SNAPSHOT_OPTS_INIT { FASTSNAP_SNAPSHOT_OPTS_VERSION, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FASTSNAP_FLATTEN_SYNC, FASTSNAP_IMAGE_SNAPSHOT, \
-	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
 
 /** A plan or the result of a run. Free with fastsnap_result_free(). */
 typedef struct fastsnap_result fastsnap_result;

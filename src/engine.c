@@ -60,8 +60,11 @@ static void mark_active(fs_run *r)
 
 static int stage_plan(fs_run *r)
 {
-	int rc = fs_glance_new(&r->g, &r->e->s, &r->e->log);
-	if (rc == 0)
+	int rc = 0;
+	/* Nova's mode with the caller's pool: no Glance client at all, so no
+	 * Glance endpoint or identity is needed (docs/nova.md) */
+	if (!(r->ceph_only && r->o.target_pool) &&
+	    (rc = fs_glance_new(&r->g, &r->e->s, &r->e->log)) == 0)
 		fs_glance_set_cancel(r->g, fs_steps_cancel_fn, &r->st);
 	if (rc < 0 || (rc = fs_step_begin(&r->st, FASTSNAP_STEP_RESOLVE)) < 0 ||
 	    (rc = fs_plan_make(&r->plan, r->e->ceph, r->g, &r->e->s, &r->o)) < 0)
@@ -75,7 +78,8 @@ static int stage_plan(fs_run *r)
 
 static int take_capture(fs_run *r, const char *pool, const char *image)
 {
-	char *snap = fs_owner_tmp_snap_name(&r->owner, r->res->image_id);
+	char *snap = r->o.tmp_snap_name ? fs_strdup(r->o.tmp_snap_name) :
+		fs_owner_tmp_snap_name(&r->owner, r->res->image_id);
 	int rc = snap ? fs_capture_rbd(&r->cap, &r->st, &r->undo, r->e->ceph, pool, image, snap) :
 		fs_err(FASTSNAP_ENOMEM, "out of memory");
 	free(snap);
@@ -87,8 +91,8 @@ static int take_capture(fs_run *r, const char *pool, const char *image)
  * image, checked. */
 static int create_image(fs_run *r)
 {
-	if (r->ceph_only)
-		return fs_register_attach(r->g, r->o.image_id);
+	if (r->ceph_only)   /* the caller's pool: Glance is not asked (docs/nova.md) */
+		return r->o.target_pool ? 0 : fs_register_attach(r->g, r->o.image_id);
 	char *hb = fs_plan_heartbeat_at(&r->plan, r->id);
 	int rc = fs_step_begin(&r->st, FASTSNAP_STEP_IMAGE_CREATE);
 	if (rc == 0)

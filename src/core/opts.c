@@ -21,7 +21,8 @@ static const size_t snapshot_sizes[] = {
 	[1] = offsetof(fastsnap_snapshot_opts, capture_cb),
 	[2] = offsetof(fastsnap_snapshot_opts, cancel),
 	[3] = offsetof(fastsnap_snapshot_opts, image_id),
-	[4] = sizeof(fastsnap_snapshot_opts),
+	[4] = offsetof(fastsnap_snapshot_opts, target_pool),
+	[5] = sizeof(fastsnap_snapshot_opts),
 };
 
 static const size_t gc_sizes[] = {

@@ -50,6 +50,13 @@ int fs_plan_check_request(const fastsnap_snapshot_opts *o)
 	    (!o->disk || !o->image_id || !fs_is_uuid(o->image_id, strlen(o->image_id))))
 		return fs_err(FASTSNAP_EINVAL, "Ceph-only mode needs an RBD disk and the id (a UUID) of "
 			"an existing queued Glance image");
+	if (o->target_pool && (!(o->flags & FASTSNAP_SNAPSHOT_CEPH_ONLY) || !*o->target_pool ||
+	    strchr(o->target_pool, '/')))
+		return fs_err(FASTSNAP_EINVAL, "a target pool is for Ceph-only mode, and is a pool name");
+	if (o->tmp_snap_name && (!*o->tmp_snap_name || strpbrk(o->tmp_snap_name, "/@") ||
+	    strlen(o->tmp_snap_name) > 255))
+		return fs_err(FASTSNAP_EINVAL, "temporary snapshot name '%s': 1 to 255 characters, no "
+			"'/' or '@'", o->tmp_snap_name);
 	for (size_t i = 0; i < o->properties_count; i++) {
 		const char *p = o->properties[i];
 		const char *eq = p ? strchr(p, '=') : NULL;
@@ -158,6 +165,30 @@ static int choose_format(fs_plan *p, const fs_settings *s, const fastsnap_snapsh
 		return fs_err(FASTSNAP_EINVAL, "qcow2 into rbd store '%s' defeats copy-on-write boot (Nova "
 			"downloads and converts such an image at every boot): use raw, or force it "
 			"(--allow-qcow2-in-rbd)", p->policy.store ? p->policy.store : "?");
+	return 0;
+}
+
+/* Ceph-only mode with the caller's pool (Nova's own choice, the disk's
+ * RBD parent pool: docs/nova.md): Glance is not asked anything; the
+ * clone goes to that pool, raw, and is flattened by mode. */
+static int plan_caller_pool(fs_plan *p, const fastsnap_snapshot_opts *o)
+{
+	if (p->kind != FS_SRC_RBD)
+		return fs_err(FASTSNAP_EINVAL, "a target pool needs an RBD disk");
+	if (o->disk_format && strcmp(o->disk_format, "raw") != 0)
+		return fs_err(FASTSNAP_EUNSUPPORTED, "Ceph-only mode clones raw images only, not %s",
+			o->disk_format);
+	p->disk_format = "raw";
+	p->path = FASTSNAP_PATH_DIRECT;
+	p->flatten = o->flatten;
+	p->clone_format = o->flatten == FASTSNAP_FLATTEN_NONE ? 2 : 1;
+	p->policy.same_cluster = 1;
+	p->policy.store_is_rbd = 1;
+	p->target_pool = fs_strdup(o->target_pool);
+	p->reason = fs_asprintf("direct: into pool %s, chosen by the caller (no Glance look-up)",
+		o->target_pool);
+	if (!p->target_pool || !p->reason)
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -281,6 +312,8 @@ int fs_plan_make(fs_plan *p, fs_ceph *c, fs_glance *g, const fs_settings *s,
 	int r = fs_plan_check_request(o);
 	if (r == 0)
 		r = check_source(p, c, o);
+	if (r == 0 && o->target_pool)
+		return plan_caller_pool(p, o);
 	if (r == 0)
 		r = look_up(p, g, o, &base_missing);
 	if (r == 0)

@@ -12,6 +12,7 @@
 
 #include "core/opts.h"
 #include "core/settings.h"
+#include "plan/plan.h"
 
 /* A heap block holding exactly the version-1 part of `full`. */
 static void *v1_copy(const void *full, size_t v1_size)
@@ -105,4 +106,46 @@ Test(opts, engine_version_3_gets_the_default_glance_cache)
 	full.glance_cache_s = 86401;
 	cr_assert_eq(fs_settings_resolve(&s, &full), FASTSNAP_EINVAL);
 	cr_assert(strstr(fastsnap_error_last(), "glance_cache_s"), "%s", fastsnap_error_last());
+}
+
+/* Version 5 of the snapshot options added target_pool and tmp_snap_name
+ * (Nova's backend, docs/nova.md): a version-4 struct (exact size) gets
+ * NULL for both, and the request checks refuse them outside Ceph-only
+ * mode or when malformed. */
+Test(opts, snapshot_version_4_has_no_target_pool)
+{
+	fastsnap_snapshot_opts full = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	full.name = "n";
+	full.disk = "vms/d";
+	full.target_pool = "images";     /* a version-5 field: must not be read */
+	full.tmp_snap_name = "abc";
+	size_t v4_size = offsetof(fastsnap_snapshot_opts, target_pool);
+	fastsnap_snapshot_opts *v4 = malloc(v4_size);
+	cr_assert_not_null(v4);
+	memcpy(v4, &full, v4_size);
+	v4->version = 4;
+	fastsnap_snapshot_opts out;
+	cr_assert_eq(fs_snapshot_opts_upgrade(&out, v4), 0, "%s", fastsnap_error_last());
+	cr_assert_null(out.target_pool);
+	cr_assert_null(out.tmp_snap_name);
+	free(v4);
+}
+
+Test(opts, target_pool_and_snap_name_are_checked)
+{
+	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	o.name = "n";
+	o.disk = "vms/d";
+	o.target_pool = "images";
+	cr_assert_eq(fs_plan_check_request(&o), FASTSNAP_EINVAL, "target pool without Ceph-only mode");
+	o.flags = FASTSNAP_SNAPSHOT_CEPH_ONLY;
+	o.image_id = "0b5e2c3a-6f7d-4e8a-9b1c-2d3e4f5a6b7c";
+	cr_assert_eq(fs_plan_check_request(&o), 0, "%s", fastsnap_error_last());
+	o.target_pool = "images/x";
+	cr_assert_eq(fs_plan_check_request(&o), FASTSNAP_EINVAL);
+	o.target_pool = "images";
+	o.tmp_snap_name = "a@b";
+	cr_assert_eq(fs_plan_check_request(&o), FASTSNAP_EINVAL);
+	o.tmp_snap_name = "0123456789abcdef0123456789abcdef";   /* Nova's uuid4().hex */
+	cr_assert_eq(fs_plan_check_request(&o), 0, "%s", fastsnap_error_last());
 }

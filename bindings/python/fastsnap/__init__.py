@@ -249,7 +249,8 @@ class Engine:
         fields = dict(o._fields_)
         for k, v in kw.items():
             if k in ("version", "progress_cb", "progress_payload", "active_cb", "active_payload",
-                     "capture_cb", "capture_payload", "properties_count", "image_id", "flags") \
+                     "capture_cb", "capture_payload", "properties_count", "image_id", "flags",
+                     "target_pool", "tmp_snap_name") \
                     or k not in fields:
                 raise TypeError("unexpected keyword argument %r" % k)
             if v is None:
@@ -278,7 +279,9 @@ class Engine:
             o.version = _lib.NOVA_OPTS_VERSION
             o.image_id = _lib.enc(_nova["image_id"])
             o.flags = _nova["flags"]
-            keep.append(o.image_id)
+            o.target_pool = _lib.enc(_nova.get("target_pool"))
+            o.tmp_snap_name = _lib.enc(_nova.get("tmp_snap_name"))
+            keep.extend((o.image_id, o.target_pool, o.tmp_snap_name))
 
         raised = []  # the first exception of a Python callback, raised again below
 

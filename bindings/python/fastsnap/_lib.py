@@ -105,20 +105,23 @@ SNAPSHOT_OPTS_HEADER = [
 # Version 4 of fastsnap_snapshot_opts: Nova's Ceph-only mode
 # (docs/embedding.md "Nova mode"). The binding sets `version` to
 # NOVA_OPTS_VERSION only when the library exports fastsnap_direct_cleanup(),
-# which came with the mode.
-NOVA_OPTS_VERSION = 4
+# which came with the mode (version 5 added target_pool and tmp_snap_name).
+NOVA_OPTS_VERSION = 5
 SNAPSHOT_OPTS_NOVA = [
     ("image_id", c_char_p),   # an existing queued Glance image to fill; NULL: create one
     ("flags", ctypes.c_uint),  # FASTSNAP_SNAPSHOT_CEPH_ONLY, ...
+    # version 5 (fastsnap.nova's backend, docs/nova.md)
+    ("target_pool", c_char_p),    # Ceph-only: the caller's pool, Glance not asked
+    ("tmp_snap_name", c_char_p),  # the temporary snapshot's name (Nova's random hex)
 ]
 SNAPSHOT_CEPH_ONLY = 0x1      # FASTSNAP_SNAPSHOT_CEPH_ONLY
 CLEANUP_IMAGE = 0x1           # FASTSNAP_CLEANUP_IMAGE
 
 
 class SnapshotOpts(ctypes.Structure):
-    """fastsnap_snapshot_opts, version 4 (the Nova-mode fields stay NULL/0
+    """fastsnap_snapshot_opts, version 5 (the Nova-mode fields stay NULL/0
     unless fastsnap.nova sets them)."""
-    VERSION = 4
+    VERSION = 5
     _fields_ = SNAPSHOT_OPTS_HEADER + SNAPSHOT_OPTS_NOVA
 
     def __init__(self):

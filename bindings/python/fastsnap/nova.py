@@ -1,144 +1,298 @@
-# fastsnap/nova.py: a drop-in for the direct-snapshot pair of Nova's Rbd
-# image backend (nova/virt/libvirt/imagebackend.py): RbdDisk stands for an
-# instance disk (Nova's `self`), with direct_snapshot() and
-# cleanup_direct_snapshot() of the same signatures and the same contract:
-# the Glance image already exists (Nova's API created it), only the Ceph
-# side is done here, and Nova registers the returned rbd:// location itself.
-#
-# It needs the library's Ceph-only mode (docs/embedding.md, "Nova mode"):
-# fastsnap_snapshot_opts `image_id` + `flags` = FASTSNAP_SNAPSHOT_CEPH_ONLY,
-# and fastsnap_direct_cleanup(). A library without them makes
-# direct_snapshot() raise NotImplementedError, which is where Nova's driver
-# falls back to its generic snapshot.
-"""Nova's Rbd.direct_snapshot / cleanup_direct_snapshot on libfastsnap.
+# fastsnap/nova.py: Nova's direct snapshot on libfastsnap. Rbd is a
+# subclass of Nova's own image backend (nova.virt.libvirt.imagebackend.Rbd)
+# whose direct_snapshot() and cleanup_direct_snapshot() run on the library
+# with Nova's arguments, return value, exceptions and pool choice; install()
+# puts it into Nova's Backend.BACKEND (fastsnap.nova_compute does that
+# before Nova's own nova-compute main). docs/nova.md says what differs from
+# stock Nova and why; docs/embedding.md ("Nova mode") the C side.
+"""Nova's Rbd image backend with fastsnap's direct snapshot.
 
-    disk = fastsnap.nova.RbdDisk(engine, "vms", "%s_disk" % instance.uuid)
-    location = disk.direct_snapshot(context, snapshot_name, "raw", image_id, base_image_id)
-    # ... Nova registers `location` on image_id; on a failure it calls
-    disk.cleanup_direct_snapshot({"url": location}, also_destroy_volume=True, ignore_errors=True)
+    import fastsnap.nova
+    fastsnap.nova.install()          # Backend.BACKEND['rbd'] = fastsnap.nova.Rbd
+    # ... nova-compute runs as usual (fastsnap-nova-compute does both)
+
+Needs Nova (a supported release: SUPPORTED) and a libfastsnap with
+version 5 of the snapshot options (target_pool, tmp_snap_name).
 """
 import logging
+import threading
 
 from . import _lib
-from .errors import FastsnapError, NotFound, Unsupported
-from .errors import Forbidden as _FastsnapForbidden
+from .errors import FastsnapError, NotFound
+from .errors import Forbidden as _FsForbidden
 
 LOG = logging.getLogger("fastsnap.nova")
 
+# Nova releases whose Rbd.direct_snapshot/cleanup_direct_snapshot and
+# driver.snapshot() this backend was read against (docs/nova.md): 31
+# (2025.1, Debian 13) is tested; 32 and 33 have the same two methods.
+SUPPORTED = (31, 32, 33)
 
-class ImageUnacceptable(FastsnapError, ValueError):
-    """The direct path is not possible for this image (named like Nova's
-    exception.ImageUnacceptable); Nova falls back to its generic snapshot."""
-    code = -18
+try:  # Nova's own classes, so that its driver's except clauses catch ours
+    from nova import exception as nova_exception
+    from nova.virt.libvirt import imagebackend as _imagebackend
+    _NovaRbd = _imagebackend.Rbd
+except ImportError:  # no Nova here: only supported() and the helpers work
+    nova_exception = None
+    _imagebackend = None
+    _NovaRbd = object
+
+try:
+    from eventlet import tpool as _tpool
+except ImportError:  # no eventlet (Nova 33 in threading mode): call directly
+    _tpool = None
 
 
-Forbidden = _FastsnapForbidden
-
-
-def _nova_exceptions():
-    """Nova's own ImageUnacceptable and Forbidden when Nova is importable
-    (so that its driver's `except` clauses catch them), else ours."""
-    try:
-        from nova import exception as nova_exc  # noqa: WPS433
-        return nova_exc.ImageUnacceptable, nova_exc.Forbidden
-    except Exception:  # no Nova here
-        return None, None
+def _off_hub(fn, *args, **kw):
+    """Run a blocking call in a native thread, as Nova runs librbd calls
+    (eventlet.tpool): the compute service's hub keeps running meanwhile.
+    The library releases the GIL for the whole call (ctypes)."""
+    if _tpool is None:
+        return fn(*args, **kw)
+    return _tpool.execute(fn, *args, **kw)
 
 
 def supported():
-    """True when the loaded library has the Ceph-only (Nova) mode."""
-    return _lib.has("fastsnap_direct_cleanup")
+    """True when the loaded library has what the backend needs."""
+    return _lib.has("fastsnap_direct_cleanup") and _lib.SnapshotOpts.VERSION >= 5
 
 
-class RbdDisk:
-    """An instance disk in Ceph RBD, as Nova's Rbd image backend sees it.
+def nova_release():
+    """Nova's major release number (31 for 31.0.0), or None without Nova."""
+    try:
+        from nova import version
+        return int(version.version_string().split(".")[0])
+    except Exception:  # noqa: BLE001 -- no Nova, or an unreadable version
+        return None
 
-    engine:   an open fastsnap.Engine (its Ceph identity is Nova's rbd_user)
-    pool:     the disk's pool ([libvirt] images_rbd_pool)
-    rbd_name: the disk's RBD image name ("<instance uuid>_disk")
-    flatten:  "sync" (Nova's behaviour, the default) or "none"
+
+def check_release():
+    """Refuse an unknown Nova release (docs/nova.md, "Supported releases")."""
+    rel = nova_release()
+    if rel not in SUPPORTED:
+        raise RuntimeError("fastsnap's Nova backend supports Nova %s, not %s: turn it off "
+                           "([fastsnap] enabled = false) or upgrade python3-fastsnap"
+                           % ("/".join(str(r) for r in SUPPORTED), rel))
+    return rel
+
+
+# ---- settings (nova.conf [fastsnap]) ----
+
+_OPTS_REGISTERED = False
+
+
+def register_opts(conf):
+    """[fastsnap] enabled, store, config_file in Nova's CONF (idempotent)."""
+    global _OPTS_REGISTERED
+    if _OPTS_REGISTERED:
+        return
+    from oslo_config import cfg
+    conf.register_opts([
+        cfg.BoolOpt("enabled", default=True,
+                    help="Use fastsnap's Rbd image backend (fastsnap-nova-compute). "
+                         "False: Nova's own backend, as if fastsnap were not installed."),
+        cfg.StrOpt("store", default=None,
+                   help="The Glance store snapshots go to (the blueprint's [glance] store). "
+                        "Unset: Nova's choice, the pool of the disk's RBD parent."),
+        cfg.StrOpt("config_file", default=None,
+                   help="fastsnap's config file (docs/configuration.md) for the Glance "
+                        "identity the store look-up uses; unset: the nova.conf in use."),
+        cfg.BoolOpt("register_location_post", default=True,
+                    help="Nova 31 only: register the snapshot's location with "
+                         "POST /v2/images/{id}/locations (as Nova 32 does), so that Glance "
+                         "with show_multiple_locations = False accepts it."),
+    ], group="fastsnap")
+    _OPTS_REGISTERED = True
+
+
+# ---- the engine: one per process, opened off the hub on first use ----
+
+_ENGINE = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine():
+    global _ENGINE
+    if _ENGINE is not None:
+        return _ENGINE
+
+    def open_engine():
+        global _ENGINE
+        import fastsnap
+        from nova import conf as nova_conf
+        conf = nova_conf.CONF
+        with _ENGINE_LOCK:
+            if _ENGINE is None:
+                cfg_file = None
+                if conf.fastsnap.store:   # Glance is read only for a named store
+                    cfg_file = conf.fastsnap.config_file or (
+                        conf.config_file[0] if conf.config_file else None)
+                _ENGINE = fastsnap.Engine(
+                    config_file=cfg_file,
+                    ceph_conf=conf.libvirt.images_rbd_ceph_conf or None,
+                    ceph_user=conf.libvirt.rbd_user or None,
+                    log=lambda level, msg: LOG.log(level, "%s", msg))
+        return _ENGINE
+    return _off_hub(open_engine)
+
+
+def _reset_engine():
+    """Close the process's engine (tests; a new nova.conf)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is not None:
+            _ENGINE.close()
+        _ENGINE = None
+
+
+class Rbd(_NovaRbd):
+    """Nova's Rbd image backend; the direct-snapshot pair runs on libfastsnap.
+
+    Everything else (boot clones, resize, libvirt XML, ...) is Nova's own.
+    Flatten is always `sync`, as in Nova (docs/nova.md says why `deferred`
+    and `none` are not offered here).
     """
 
-    def __init__(self, engine, pool, rbd_name, flatten="sync"):
-        self.engine = engine
-        self.pool = pool
-        self.rbd_name = rbd_name
-        self.flatten = flatten
-
-    def _raise(self, kind, image_id, reason, cause):
-        nova_unacceptable, nova_forbidden = _nova_exceptions()
-        if kind == "unacceptable":
-            if nova_unacceptable is not None:
-                raise nova_unacceptable(image_id=image_id, reason=reason) from cause
-            raise ImageUnacceptable("Image %s is unacceptable: %s" % (image_id, reason),
-                                    result=getattr(cause, "result", None)) from cause
-        if nova_forbidden is not None:
-            raise nova_forbidden(reason) from cause
-        raise cause
-
     def direct_snapshot(self, context, snapshot_name, image_format, image_id, base_image_id):
-        """Snapshot the disk into the RBD image `image_id`, in the pool of the
-        base image's store, and return its location rbd://fsid/pool/image_id/snap.
+        """As Nova's: snapshot the disk into `<pool>/<image_id>`, flatten it,
+        protect its `snap` and return rbd://fsid/pool/image_id/snap.
 
-        `context` is unused (the engine carries the identity) and
-        `snapshot_name` is the Glance image's name; fastsnap names its own
-        temporary snapshot so that `fastsnap gc` can find an interrupted
-        one. Raises NotImplementedError when the library has no Ceph-only
-        mode or the format is not raw, ImageUnacceptable when the direct
-        path is impossible (the base image's store is not RBD in this
-        cluster, or cannot be established), Forbidden when Ceph refuses a
-        step: in each case Nova falls back to its generic snapshot. On any
-        failure the Ceph side has already been undone.
+        The pool is Nova's choice (_get_parent_pool: the disk's RBD parent
+        pool, else a same-cluster location of the base image through Nova's
+        own image API, else ImageUnacceptable) unless [fastsnap] store names
+        a Glance store. `snapshot_name` is the disk's temporary RBD
+        snapshot's name (Nova passes a random hex). `image_format` is
+        ignored, as in Nova. Exceptions: Nova's ImageUnacceptable where Nova
+        raises it, Nova's Forbidden only for a refused clone (rbd
+        PermissionError in Nova), the library's own error otherwise (Nova
+        then cleans up and fails the snapshot, as for any librbd error).
+        A failure has already undone the Ceph side.
         """
-        if not supported():
-            raise NotImplementedError(
-                "libfastsnap %s has no Ceph-only snapshot mode" % _version())
-        if image_format not in (None, "raw", "rbd"):
-            raise NotImplementedError("direct snapshots are raw; %s is not" % image_format)
+        from nova import conf as nova_conf
+        conf = nova_conf.CONF
+        engine = _engine()
+        nova = {"image_id": image_id, "flags": _lib.SNAPSHOT_CEPH_ONLY,
+                "tmp_snap_name": snapshot_name}
+        if conf.fastsnap.store:
+            store = conf.fastsnap.store
+        else:
+            store = None
+            fsid = engine.fsid
+            # Nova's own choice, Nova's own code (Glance only when the disk
+            # has no RBD parent, with the user's context, as stock does)
+            nova["target_pool"] = self._get_parent_pool(context, base_image_id, fsid)
+        steps = []
+
+        def progress(step, done, total):
+            if not steps or steps[-1] != step:
+                steps.append(step)
+
         try:
-            r = self.engine._run(
-                self.engine._lib.fastsnap_snapshot, False,
-                disk="%s/%s" % (self.pool, self.rbd_name), name=snapshot_name,
-                base_image_ref=base_image_id, flatten=self.flatten,
-                _nova={"image_id": image_id, "flags": _lib.SNAPSHOT_CEPH_ONLY})
-        except Unsupported as e:
-            # the plan is not direct: say why, Nova falls back
-            reason = e.result.reason if e.result is not None and e.result.reason else str(e)
-            self._raise("unacceptable", image_id, reason, e)
-        except _FastsnapForbidden as e:
-            self._raise("forbidden", image_id, str(e), e)
+            r = _off_hub(engine._run, engine._lib.fastsnap_snapshot, False,
+                         disk="%s/%s" % (self.driver.pool, self.rbd_name),
+                         name=snapshot_name, store=store,
+                         base_image_ref=base_image_id if store else None,
+                         flatten="sync", progress=progress, _nova=nova)
+        except FastsnapError as e:
+            if isinstance(e, _FsForbidden) and steps and steps[-1] == "clone":
+                # Nova: rbd.PermissionError on the clone only
+                raise nova_exception.Forbidden(
+                    "no write permission on storage pool %s: %s"
+                    % (nova.get("target_pool") or store, e)) from e
+            if store is not None and "clone" not in steps:
+                # the named store cannot take a direct snapshot (not rbd in
+                # this cluster; Glance refused, lost or timed out the look-up)
+                # and nothing is lost yet: Nova's generic snapshot instead
+                raise nova_exception.ImageUnacceptable(
+                    image_id=image_id, reason="store %s: %s" % (store, e)) from e
+            raise
         if not r.location:
-            raise FastsnapError("direct snapshot of %s returned no location" % image_id, result=r)
+            raise FastsnapError("direct snapshot of %s returned no location" % image_id,
+                                result=r)
         return r.location
 
-    def cleanup_direct_snapshot(self, location, also_destroy_volume=False, ignore_errors=False):
-        """Unprotect and remove the snapshot named by `location` ({"url":
-        "rbd://fsid/pool/image/snap"} as Nova passes it, or the URL), and with
-        also_destroy_volume=True the RBD image too. A snapshot that is
-        already gone is not an error (as in Nova). With ignore_errors=True,
-        failures are logged instead of raised. No location: nothing to do.
-        """
+    def cleanup_direct_snapshot(self, location, also_destroy_volume=False,
+                                ignore_errors=False):
+        """As Nova's: unprotect and remove the snapshot named by
+        location['url'] (a missing snapshot is skipped), and with
+        also_destroy_volume remove the image too. A missing image raises
+        (rbd.ImageNotFound, as Nova's RBDVolumeProxy does); ignore_errors
+        only quiets the missing snapshot's warning, as in Nova."""
         if not location:
             return
-        url = location.get("url") if isinstance(location, dict) else location
-        if not url:
-            return
-        try:
-            if not supported():
-                raise NotImplementedError(
-                    "libfastsnap %s has no fastsnap_direct_cleanup()" % _version())
-            lib = self.engine._lib
-            rc = lib.fastsnap_direct_cleanup(self.engine._handle(), _lib.enc(url),
-                                             _lib.CLEANUP_IMAGE if also_destroy_volume else 0)
+        _fsid, pool, image, snap = self.driver.parse_url(location["url"])
+        engine = _engine()
+        flags = _lib.CLEANUP_IMAGE if also_destroy_volume else 0
+
+        def cleanup():
+            rc = engine._lib.fastsnap_direct_cleanup(engine._handle(),
+                                                     _lib.enc(location["url"]), flags)
             if rc < 0:
                 from . import _last_error
                 raise _last_error(rc)
+        try:
+            _off_hub(cleanup)
         except NotFound:
-            LOG.debug("%s is already gone", url)
-        except Exception as e:
+            if not self.driver.exists(image, pool=pool):
+                import rbd
+                raise rbd.ImageNotFound("image %s/%s not found" % (pool, image))
             if not ignore_errors:
-                raise
-            LOG.warning("cleanup of %s failed (ignored): %s", url, e)
+                LOG.warning("no snapshot(%s) found on rbd image(%s)", snap, image)
+            if also_destroy_volume:
+                self.driver.destroy_volume(image, pool=pool)
+
+
+# ---- turning it on ----
+
+_BACKEND_INIT = None
+
+
+def _install_backend():
+    """Nova builds Backend.BACKEND, a fixed dict of backend classes, in
+    Backend.__init__: every Backend made from now on maps 'rbd' to Rbd."""
+    global _BACKEND_INIT
+    if _BACKEND_INIT is not None:
+        return
+    cls = _imagebackend.Backend
+    original = cls.__init__
+
+    def __init__(self, *args, **kw):
+        original(self, *args, **kw)
+        self.BACKEND["rbd"] = Rbd
+    _BACKEND_INIT = original
+    cls.__init__ = __init__
+
+
+def uninstall():
+    """Nova's own backend and location registration again (tests)."""
+    global _BACKEND_INIT
+    if _BACKEND_INIT is not None:
+        _imagebackend.Backend.__init__ = _BACKEND_INIT
+        _BACKEND_INIT = None
+    from . import nova_glance
+    nova_glance.uninstall()
+
+
+def install(conf=None):
+    """Make Nova's Backend.BACKEND['rbd'] Rbd (and, on Nova 31, the
+    location POST into Nova's Glance client) unless [fastsnap] enabled is
+    false. Checks the Nova release first. Returns True when installed."""
+    from nova import conf as nova_conf
+    conf = conf or nova_conf.CONF
+    register_opts(conf)
+    if not conf.fastsnap.enabled:
+        LOG.info("fastsnap's Nova backend is off ([fastsnap] enabled = false): Nova's own Rbd")
+        return False
+    rel = check_release()
+    if not supported():
+        raise RuntimeError("libfastsnap %s lacks the Nova mode of snapshot options version 5"
+                           % _version())
+    _install_backend()
+    if rel == 31 and conf.fastsnap.register_location_post:
+        from . import nova_glance
+        nova_glance.install()
+    LOG.info("fastsnap %s: Nova %s's rbd image backend is fastsnap.nova.Rbd", _version(), rel)
+    return True
 
 
 def _version():
