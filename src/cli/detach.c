@@ -135,9 +135,9 @@ static int stop_child(global_opts *g, int fd, pid_t child, long timeout_s, char 
 	/* the child's own last word, when it came: what its clean-up did */
 	line[strcspn(line, "\n")] = '\0';
 	const char *said = strncmp(line, "ERROR ", 6) == 0 ? line + 6 : NULL;
-	char msg[1600];
+	char msg[2400];    /* the text below plus the child's line (< 2 KiB) */
 	snprintf(msg, sizeof(msg), "the background run (pid %ld) did not report the image active "
-		"within %ld s (--detach-timeout): %s%s", (long)child, timeout_s, !gone ?
+		"within %ld s (--detach-timeout): %s%.2047s", (long)child, timeout_s, !gone ?
 		"it was sent SIGTERM and is still cleaning up; what it leaves is fastsnap gc's" :
 		said ? "it was stopped (SIGTERM): " : "it was stopped (SIGTERM) and has ended",
 		gone && said ? said : "");

@@ -14,15 +14,18 @@
 #include "core/settings.h"
 #include "plan/plan.h"
 
-/* A heap block holding exactly the version-1 part of `full`. */
-static void *v1_copy(const void *full, size_t v1_size)
+/* A heap block holding exactly the first `size` bytes of `full`, as a
+ * caller of that version allocates it, with its version field set. */
+static void *versioned_copy(const void *full, size_t size, unsigned int version)
 {
-	void *p = malloc(v1_size);
+	void *p = malloc(size);
 	cr_assert_not_null(p);
-	memcpy(p, full, v1_size);
-	*(unsigned int *)p = 1;
+	memcpy(p, full, size);
+	*(unsigned int *)p = version;
 	return p;
 }
+
+static void *v1_copy(const void *full, size_t v1_size) { return versioned_copy(full, v1_size, 1); }
 
 Test(opts, snapshot_version_1_is_read_without_its_missing_fields)
 {
@@ -120,10 +123,7 @@ Test(opts, snapshot_version_4_has_no_target_pool)
 	full.target_pool = "images";     /* a version-5 field: must not be read */
 	full.tmp_snap_name = "abc";
 	size_t v4_size = offsetof(fastsnap_snapshot_opts, target_pool);
-	fastsnap_snapshot_opts *v4 = malloc(v4_size);
-	cr_assert_not_null(v4);
-	memcpy(v4, &full, v4_size);
-	v4->version = 4;
+	fastsnap_snapshot_opts *v4 = versioned_copy(&full, v4_size, 4);
 	fastsnap_snapshot_opts out;
 	cr_assert_eq(fs_snapshot_opts_upgrade(&out, v4), 0, "%s", fastsnap_error_last());
 	cr_assert_null(out.target_pool);
