@@ -20,13 +20,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(branches, .init = setup, .fini = teardown, .timeout = 300);
+FST_POOLS_SUITE(branches, .timeout = 300);
 
 typedef struct {
 	int begin, end;

@@ -27,13 +27,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(fault_table, .init = setup, .fini = teardown, .timeout = 900);
+FST_POOLS_SUITE(fault_table, .timeout = 900);
 
 static int all_objects(uint64_t obj) { (void)obj; return 1; }
 

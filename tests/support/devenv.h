@@ -107,6 +107,16 @@ void fst_proxy_stop(pid_t pid);
 /* Open an admin connection and the two dev pools (suite set-up), and close them. */
 void fst_pools_open(rados_t *c, rados_ioctx_t *vms, rados_ioctx_t *images);
 void fst_pools_close(rados_t c, rados_ioctx_t vms, rados_ioctx_t images);
+/* The suite most integration files share: for each test, the admin
+ * connection and the vms and images pools open (as the file's statics
+ * admin, vms, images), closed after it. FST_POOLS_SUITE(name, .timeout =
+ * 300); in place of TestSuite(name, ...). Needs <criterion/criterion.h>. */
+#define FST_POOLS_SUITE(name, ...) \
+	static rados_t admin __attribute__((unused)); \
+	static rados_ioctx_t vms __attribute__((unused)), images __attribute__((unused)); \
+	static void fst_pools_init_(void) { fst_pools_open(&admin, &vms, &images); } \
+	static void fst_pools_fini_(void) { fst_pools_close(admin, vms, images); } \
+	TestSuite(name, .init = fst_pools_init_, .fini = fst_pools_fini_, __VA_ARGS__)
 /* Does pool image `name` have a parent? With one, its image name and
  * whether the parent snapshot is in the trash namespace (either pointer
  * may be NULL; *parent is the caller's to free). cr_assert on errors. */
