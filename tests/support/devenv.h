@@ -98,6 +98,22 @@ char *fst_glance_ids_named(const char *name);
 /* A string field or property of an image, or NULL (caller frees). */
 char *fst_glance_prop(const char *id, const char *key);
 
+/* What Glance and both dev pools hold, taken before a case and compared
+ * after it (tests/run runs the integration tests one at a time, so that
+ * nothing else changes them). */
+typedef struct {
+	char *glance, *images, *vms;
+} fst_world;
+void fst_world_take(fst_world *w, rados_ioctx_t images, rados_ioctx_t vms);
+/* 1 when anything changed since `before`, with "Glance before:\n...\nafter:
+ * ..." for what did in *report (the caller frees; NULL when nothing did). */
+int fst_world_changed(const fst_world *before, rados_ioctx_t images, rados_ioctx_t vms,
+	char **report);
+/* cr_assert that nothing changed ("<what>: ...changed"). */
+void fst_world_same(const fst_world *before, rados_ioctx_t images, rados_ioctx_t vms,
+	const char *what);
+void fst_world_free(fst_world *w);
+
 /* Start tests/support/glance_proxy.py in front of the dev Glance with
  * `args` (e.g. "--deny-location-patch"); returns its URL (caller frees)
  * and pid. Stop it with fst_proxy_stop(pid). */
