@@ -21,26 +21,14 @@ FST_POOLS_SUITE(direct, .timeout = 300);
 
 static int every_other(uint64_t obj) { return obj % 2 == 0; }
 
-typedef struct {
-	char *base;
-	char *disk;
-	char sha[129];
-} scenario;
+typedef fst_nova_case scenario;
 
 static void scenario_make(scenario *s, uint64_t size)
 {
-	s->base = fst_base_image("fast", 16 * MiB, 7);
-	s->disk = fst_unique("fst-disk");
-	fst_nova_disk(vms, images, s->base, s->disk, size, 11, every_other, s->sha);
+	fst_nova_case_make(s, vms, images, "fst-disk", 16 * MiB, 7, size, 11, every_other);
 }
 
-static void scenario_free(scenario *s)
-{
-	fst_rbd_remove_all(vms, s->disk);
-	fst_glance_delete(s->base);
-	free(s->base);
-	free(s->disk);
-}
+static void scenario_free(scenario *s) { fst_nova_case_free(s, vms); }
 
 /* Snapshot and check everything issue 4 asks of a good direct image. */
 static char *snapshot_ok(scenario *s, const char *flatten)

@@ -479,3 +479,20 @@ void fst_world_same(const fst_world *before, rados_ioctx_t images, rados_ioctx_t
 	cr_assert_not(changed, "%s: %s", what, report);
 	free(report);
 }
+
+void fst_nova_case_make(fst_nova_case *c, rados_ioctx_t vms, rados_ioctx_t images,
+	const char *prefix, uint64_t base_size, unsigned base_seed, uint64_t size, unsigned seed,
+	int (*pattern)(uint64_t obj))
+{
+	c->base = fst_base_image("fast", base_size, base_seed);
+	c->disk = fst_unique(prefix);
+	fst_nova_disk(vms, images, c->base, c->disk, size, seed, pattern, c->sha);
+}
+
+void fst_nova_case_free(fst_nova_case *c, rados_ioctx_t vms)
+{
+	fst_rbd_remove_all(vms, c->disk);
+	fst_glance_delete(c->base);
+	free(c->base);
+	free(c->disk);
+}

@@ -86,6 +86,20 @@ void fst_glance_delete(const char *id);
  * disk's sha512 in sha_out. */
 void fst_nova_disk(rados_ioctx_t vms, rados_ioctx_t images, const char *base, const char *name,
 	uint64_t size, unsigned seed, int (*pattern)(uint64_t obj), char sha_out[129]);
+/* What most direct-path cases start from, as Nova makes it: a base image
+ * (base_size bytes, seeded) in the `fast` store and vms/<prefix-...>
+ * cloned from it, `size` bytes, with data where `pattern` says (NULL:
+ * every object); sha is the disk's sha512. */
+typedef struct {
+	char *base;
+	char *disk;
+	char sha[129];
+} fst_nova_case;
+void fst_nova_case_make(fst_nova_case *c, rados_ioctx_t vms, rados_ioctx_t images,
+	const char *prefix, uint64_t base_size, unsigned base_seed, uint64_t size, unsigned seed,
+	int (*pattern)(uint64_t obj));
+/* Remove the disk (and its snapshots) and the base image. */
+void fst_nova_case_free(fst_nova_case *c, rados_ioctx_t vms);
 /* Run the CLI with `args` (and optional env assignments before it), parse
  * its stdout as JSON (NULL if not JSON). Returns the exit status. */
 int fst_cli_json(cJSON **out, char **err, const char *env, const char *args_fmt, ...)
