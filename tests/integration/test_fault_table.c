@@ -132,6 +132,18 @@ static void glance_answers(const char *path, const char *call, const char *kind)
 	snprintf(last_cell, sizeof(last_cell), "%s %s %s", path, call, kind);
 }
 
+/* One snapshot by the command through the fault proxy at url, with the
+ * table's short bounds (deadline, low-speed limit, back-off, 2 retries). */
+static int snapshot_via(const char *url, cJSON **j, char **err, const char *disk,
+	const char *name, const char *base, const char *store_arg)
+{
+	char env[512];
+	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
+		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
+	return fst_cli_json(j, err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
+		disk, name, base, store_arg);
+}
+
 static void cell(tally *t, const char *path, const char *disk, const char *base,
 	const char *store_arg, const call_def *c, const char *kind)
 {
@@ -143,13 +155,9 @@ static void cell(tally *t, const char *path, const char *disk, const char *base,
 	fst_world before;
 	fst_world_take(&before, images, vms);
 	char *name = fst_unique("fst-fault");
-	char env[512];
-	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
-		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
 	cJSON *j = NULL;
 	char *err = NULL;
-	int st = fst_cli_json(&j, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
-		disk, name, base, store_arg);
+	int st = snapshot_via(url, &j, &err, disk, name, base, store_arg);
 	int injected = proxy_injected(url);
 	fst_proxy_stop(pid);
 	const char *out_path = fst_jstr(j, "path");
@@ -220,12 +228,8 @@ static void cleanup_cell(tally *t, const char *path, const char *disk, const cha
 	fst_world before;
 	fst_world_take(&before, images, vms);
 	char *name = fst_unique("fst-fault");
-	char env[512];
-	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
-		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
 	char *err = NULL;
-	int st = fst_cli_json(NULL, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
-		disk, name, base, store_arg);
+	int st = snapshot_via(url, NULL, &err, disk, name, base, store_arg);
 	char *faults = NULL;
 	fst_sh(&faults, NULL, "curl -s %s/_faults", url);
 	fst_proxy_stop(pid);
