@@ -17,7 +17,8 @@
 #include "cleanup/heartbeat.h"
 
 struct fs_heartbeat {
-	rados_ioctx_t io;
+	fs_heartbeat_io io;         /* where the keys are written */
+	rados_ioctx_t ioctx;        /* the image's pool (fs_heartbeat_start) */
 	rbd_image_t shared;         /* the run's own handle, or NULL */
 	char *image;
 	char *hb_key;               /* the heartbeat key */
@@ -36,44 +37,49 @@ struct fs_heartbeat {
  * librbd 16 hands over mid-flatten, restarting it); otherwise open the
  * image only for the write: holding it open would hold the lock against
  * the run's own steps (flatten, snapshots). */
-static int with_image(fs_heartbeat *hb, int (*fn)(fs_heartbeat *, rbd_image_t))
+static int rbd_meta(fs_heartbeat *hb, const char *key, const char *value)
 {
-	if (hb->shared)
-		return fn(hb, hb->shared);
-	rbd_image_t img;
-	int r = rbd_open(hb->io, hb->image, &img, NULL);
-	if (r < 0)
-		return r;
-	r = fn(hb, img);
-	rbd_close(img);
+	rbd_image_t img = hb->shared;
+	if (!img) {
+		int r = rbd_open(hb->ioctx, hb->image, &img, NULL);
+		if (r < 0)
+			return r;
+	}
+	int r = value ? rbd_metadata_set(img, key, value) : rbd_metadata_remove(img, key);
+	if (!hb->shared)
+		rbd_close(img);
 	return r;
 }
 
-static int set_keys(fs_heartbeat *hb, rbd_image_t img)
+static int meta_set(void *ctx, const char *key, const char *value)
+{
+	return rbd_meta(ctx, key, value);
+}
+
+static int meta_remove(void *ctx, const char *key)
+{
+	return rbd_meta(ctx, key, NULL);
+}
+
+static int beat(fs_heartbeat *hb)
 {
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	int r = 0;
 	if (hb->run_key && atomic_load(&hb->beats) == 0)
-		r = rbd_metadata_set(img, hb->run_key, hb->run_value);
+		r = hb->io.set(hb->io.ctx, hb->run_key, hb->run_value);
 	if (r == 0)
-		r = rbd_metadata_set(img, hb->hb_key, now);
+		r = hb->io.set(hb->io.ctx, hb->hb_key, now);
 	if (r == 0)
 		atomic_fetch_add(&hb->beats, 1);
 	return r;
 }
 
-static int remove_keys(fs_heartbeat *hb, rbd_image_t img)
+static void remove_keys(fs_heartbeat *hb)
 {
-	rbd_metadata_remove(img, hb->hb_key);
+	hb->io.remove(hb->io.ctx, hb->hb_key);
 	if (hb->run_key)
-		rbd_metadata_remove(img, hb->run_key);
-	return 0;
-}
-
-static int beat(fs_heartbeat *hb)
-{
-	return with_image(hb, set_keys);
+		hb->io.remove(hb->io.ctx, hb->run_key);
 }
 
 static void *run(void *arg)
@@ -105,8 +111,8 @@ static void *run(void *arg)
 
 static void hb_free(fs_heartbeat *hb)
 {
-	if (hb->io)
-		rados_ioctx_destroy(hb->io);
+	if (hb->ioctx)
+		rados_ioctx_destroy(hb->ioctx);
 	free(hb->image);
 	free(hb->hb_key);
 	free(hb->run_key);
@@ -114,37 +120,21 @@ static void hb_free(fs_heartbeat *hb)
 	free(hb);
 }
 
-fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
-	rbd_image_t shared, const char *owner, const char *run_value, unsigned int period_s,
-	const fs_logger *lg)
+/* The keys, then the thread; hb is freed on failure. */
+static fs_heartbeat *hb_run(fs_heartbeat *hb, const char *owner, const char *run_value,
+	unsigned int period_s, const fs_logger *lg)
 {
-	if (!period_s)
-		period_s = 5;
-	fs_heartbeat *hb = calloc(1, sizeof(*hb));
-	if (!hb) {
-		fs_err(FASTSNAP_ENOMEM, "out of memory");
-		return NULL;
-	}
-	hb->period_s = period_s;
+	hb->period_s = period_s ? period_s : 5;
 	hb->lg = lg;
-	hb->shared = shared;
-	if (fs_ceph_ioctx(&hb->io, c, pool) < 0) {
-		hb->io = NULL;
-		hb_free(hb);
-		return NULL;
-	}
-	hb->image = fs_strdup(image);
-	int oom = !hb->image;
 	if (owner) {
 		hb->hb_key = fs_asprintf("%s.%s", FS_META_HEARTBEAT, owner);
 		hb->run_key = fs_asprintf("%s%s", FS_META_RUN_PREFIX, owner);
 		hb->run_value = fs_strdup(run_value ? run_value : "");
-		oom |= !hb->run_key || !hb->run_value;
 	} else {
 		hb->hb_key = fs_strdup(FS_META_HEARTBEAT);
 	}
-	if (oom || !hb->hb_key) {
-		fs_err(FASTSNAP_ENOMEM, "out of memory for the heartbeat of %s/%s", pool, image);
+	if (!hb->hb_key || (owner && (!hb->run_key || !hb->run_value))) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory for a heartbeat");
 		hb_free(hb);
 		return NULL;
 	}
@@ -162,6 +152,42 @@ fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image
 	return hb;
 }
 
+fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
+	rbd_image_t shared, const char *owner, const char *run_value, unsigned int period_s,
+	const fs_logger *lg)
+{
+	fs_heartbeat *hb = calloc(1, sizeof(*hb));
+	if (!hb) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	hb->shared = shared;
+	hb->io = (fs_heartbeat_io){ .set = meta_set, .remove = meta_remove, .ctx = hb };
+	if (fs_ceph_ioctx(&hb->ioctx, c, pool) < 0) {
+		hb->ioctx = NULL;
+		hb_free(hb);
+		return NULL;
+	}
+	if (!(hb->image = fs_strdup(image))) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory for the heartbeat of %s/%s", pool, image);
+		hb_free(hb);
+		return NULL;
+	}
+	return hb_run(hb, owner, run_value, period_s, lg);
+}
+
+fs_heartbeat *fs_heartbeat_start_io(const fs_heartbeat_io *io, const char *owner,
+	const char *run_value, unsigned int period_s, const fs_logger *lg)
+{
+	fs_heartbeat *hb = calloc(1, sizeof(*hb));
+	if (!hb) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory");
+		return NULL;
+	}
+	hb->io = *io;
+	return hb_run(hb, owner, run_value, period_s, lg);
+}
+
 void fs_heartbeat_stop(fs_heartbeat *hb, int remove)
 {
 	if (!hb)
@@ -174,7 +200,7 @@ void fs_heartbeat_stop(fs_heartbeat *hb, int remove)
 	if (started && hb->thread)
 		pthread_join(hb->thread, NULL);
 	if (remove)
-		with_image(hb, remove_keys);
+		remove_keys(hb);
 	pthread_cond_destroy(&hb->cv);
 	pthread_mutex_destroy(&hb->mu);
 	hb_free(hb);

@@ -32,6 +32,18 @@ typedef struct fs_heartbeat fs_heartbeat;
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
 	rbd_image_t shared, const char *owner, const char *run_value, unsigned int period_s,
 	const fs_logger *lg);
+/* Where a heartbeat writes: set (value) or remove a metadata key; 0 or a
+ * negative errno. fs_heartbeat_start writes an RBD image's metadata. */
+typedef struct {
+	int (*set)(void *ctx, const char *key, const char *value);
+	int (*remove)(void *ctx, const char *key);
+	void *ctx;
+} fs_heartbeat_io;
+
+/* The same heartbeat (keys, period, first beat, stop) on other storage
+ * (tests/unit/test_heartbeat.c). */
+fs_heartbeat *fs_heartbeat_start_io(const fs_heartbeat_io *io, const char *owner,
+	const char *run_value, unsigned int period_s, const fs_logger *lg);
 /* Stop the thread; with `remove`, delete the keys it wrote. NULL is ignored. */
 void fs_heartbeat_stop(fs_heartbeat *hb, int remove);
 /* How many times the key was written (for tests). */

@@ -290,3 +290,14 @@ int fs_glance_check_id(const char *id)
 		return fs_err(FASTSNAP_EINVAL, "Glance image id is empty");
 	return 0;
 }
+
+int fs_glance_checked_image_path(char **path, const char *id, const char *suffix)
+{
+	*path = NULL;
+	int rc = fs_glance_check_id(id);
+	if (rc < 0)
+		return rc;
+	if (!(*path = fs_glance_image_path(id, suffix)))
+		return fs_err(FASTSNAP_ENOMEM, "out of memory");
+	return 0;
+}

@@ -90,6 +90,8 @@ int fs_glance_put_escaped(fs_buf *b, const char *s);
 char *fs_glance_image_path(const char *id, const char *suffix);
 /* EINVAL for an empty image id. */
 int fs_glance_check_id(const char *id);
+/* Both: the image's path in *path (the caller frees), or EINVAL, ENOMEM. */
+int fs_glance_checked_image_path(char **path, const char *id, const char *suffix);
 
 /* ---- JSON-patch (glance_images.c) ---- */
 

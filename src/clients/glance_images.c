@@ -125,12 +125,10 @@ int fs_glance_image_create(fs_glance *g, fs_image **out, const fs_image_create_r
 int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id)
 {
 	*out = NULL;
-	int rc = fs_glance_check_id(id);
+	char *path;
+	int rc = fs_glance_checked_image_path(&path, id, NULL);
 	if (rc < 0)
 		return rc;
-	char *path = fs_glance_image_path(id, NULL);
-	if (!path)
-		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	fs_glance_req r = { .method = "GET", .path = path, .retry = 1 };
 	fs_http_resp resp;
 	rc = fs_glance_expect(g, &resp, &r, 200, 200);
@@ -143,12 +141,10 @@ int fs_glance_image_get(fs_glance *g, fs_image **out, const char *id)
 
 int fs_glance_image_delete(fs_glance *g, const char *id)
 {
-	int rc = fs_glance_check_id(id);
+	char *path;
+	int rc = fs_glance_checked_image_path(&path, id, NULL);
 	if (rc < 0)
 		return rc;
-	char *path = fs_glance_image_path(id, NULL);
-	if (!path)
-		return fs_err(FASTSNAP_ENOMEM, "out of memory");
 	fs_glance_req r = { .method = "DELETE", .path = path, .retry = 1 };
 	fs_http_resp resp;
 	/* A 409 while Glance still works on the image (a location_import task,

@@ -20,13 +20,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(branches, .init = setup, .fini = teardown, .timeout = 300);
+FST_POOLS_SUITE(branches, .timeout = 300);
 
 typedef struct {
 	int begin, end;
@@ -47,31 +41,12 @@ static int on_capture(fastsnap_capture_event ev, void *p)
 	return l->refuse;
 }
 
-typedef struct {
-	char *glance, *images, *vms;
-} world;
-
-static void world_take(world *w)
-{
-	w->glance = fst_glance_image_ids();
-	w->images = fst_rbd_list(images);
-	w->vms = fst_rbd_list(vms);
-}
-
-static void world_same(const world *before, const char *what)
-{
-	world now;
-	world_take(&now);
-	cr_assert_str_eq(now.glance, before->glance, "%s: Glance images changed", what);
-	cr_assert_str_eq(now.images, before->images, "%s: the images pool changed", what);
-	cr_assert_str_eq(now.vms, before->vms, "%s: the vms pool changed", what);
-	free(now.glance); free(now.images); free(now.vms);
-	free(before->glance); free(before->images); free(before->vms);
-}
-
+/* A test's base image and disk, and the world as it was once they were
+ * made. */
 typedef struct {
 	char *base, *disk, *name;
 	char spec[256];
+	fst_world before;
 } fixture;
 
 static void fixture_make(fixture *f)
@@ -82,21 +57,22 @@ static void fixture_make(fixture *f)
 	char sha[129];
 	fst_nova_disk(vms, images, f->base, f->disk, 16 * MiB, 8, NULL, sha);
 	snprintf(f->spec, sizeof(f->spec), "vms/%s", f->disk);
+	fst_world_take(&f->before, images, vms);
 }
 
-static void fixture_free(fixture *f)
+/* The case `what` left the world as it found it, and no snapshot on the
+ * disk; then the fixture goes. */
+static void fixture_done(fixture *f, const char *what)
 {
-	fst_rbd_remove_all(vms, f->disk);
-	fst_glance_delete(f->base);
-	free(f->base); free(f->disk); free(f->name);
-}
-
-static void assert_no_snapshots(const fixture *f, const char *what)
-{
+	fst_world_same(&f->before, images, vms, what);
+	fst_world_free(&f->before);
 	char *snaps = NULL;
 	cr_assert_eq(fst_rbd_snap_count(vms, f->disk, &snaps), 0, "%s: snapshots left on the disk: %s",
 		what, snaps);
 	free(snaps);
+	fst_rbd_remove_all(vms, f->disk);
+	fst_glance_delete(f->base);
+	free(f->base); free(f->disk); free(f->name);
 }
 
 static fastsnap_snapshot_opts opts_for(const fixture *f, cap_log *l)
@@ -118,8 +94,6 @@ Test(branches, refused_capture_deletes_the_created_image)
 {
 	fixture f;
 	fixture_make(&f);
-	world before;
-	world_take(&before);
 	fastsnap_engine *e = fst_engine();
 	cap_log l = { 0, 0, 1500, 1 };
 	fastsnap_snapshot_opts o = opts_for(&f, &l);
@@ -138,9 +112,7 @@ Test(branches, refused_capture_deletes_the_created_image)
 	cr_assert(named, "the clean-up names the deleted image %s: %s", id, fastsnap_result_json(r));
 	fastsnap_result_free(r);
 	fastsnap_engine_close(e);
-	world_same(&before, "refused capture");
-	assert_no_snapshots(&f, "refused capture");
-	fixture_free(&f);
+	fixture_done(&f, "refused capture");
 }
 
 /* The Glance branch fails in the plan (an unknown store) while the
@@ -150,8 +122,6 @@ Test(branches, failed_plan_removes_the_speculative_snapshot)
 {
 	fixture f;
 	fixture_make(&f);
-	world before;
-	world_take(&before);
 	fastsnap_engine *e = fst_engine();
 	cap_log l = { 0 };
 	fastsnap_snapshot_opts o = opts_for(&f, &l);
@@ -164,9 +134,7 @@ Test(branches, failed_plan_removes_the_speculative_snapshot)
 	cr_assert_eq(l.begin, l.end, "BEGIN %d, END %d", l.begin, l.end);
 	fastsnap_result_free(r);
 	fastsnap_engine_close(e);
-	world_same(&before, "failed plan");
-	assert_no_snapshots(&f, "failed plan");
-	fixture_free(&f);
+	fixture_done(&f, "failed plan");
 }
 
 /* The image creation fails (Glance answers 500 to the POST, through the
@@ -175,8 +143,6 @@ Test(branches, failed_image_create_removes_the_snapshot)
 {
 	fixture f;
 	fixture_make(&f);
-	world before;
-	world_take(&before);
 	pid_t proxy;
 	char *url = fst_proxy_start(&proxy, "--fault create:500");
 	fastsnap_engine_opts eo = fst_engine_opts();
@@ -196,9 +162,7 @@ Test(branches, failed_image_create_removes_the_snapshot)
 	fastsnap_engine_close(e);
 	fst_proxy_stop(proxy);
 	free(url);
-	world_same(&before, "failed image create");
-	assert_no_snapshots(&f, "failed image create");
-	fixture_free(&f);
+	fixture_done(&f, "failed image create");
 }
 
 /* Refused on its face (a name over Glance's 255 characters), and a dry
@@ -207,8 +171,6 @@ Test(branches, no_snapshot_before_the_request_checks_or_in_a_dry_run)
 {
 	fixture f;
 	fixture_make(&f);
-	world before;
-	world_take(&before);
 	fastsnap_engine *e = fst_engine();
 	cap_log l = { 0 };
 	fastsnap_snapshot_opts o = opts_for(&f, &l);
@@ -227,7 +189,5 @@ Test(branches, no_snapshot_before_the_request_checks_or_in_a_dry_run)
 	fastsnap_result_free(r);
 	cr_assert_eq(l.begin, 0, "a capture in a dry run");
 	fastsnap_engine_close(e);
-	world_same(&before, "refused request and dry run");
-	assert_no_snapshots(&f, "refused request and dry run");
-	fixture_free(&f);
+	fixture_done(&f, "refused request and dry run");
 }

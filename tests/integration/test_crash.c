@@ -20,13 +20,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(crash, .init = setup, .fini = teardown, .timeout = 900);
+FST_POOLS_SUITE(crash, .timeout = 900);
 
 enum { ROLLED_BACK, COMPLETED };
 

@@ -27,13 +27,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(fault_table, .init = setup, .fini = teardown, .timeout = 900);
+FST_POOLS_SUITE(fault_table, .timeout = 900);
 
 static int all_objects(uint64_t obj) { (void)obj; return 1; }
 
@@ -138,6 +132,18 @@ static void glance_answers(const char *path, const char *call, const char *kind)
 	snprintf(last_cell, sizeof(last_cell), "%s %s %s", path, call, kind);
 }
 
+/* One snapshot by the command through the fault proxy at url, with the
+ * table's short bounds (deadline, low-speed limit, back-off, 2 retries). */
+static int snapshot_via(const char *url, cJSON **j, char **err, const char *disk,
+	const char *name, const char *base, const char *store_arg)
+{
+	char env[512];
+	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
+		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
+	return fst_cli_json(j, err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
+		disk, name, base, store_arg);
+}
+
 static void cell(tally *t, const char *path, const char *disk, const char *base,
 	const char *store_arg, const call_def *c, const char *kind)
 {
@@ -146,17 +152,12 @@ static void cell(tally *t, const char *path, const char *disk, const char *base,
 	snprintf(args, sizeof(args), "--fault %s:%s --base %s", c->call, kind, base);
 	pid_t pid;
 	char *url = fst_proxy_start(&pid, args);
-	char *g_before = fst_glance_image_ids();
-	char *img_before = fst_rbd_list(images);
-	char *vms_before = fst_rbd_list(vms);
+	fst_world before;
+	fst_world_take(&before, images, vms);
 	char *name = fst_unique("fst-fault");
-	char env[512];
-	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
-		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
 	cJSON *j = NULL;
 	char *err = NULL;
-	int st = fst_cli_json(&j, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
-		disk, name, base, store_arg);
+	int st = snapshot_via(url, &j, &err, disk, name, base, store_arg);
 	int injected = proxy_injected(url);
 	fst_proxy_stop(pid);
 	const char *out_path = fst_jstr(j, "path");
@@ -191,22 +192,17 @@ static void cell(tally *t, const char *path, const char *disk, const char *base,
 			"call (%s): %s", path, c->call, kind, c->names, err);
 		t->failed++;
 	}
-	char *g_after = fst_glance_image_ids();
-	char *img_after = fst_rbd_list(images);
-	char *vms_after = fst_rbd_list(vms);
-	int leak = strcmp(g_before, g_after) != 0 || strcmp(img_before, img_after) != 0 ||
-		strcmp(vms_before, vms_after) != 0;
+	char *report = NULL;
+	int leak = fst_world_changed(&before, images, vms, &report);
 	t->leaked += leak;
-	cr_assert_not(leak, "[%s %s %s] objects left:\nGlance before:\n%s\nafter:\n%s\nimages "
-		"before:\n%s\nafter:\n%s\nvms before:\n%s\nafter:\n%s", path, c->call, kind,
-		g_before, g_after, img_before, img_after, vms_before, vms_after);
+	cr_assert_not(leak, "[%s %s %s] objects left: %s", path, c->call, kind, report);
+	fst_world_free(&before);
 	char *snaps = NULL;
 	cr_assert_eq(fst_rbd_snap_count(vms, disk, &snaps), 0, "[%s %s %s] snapshots left: %s",
 		path, c->call, kind, snaps);
 	free(snaps);
 	t->handled++;
-	free(g_before); free(g_after); free(img_before); free(img_after);
-	free(vms_before); free(vms_after);
+	free(report);
 	free(name); free(err); free(url);
 	cJSON_Delete(j);
 }
@@ -229,16 +225,11 @@ static void cleanup_cell(tally *t, const char *path, const char *disk, const cha
 	snprintf(args, sizeof(args), "--fault %s:500 --fault delete:500 --base %s", first->call, base);
 	pid_t pid;
 	char *url = fst_proxy_start(&pid, args);
-	char *g_before = fst_glance_image_ids();
-	char *img_before = fst_rbd_list(images);
-	char *vms_before = fst_rbd_list(vms);
+	fst_world before;
+	fst_world_take(&before, images, vms);
 	char *name = fst_unique("fst-fault");
-	char env[512];
-	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_URL=%s FASTSNAP_CALL_DEADLINE_S=10 "
-		"FASTSNAP_LOW_SPEED_TIME_S=10 FASTSNAP_RETRY_BASE_MS=10 FASTSNAP_NUM_RETRIES=2", url);
 	char *err = NULL;
-	int st = fst_cli_json(NULL, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s %s",
-		disk, name, base, store_arg);
+	int st = snapshot_via(url, NULL, &err, disk, name, base, store_arg);
 	char *faults = NULL;
 	fst_sh(&faults, NULL, "curl -s %s/_faults", url);
 	fst_proxy_stop(pid);
@@ -278,15 +269,11 @@ static void cleanup_cell(tally *t, const char *path, const char *disk, const cha
 	st = fst_cli_json(&rep, &gerr, NULL, "gc --pool vms --state-file /tmp/fst-fault-gc-%d.json "
 		"--json", (int)getpid());
 	cr_assert_eq(st, 0, "[%s %s + delete] gc exit %d: %s", path, first->call, st, gerr);
-	char *g_after = fst_glance_image_ids();
-	char *img_after = fst_rbd_list(images);
-	char *vms_after = fst_rbd_list(vms);
-	int leak = strcmp(g_before, g_after) != 0 || strcmp(img_before, img_after) != 0 ||
-		strcmp(vms_before, vms_after) != 0;
+	char *report = NULL;
+	int leak = fst_world_changed(&before, images, vms, &report);
 	t->leaked += leak;
-	cr_assert_not(leak, "[%s %s + delete] objects left after gc:\nGlance before:\n%s\nafter:\n"
-		"%s\nimages before:\n%s\nafter:\n%s\nvms before:\n%s\nafter:\n%s", path, first->call,
-		g_before, g_after, img_before, img_after, vms_before, vms_after);
+	cr_assert_not(leak, "[%s %s + delete] objects left after gc: %s", path, first->call, report);
+	fst_world_free(&before);
 	char *snaps = NULL;
 	cr_assert_eq(fst_rbd_snap_count(vms, disk, &snaps), 0, "[%s %s + delete] snapshots left "
 		"after gc: %s", path, first->call, snaps);
@@ -298,8 +285,7 @@ static void cleanup_cell(tally *t, const char *path, const char *disk, const cha
 	cJSON_Delete(dry);
 	cJSON_Delete(rep);
 	free(dtxt); free(gerr); free(ids); free(faults);
-	free(g_before); free(g_after); free(img_before); free(img_after);
-	free(vms_before); free(vms_after);
+	free(report);
 	free(name); free(err); free(url);
 }
 

@@ -21,13 +21,7 @@
 #define MiB (1ULL << 20)
 #define RBD "rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(gc, .init = setup, .fini = teardown, .timeout = 600);
+FST_POOLS_SUITE(gc, .timeout = 600);
 
 static int gc_json(cJSON **j, const char *extra)
 {

@@ -18,13 +18,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(glance_calls, .init = setup, .fini = teardown, .timeout = 300);
+FST_POOLS_SUITE(glance_calls, .timeout = 300);
 
 /* The requests an engine sent: one "METHOD URL -> STATUS ..." per line. */
 typedef struct {

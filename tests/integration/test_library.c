@@ -17,13 +17,7 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(library, .init = setup, .fini = teardown, .timeout = 300);
+FST_POOLS_SUITE(library, .timeout = 300);
 
 Test(library, options_versions_and_stores)
 {

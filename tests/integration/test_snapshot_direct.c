@@ -17,36 +17,18 @@
 
 #define MiB (1ULL << 20)
 
-static rados_t admin;
-static rados_ioctx_t vms, images;
-
-static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
-
-TestSuite(direct, .init = setup, .fini = teardown, .timeout = 300);
+FST_POOLS_SUITE(direct, .timeout = 300);
 
 static int every_other(uint64_t obj) { return obj % 2 == 0; }
 
-typedef struct {
-	char *base;
-	char *disk;
-	char sha[129];
-} scenario;
+typedef fst_nova_case scenario;
 
 static void scenario_make(scenario *s, uint64_t size)
 {
-	s->base = fst_base_image("fast", 16 * MiB, 7);
-	s->disk = fst_unique("fst-disk");
-	fst_nova_disk(vms, images, s->base, s->disk, size, 11, every_other, s->sha);
+	fst_nova_case_make(s, vms, images, "fst-disk", 16 * MiB, 7, size, 11, every_other);
 }
 
-static void scenario_free(scenario *s)
-{
-	fst_rbd_remove_all(vms, s->disk);
-	fst_glance_delete(s->base);
-	free(s->base);
-	free(s->disk);
-}
+static void scenario_free(scenario *s) { fst_nova_case_free(s, vms); }
 
 /* Snapshot and check everything issue 4 asks of a good direct image. */
 static char *snapshot_ok(scenario *s, const char *flatten)
@@ -373,9 +355,8 @@ static void fail_after(const char *flatten, const char *step)
 	char *name = fst_unique("fst-fail");
 	/* Everything Glance and both pools hold (tests/run runs the
 	 * integration tests one at a time, so nothing else changes them). */
-	char *g_before = fst_glance_image_ids();
-	char *img_before = fst_rbd_list(images);
-	char *vms_before = fst_rbd_list(vms);
+	fst_world before;
+	fst_world_take(&before, images, vms);
 	char env[128];
 	snprintf(env, sizeof(env), "FASTSNAP_TEST_FAIL_AFTER=%s", step);
 	char *err = NULL;
@@ -407,14 +388,10 @@ static void fail_after(const char *flatten, const char *step)
 		free(status);
 		cr_assert_not(fst_rbd_exists(images, id), "[%s/%s] images/%s left behind", flatten, step, id);
 	}
-	char *g_after = fst_glance_image_ids();
-	char *img_after = fst_rbd_list(images);
-	char *vms_after = fst_rbd_list(vms);
-	cr_assert_str_eq(g_before, g_after, "[%s/%s] Glance's images changed:\nbefore:\n%s\nafter:\n%s", flatten, step, g_before, g_after);
-	cr_assert_str_eq(img_before, img_after, "[%s/%s] pool images changed:\nbefore:\n%s\nafter:\n%s", flatten, step, img_before, img_after);
-	cr_assert_str_eq(vms_before, vms_after, "[%s/%s] pool vms changed:\nbefore:\n%s\nafter:\n%s", flatten, step, vms_before, vms_after);
-	free(g_before); free(g_after); free(img_before); free(img_after);
-	free(vms_before); free(vms_after);
+	char what[96];
+	snprintf(what, sizeof(what), "[%s/%s]", flatten, step);
+	fst_world_same(&before, images, vms, what);
+	fst_world_free(&before);
 	char *snaps = NULL;
 	cr_assert_eq(fst_rbd_snap_count(vms, s.disk, &snaps), 0, "[%s/%s] snapshots left on the disk: %s",
 		flatten, step, snaps);

@@ -58,28 +58,16 @@ static void glance_extra_stop(const char *dir)
 	extra_dir[0] = '\0';
 }
 
-typedef struct {
-	char *base;
-	char *disk;
-	char sha[129];
-} scenario;
+typedef fst_nova_case scenario;
 
 static int all(uint64_t o) { (void)o; return 1; }
 
 static void scenario_make(scenario *s)
 {
-	s->base = fst_base_image("fast", 8 * MiB, 5);
-	s->disk = fst_unique("fst-fbdisk");
-	fst_nova_disk(vms, images, s->base, s->disk, 20 * MiB, 9, all, s->sha);
+	fst_nova_case_make(s, vms, images, "fst-fbdisk", 8 * MiB, 5, 20 * MiB, 9, all);
 }
 
-static void scenario_free(scenario *s)
-{
-	fst_rbd_remove_all(vms, s->disk);
-	fst_glance_delete(s->base);
-	free(s->base);
-	free(s->disk);
-}
+static void scenario_free(scenario *s) { fst_nova_case_free(s, vms); }
 
 /* The image is active, holds the disk's data, and nothing of the direct
  * attempt is left: no snapshot on the disk, and images/<id> (if any) is

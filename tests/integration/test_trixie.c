@@ -73,28 +73,16 @@ static void member_env(char *buf, size_t n, const char *auth_url, const char *co
 
 static int all(uint64_t o) { (void)o; return 1; }
 
-typedef struct {
-	char *base;
-	char *disk;
-	char sha[129];
-} seed;
+typedef fst_nova_case seed;
 
 /* The seed's case: base image in `fast` (the default store is `local`), a
  * disk cloned from it in `vms` as Nova boots. */
 static void seed_make(seed *s, uint64_t size)
 {
-	s->base = fst_base_image("fast", 16 * MiB, 21);
-	s->disk = fst_unique("fst-trxdisk");
-	fst_nova_disk(vms, images, s->base, s->disk, size, 23, all, s->sha);
+	fst_nova_case_make(s, vms, images, "fst-trxdisk", 16 * MiB, 21, size, 23, all);
 }
 
-static void seed_free(seed *s)
-{
-	fst_rbd_remove_all(vms, s->disk);
-	fst_glance_delete(s->base);
-	free(s->base);
-	free(s->disk);
-}
+static void seed_free(seed *s) { fst_nova_case_free(s, vms); }
 
 /* GET through Glance with the member's token (header set of trixie-identity). */
 static int member_glance(char **body, const char *method, const char *path)

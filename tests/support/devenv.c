@@ -89,6 +89,16 @@ static void hex(const unsigned char *d, unsigned n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* End the digest md and free it; its hex in out. */
+static void digest_hex(EVP_MD_CTX *md, char out[129])
+{
+	unsigned char d[64];
+	unsigned dl;
+	EVP_DigestFinal_ex(md, d, &dl);
+	EVP_MD_CTX_free(md);
+	hex(d, dl, out);
+}
+
 #define OBJ (4ULL << 20)
 
 void fst_rbd_create_filled(rados_ioctx_t io, const char *name, uint64_t size, int features,
@@ -123,11 +133,7 @@ void fst_rbd_create_filled(rados_ioctx_t io, const char *name, uint64_t size, in
 			EVP_DigestUpdate(md, buf, len);
 		}
 	}
-	unsigned char d[64];
-	unsigned dl;
-	EVP_DigestFinal_ex(md, d, &dl);
-	EVP_MD_CTX_free(md);
-	hex(d, dl, sha_out);
+	digest_hex(md, sha_out);
 	free(buf);
 	free(zero);
 	rbd_close(img);
@@ -150,11 +156,7 @@ void fst_rbd_sha512(rados_ioctx_t io, const char *name, const char *snap, char o
 		cr_assert_eq((uint64_t)rd, len);
 		EVP_DigestUpdate(md, buf, len);
 	}
-	unsigned char d[64];
-	unsigned dl;
-	EVP_DigestFinal_ex(md, d, &dl);
-	EVP_MD_CTX_free(md);
-	hex(d, dl, out);
+	digest_hex(md, out);
 	free(buf);
 	rbd_close(img);
 }
@@ -423,4 +425,74 @@ const char *fst_stack(void)
 {
 	const char *s = getenv("FASTSNAP_DEV_STACK");
 	return s && !strcmp(s, "trixie") ? "trixie" : "bookworm";
+}
+
+void fst_world_take(fst_world *w, rados_ioctx_t images, rados_ioctx_t vms)
+{
+	w->glance = fst_glance_image_ids();
+	w->images = fst_rbd_list(images);
+	w->vms = fst_rbd_list(vms);
+}
+
+void fst_world_free(fst_world *w)
+{
+	free(w->glance);
+	free(w->images);
+	free(w->vms);
+	memset(w, 0, sizeof(*w));
+}
+
+int fst_world_changed(const fst_world *before, rados_ioctx_t images, rados_ioctx_t vms,
+	char **report)
+{
+	fst_world now;
+	fst_world_take(&now, images, vms);
+	const char *what[] = { "Glance's images", "pool images", "pool vms" };
+	const char *was[] = { before->glance, before->images, before->vms };
+	const char *is[] = { now.glance, now.images, now.vms };
+	size_t len = 0, cap = 1;
+	for (int i = 0; i < 3; i++)
+		cap += strlen(what[i]) + strlen(was[i]) + strlen(is[i]) + 64;
+	char *r = calloc(1, cap);
+	cr_assert_not_null(r);
+	for (int i = 0; i < 3; i++)
+		if (strcmp(was[i], is[i]) != 0)
+			len += (size_t)snprintf(r + len, cap - len, "%s changed:\nbefore:\n%s\nafter:\n%s\n",
+				what[i], was[i], is[i]);
+	fst_world_free(&now);
+	if (!len) {
+		free(r);
+		r = NULL;
+	}
+	if (report)
+		*report = r;
+	else
+		free(r);
+	return len > 0;
+}
+
+void fst_world_same(const fst_world *before, rados_ioctx_t images, rados_ioctx_t vms,
+	const char *what)
+{
+	char *report = NULL;
+	int changed = fst_world_changed(before, images, vms, &report);
+	cr_assert_not(changed, "%s: %s", what, report);
+	free(report);
+}
+
+void fst_nova_case_make(fst_nova_case *c, rados_ioctx_t vms, rados_ioctx_t images,
+	const char *prefix, uint64_t base_size, unsigned base_seed, uint64_t size, unsigned seed,
+	int (*pattern)(uint64_t obj))
+{
+	c->base = fst_base_image("fast", base_size, base_seed);
+	c->disk = fst_unique(prefix);
+	fst_nova_disk(vms, images, c->base, c->disk, size, seed, pattern, c->sha);
+}
+
+void fst_nova_case_free(fst_nova_case *c, rados_ioctx_t vms)
+{
+	fst_rbd_remove_all(vms, c->disk);
+	fst_glance_delete(c->base);
+	free(c->base);
+	free(c->disk);
 }

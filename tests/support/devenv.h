@@ -86,6 +86,20 @@ void fst_glance_delete(const char *id);
  * disk's sha512 in sha_out. */
 void fst_nova_disk(rados_ioctx_t vms, rados_ioctx_t images, const char *base, const char *name,
 	uint64_t size, unsigned seed, int (*pattern)(uint64_t obj), char sha_out[129]);
+/* What most direct-path cases start from, as Nova makes it: a base image
+ * (base_size bytes, seeded) in the `fast` store and vms/<prefix-...>
+ * cloned from it, `size` bytes, with data where `pattern` says (NULL:
+ * every object); sha is the disk's sha512. */
+typedef struct {
+	char *base;
+	char *disk;
+	char sha[129];
+} fst_nova_case;
+void fst_nova_case_make(fst_nova_case *c, rados_ioctx_t vms, rados_ioctx_t images,
+	const char *prefix, uint64_t base_size, unsigned base_seed, uint64_t size, unsigned seed,
+	int (*pattern)(uint64_t obj));
+/* Remove the disk (and its snapshots) and the base image. */
+void fst_nova_case_free(fst_nova_case *c, rados_ioctx_t vms);
 /* Run the CLI with `args` (and optional env assignments before it), parse
  * its stdout as JSON (NULL if not JSON). Returns the exit status. */
 int fst_cli_json(cJSON **out, char **err, const char *env, const char *args_fmt, ...)
@@ -98,6 +112,22 @@ char *fst_glance_ids_named(const char *name);
 /* A string field or property of an image, or NULL (caller frees). */
 char *fst_glance_prop(const char *id, const char *key);
 
+/* What Glance and both dev pools hold, taken before a case and compared
+ * after it (tests/run runs the integration tests one at a time, so that
+ * nothing else changes them). */
+typedef struct {
+	char *glance, *images, *vms;
+} fst_world;
+void fst_world_take(fst_world *w, rados_ioctx_t images, rados_ioctx_t vms);
+/* 1 when anything changed since `before`, with "Glance before:\n...\nafter:
+ * ..." for what did in *report (the caller frees; NULL when nothing did). */
+int fst_world_changed(const fst_world *before, rados_ioctx_t images, rados_ioctx_t vms,
+	char **report);
+/* cr_assert that nothing changed ("<what>: ...changed"). */
+void fst_world_same(const fst_world *before, rados_ioctx_t images, rados_ioctx_t vms,
+	const char *what);
+void fst_world_free(fst_world *w);
+
 /* Start tests/support/glance_proxy.py in front of the dev Glance with
  * `args` (e.g. "--deny-location-patch"); returns its URL (caller frees)
  * and pid. Stop it with fst_proxy_stop(pid). */
@@ -107,6 +137,16 @@ void fst_proxy_stop(pid_t pid);
 /* Open an admin connection and the two dev pools (suite set-up), and close them. */
 void fst_pools_open(rados_t *c, rados_ioctx_t *vms, rados_ioctx_t *images);
 void fst_pools_close(rados_t c, rados_ioctx_t vms, rados_ioctx_t images);
+/* The suite most integration files share: for each test, the admin
+ * connection and the vms and images pools open (as the file's statics
+ * admin, vms, images), closed after it. FST_POOLS_SUITE(name, .timeout =
+ * 300); in place of TestSuite(name, ...). Needs <criterion/criterion.h>. */
+#define FST_POOLS_SUITE(name, ...) \
+	static rados_t admin __attribute__((unused)); \
+	static rados_ioctx_t vms __attribute__((unused)), images __attribute__((unused)); \
+	static void fst_pools_init_(void) { fst_pools_open(&admin, &vms, &images); } \
+	static void fst_pools_fini_(void) { fst_pools_close(admin, vms, images); } \
+	TestSuite(name, .init = fst_pools_init_, .fini = fst_pools_fini_, __VA_ARGS__)
 /* Does pool image `name` have a parent? With one, its image name and
  * whether the parent snapshot is in the trash namespace (either pointer
  * may be NULL; *parent is the caller's to free). cr_assert on errors. */

@@ -17,28 +17,15 @@
 
 #include "clients/glance.h"
 #include "core/rbd_url.h"
-#include "fault_server.h"
+#include "fault_suite.h"
 
-static fs_fault_server srv;
-
-static void start(void)
-{
-	cr_assert_eq(fs_test_fault_server_start(&srv), 0, "fault server did not start");
-}
-
-static void stop(void)
-{
-	fs_test_fault_server_stop(&srv);
-}
-
-TestSuite(bounded, .init = start, .fini = stop, .timeout = 60);
-
-#define TAG(t) char t[96]; fs_test_unique_tag(t, sizeof(t), #t)
+TestSuite(bounded, .init = fs_test_fault_suite_init, .fini = fs_test_fault_suite_fini,
+	.timeout = 60);
 
 static fs_glance *client(fs_settings *s, const char *scen, const char *tag, int retries,
 	long deadline_s)
 {
-	char *url = fs_test_fault_url(&srv, scen, tag);
+	char *url = fs_test_fault_url(&fs_test_srv, scen, tag);
 	fs_test_settings(s, url, retries);
 	free(url);
 	s->call_deadline_s = deadline_s;
@@ -47,21 +34,11 @@ static fs_glance *client(fs_settings *s, const char *scen, const char *tag, int 
 	return g;
 }
 
-static int state_int(const char *scen, const char *tag, const char *key)
-{
-	cJSON *j = fs_test_fault_state(&srv, scen, tag);
-	cr_assert_not_null(j, "no state for %s/%s", scen, tag);
-	const cJSON *v = cJSON_GetObjectItem(j, key);
-	int n = cJSON_IsNumber(v) ? v->valueint : 0;
-	cJSON_Delete(j);
-	return n;
-}
-
 /* ---- bounded waits ---- */
 
 Test(bounded, silent_glance_ends_at_the_deadline)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	/* low-speed limit 2 s per try (curl checks it once a second, so a
 	 * try ends after 2 to 3 s), 10 retries allowed: only the 5 s deadline
@@ -76,14 +53,14 @@ Test(bounded, silent_glance_ends_at_the_deadline)
 		"the 5 s call deadline"), "%s", fastsnap_error_last());
 	cr_assert(dt >= 4.9 && dt < 7.0, "took %.2f s", dt);
 	/* the first try ended by the low-speed limit, a retry used the rest */
-	cr_assert_geq(state_int("hang", tag, "count"), 2);
+	cr_assert_geq(fs_test_fault_state_int("hang", tag, "count"), 2);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }
 
 Test(bounded, post_that_cannot_retry_ends_at_the_deadline)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "hang", tag, 0, 1);
 	cJSON *ops = cJSON_CreateArray();
@@ -94,17 +71,17 @@ Test(bounded, post_that_cannot_retry_ends_at_the_deadline)
 	cr_assert_eq(rc, FASTSNAP_ETIMEOUT, "rc %d: %s", rc, fastsnap_error_last());
 	cr_assert(strstr(fastsnap_error_last(), "1 s call deadline"), "%s", fastsnap_error_last());
 	cr_assert(dt >= 0.9 && dt < 3.0, "took %.2f s", dt);
-	cr_assert_eq(state_int("hang", tag, "count"), 1);
+	cr_assert_eq(fs_test_fault_state_int("hang", tag, "count"), 1);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }
 
 Test(bounded, silent_keystone_ends_at_the_deadline)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_test_settings(&s, NULL, 5);
-	s.os_auth_url = fs_test_fault_url(&srv, "hang", tag);
+	s.os_auth_url = fs_test_fault_url(&fs_test_srv, "hang", tag);
 	s.os_username = strdup("demo");
 	s.os_password = strdup("s3cret-pw");
 	s.call_deadline_s = 5;
@@ -126,17 +103,17 @@ Test(bounded, silent_keystone_ends_at_the_deadline)
 Test(bounded, keystone_503_is_retried)
 {
 	/* asking for a token twice is harmless: a 503 is retried */
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_test_settings(&s, NULL, 2);
-	s.os_auth_url = fs_test_fault_url(&srv, "ks503x1", tag);
+	s.os_auth_url = fs_test_fault_url(&fs_test_srv, "ks503x1", tag);
 	s.os_username = strdup("demo");
 	s.os_password = strdup("s3cret-pw");
 	fs_glance *g;
 	cr_assert_eq(fs_glance_new(&g, &s, NULL), 0, "%s", fastsnap_error_last());
 	cr_assert_not_null(fs_glance_endpoint(g), "%s", fastsnap_error_last());
-	cr_assert_eq(state_int("ks503x1", tag, "count"), 2);
-	cr_assert_eq(state_int("ks503x1", tag, "token_requests"), 1);
+	cr_assert_eq(fs_test_fault_state_int("ks503x1", tag, "count"), 2);
+	cr_assert_eq(fs_test_fault_state_int("ks503x1", tag, "token_requests"), 1);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }
@@ -160,7 +137,7 @@ static ssize_t slow_read(void *ctx, char *buf, size_t len)
 
 Test(bounded, upload_is_not_cut_by_the_deadline)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "glance", tag, 0, 1);
 	slow_reader r = { 0 };
@@ -168,7 +145,7 @@ Test(bounded, upload_is_not_cut_by_the_deadline)
 	double t0 = fs_now();
 	cr_assert_eq(fs_glance_upload(g, "img1", &u), 0, "%s", fastsnap_error_last());
 	cr_assert(fs_now() - t0 > 1.0);
-	cr_assert_eq(state_int("glance", tag, "body_len"), 4096);
+	cr_assert_eq(fs_test_fault_state_int("glance", tag, "body_len"), 4096);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }
@@ -261,7 +238,7 @@ Test(bounded, glance_cache_from_the_config_file_env_and_the_api)
 
 Test(bounded, lost_create_answer_is_retried_without_a_second_image)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "lostx1", tag, 2, 0);
 	fs_image *img = NULL;
@@ -270,8 +247,8 @@ Test(bounded, lost_create_answer_is_retried_without_a_second_image)
 	cr_assert(fs_is_uuid(img->id, strlen(img->id)), "id %s", img->id);
 	cr_assert_str_eq(img->name, "fastsnap-lost-answer");
 	/* POST (carried out, answer lost), POST again (409), GET */
-	cr_assert_eq(state_int("lostx1", tag, "count"), 3);
-	cr_assert_eq(state_int("lostx1", tag, "creates"), 1);
+	cr_assert_eq(fs_test_fault_state_int("lostx1", tag, "count"), 3);
+	cr_assert_eq(fs_test_fault_state_int("lostx1", tag, "creates"), 1);
 	fs_image_free(img);
 	fs_glance_free(g);
 	fs_settings_free(&s);
@@ -279,7 +256,7 @@ Test(bounded, lost_create_answer_is_retried_without_a_second_image)
 
 Test(bounded, create_sends_a_fresh_client_id)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "glance", tag, 0, 0);
 	fs_image *a = NULL, *b = NULL;
@@ -288,7 +265,7 @@ Test(bounded, create_sends_a_fresh_client_id)
 	cr_assert_eq(fs_glance_image_create(g, &b, &req), 0, "%s", fastsnap_error_last());
 	cr_assert(fs_is_uuid(a->id, 36) && a->id[14] == '4', "%s", a->id);
 	cr_assert_str_neq(a->id, b->id);
-	cr_assert_eq(state_int("glance", tag, "creates"), 2);
+	cr_assert_eq(fs_test_fault_state_int("glance", tag, "creates"), 2);
 	/* the same id on a first try is a real conflict */
 	fs_image_create_req again = { .id = a->id, .name = "x" };
 	fs_image *c = NULL;
@@ -307,7 +284,7 @@ Test(bounded, create_sends_a_fresh_client_id)
  * matches, and a conflict when it does not. */
 Test(bounded, a_409_to_a_random_id_the_caller_drew_is_the_first_try)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "glance", tag, 0, 0);
 	fs_image *a = NULL, *b = NULL, *c = NULL;
@@ -316,7 +293,7 @@ Test(bounded, a_409_to_a_random_id_the_caller_drew_is_the_first_try)
 	fs_image_create_req mine = { .id = a->id, .id_random = 1, .name = "x" };
 	cr_assert_eq(fs_glance_image_create(g, &b, &mine), 0, "%s", fastsnap_error_last());
 	cr_assert_str_eq(b->id, a->id);
-	cr_assert_eq(state_int("glance", tag, "creates"), 1);
+	cr_assert_eq(fs_test_fault_state_int("glance", tag, "creates"), 1);
 	fs_image_create_req other = { .id = a->id, .id_random = 1, .name = "y" };
 	cr_assert_eq(fs_glance_image_create(g, &c, &other), FASTSNAP_ECONFLICT);
 	cr_assert(strstr(fastsnap_error_last(), "taken by another image"), "%s",
@@ -330,14 +307,14 @@ Test(bounded, a_409_to_a_random_id_the_caller_drew_is_the_first_try)
 
 Test(bounded, lost_create_answer_without_retries_fails_once)
 {
-	TAG(tag);
+	FS_TEST_TAG(tag);
 	fs_settings s;
 	fs_glance *g = client(&s, "lostx1", tag, 0, 0);
 	fs_image *img = NULL;
 	fs_image_create_req req = { .name = "y" };
 	int rc = fs_glance_image_create(g, &img, &req);
 	cr_assert_eq(rc, FASTSNAP_ETRANSPORT, "rc %d: %s", rc, fastsnap_error_last());
-	cr_assert_eq(state_int("lostx1", tag, "count"), 1);
+	cr_assert_eq(fs_test_fault_state_int("lostx1", tag, "count"), 1);
 	fs_glance_free(g);
 	fs_settings_free(&s);
 }

@@ -259,7 +259,6 @@ Test(config, load_file_and_missing_file)
 	cr_assert(strstr(fastsnap_error_last(), "/tmp"), "%s", fastsnap_error_last());
 }
 
-/* The example in docs/configuration.md, verbatim. */
 /* The example of docs/configuration.md ("The config file"), read from the
  * document itself: the first ```ini block after that heading. */
 static char *documented_example(void)

@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fault_server.h"
+#include "fault_suite.h"
 #include "clients/glance.h"
 #include "core/header.h"
 #include "clients/http.h"
@@ -88,19 +88,14 @@ static void assert_clean(const char *where, const char *text)
 			SECRETS[i], text);
 }
 
-static fs_fault_server srv;
-static void start(void)
-{
-	cr_assert_eq(fs_test_fault_server_start(&srv), 0);
-}
-static void stop(void) { fs_test_fault_server_stop(&srv); }
 
-Test(redact, static_token_and_header_never_logged, .init = start, .fini = stop, .timeout = 60)
+Test(redact, static_token_and_header_never_logged, .init = fs_test_fault_suite_init,
+	.fini = fs_test_fault_suite_fini, .timeout = 60)
 {
 	char tag[96];
 	fs_test_unique_tag(tag, sizeof(tag), "redact");
 	fs_settings s;
-	char *url = fs_test_fault_url(&srv, "echotoken", tag);
+	char *url = fs_test_fault_url(&fs_test_srv, "echotoken", tag);
 	fs_test_settings(&s, url, 1);
 	free(url);
 	s.os_token = strdup(SECRETS[0]);
@@ -126,7 +121,8 @@ Test(redact, static_token_and_header_never_logged, .init = start, .fini = stop, 
 	fs_buf_free(&c.all);
 }
 
-Test(redact, keystone_secrets_never_logged, .init = start, .fini = stop, .timeout = 60)
+Test(redact, keystone_secrets_never_logged, .init = fs_test_fault_suite_init,
+	.fini = fs_test_fault_suite_fini, .timeout = 60)
 {
 	capture c = { FS_BUF_INIT, 0 };
 	fs_logger lg = { on_log, &c };
@@ -136,7 +132,7 @@ Test(redact, keystone_secrets_never_logged, .init = start, .fini = stop, .timeou
 		fs_test_unique_tag(tag, sizeof(tag), "redactks");
 		fs_settings s;
 		fs_test_settings(&s, NULL, 0);
-		s.os_auth_url = fs_test_fault_url(&srv, "keystone", tag);
+		s.os_auth_url = fs_test_fault_url(&fs_test_srv, "keystone", tag);
 		s.os_username = strdup(user_pw[k][0]);
 		s.os_password = strdup(user_pw[k][1]);
 		fs_glance *g;
@@ -167,7 +163,7 @@ Test(redact, keystone_secrets_never_logged, .init = start, .fini = stop, .timeou
 	fs_test_unique_tag(tag, sizeof(tag), "redactac");
 	fs_settings s;
 	fs_test_settings(&s, NULL, 0);
-	s.os_auth_url = fs_test_fault_url(&srv, "keystone", tag);
+	s.os_auth_url = fs_test_fault_url(&fs_test_srv, "keystone", tag);
 	s.os_application_credential_id = strdup("acid");
 	s.os_application_credential_secret = strdup("ac-s3cret");
 	fs_glance *g;
