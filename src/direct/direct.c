@@ -2,6 +2,7 @@
  * direct/direct.c: the direct path's sequence (see direct.h). Each step is
  * a small helper; fs_direct_run only orders them by flatten mode.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,14 @@ static int write_tags(direct_run *d)
 	const char *mv[] = { owner, q->image_id, mode };
 	int rc = fs_rbd_image_tag(&d->clone, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
+	/* librbd copies the parent's metadata into a clone: the disk's run tag
+	 * is not the clone's (nor, later, its children's). */
+	char *run_key = rc == 0 ? fs_asprintf("%s%s", FS_META_RUN_PREFIX, q->image_id) : NULL;
+	int r = run_key ? rbd_metadata_remove(d->clone.img, run_key) : 0;
+	free(run_key);
+	if (r < 0 && r != -ENOENT)
+		fs_log(q->log, FASTSNAP_LOG_WARN, "cannot remove the copied run tag from %s/%s: %s",
+			q->plan->target_pool, q->image_id, strerror(-r));
 	return rc;
 }
 

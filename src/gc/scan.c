@@ -189,6 +189,11 @@ static void scan_entry(gc_runs *rs, clone_tags *ct, const char *k, const char *v
 		const char *id = k + strlen(FS_META_RUN_PREFIX);
 		char *owner = NULL;
 		const char *beat;
+		/* librbd copies a parent's metadata into its clones: a run tag is
+		 * a disk's, never on the clone named by that run (nor on an image
+		 * with another fastsnap.image_id: a clone of a finished image). */
+		if (!strcmp(id, image))
+			return;
 		if (!fs_is_uuid(id, strlen(id)) || !fs_gc_parse_run_tag(v, &owner, &beat)) {
 			note(rs, fs_asprintf("%s/%s: metadata %s=%s is not a fastsnap run tag: left alone",
 				pool, image, k, v));
