@@ -221,6 +221,12 @@ Test(gc, other_hosts_are_judged_by_two_heartbeat_readings)
 	fst_sh(&out, NULL, RBD "image-meta list vms/%s | grep -c fastsnap", disk);
 	cr_assert_eq(atoi(out), 0, "run tags left on the disk");
 	free(out);
+	/* the next pass prunes the gone run's reading from the state file */
+	cr_assert_eq(gc_json(&rep, "--older-than 4"), 0);
+	cJSON_Delete(rep);
+	fst_sh(&out, NULL, "cat /tmp/fst-gc-test-state-%d.json", (int)getpid());
+	cr_assert_null(strstr(out, id), "the state file keeps a gone run: %s", out);
+	free(out);
 	fst_rbd_remove_all(vms, disk);
 	free(id); free(disk);
 }
@@ -528,6 +534,64 @@ Test(gc, one_gc_at_a_time)
 	cJSON_Delete(rep);
 	free(id);
 	free(host);
+}
+
+/* A crowded disk: 300 snapshots before ours and 24 KiB of metadata around
+ * the run tag (the scan used to see 256 snapshots and skip an image whose
+ * metadata passed 16 KiB). The dead run's snapshot and tag are found and
+ * removed; the other snapshots and keys stay. */
+Test(gc, a_crowded_disk_hides_nothing)
+{
+	char *disk = fst_unique("fst-gccrowd");
+	char sha[129];
+	fst_rbd_create_filled(vms, disk, 4 * MiB, 61, 1, NULL, sha);
+	rbd_image_t img;
+	cr_assert_eq(rbd_open(vms, disk, &img, NULL), 0);
+	for (int i = 0; i < 300; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "operator-%03d", i);
+		cr_assert_eq(rbd_snap_create(img, n), 0, "snapshot %d", i);
+	}
+	char pad[401];
+	memset(pad, 'p', 400);
+	pad[400] = '\0';
+	for (int i = 0; i < 60; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "%s.%03d", i % 2 ? "pad" : "fastsnap.aaa-pad", i);
+		cr_assert_eq(rbd_metadata_set(img, k, pad), 0);
+	}
+	char *host = self_host();
+	const char *id = "0c1d2e3f-aaaa-4bbb-8ccc-00000000c0de";
+	char snap[512], key[128], val[600];
+	snprintf(snap, sizeof(snap), "fastsnap-%s-%s-1-7", id, host);
+	snprintf(key, sizeof(key), "fastsnap.run.%s", id);
+	snprintf(val, sizeof(val), "%s:1:7 1000", host);
+	cr_assert_eq(rbd_metadata_set(img, key, val), 0);
+	cr_assert_eq(rbd_snap_create(img, snap), 0);
+	rbd_close(img);
+
+	cJSON *rep = NULL;
+	cr_assert_eq(gc_json(&rep, NULL), 0);
+	char *txt = cJSON_PrintUnformatted(rep);
+	cr_assert(reported(rep, "removed", snap), "%s", txt);
+	cr_assert(reported(rep, "removed", key), "%s", txt);
+	free(txt);
+	cJSON_Delete(rep);
+	char spec[1024];
+	snprintf(spec, sizeof(spec), "vms/%s@%s", disk, snap);
+	cr_assert_not(snap_exists(spec), "the dead run's snapshot is still there");
+	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 300, "an operator's snapshot went");
+	char *out = NULL;
+	fst_sh(&out, NULL, RBD "image-meta list vms/%s | grep -c 'pad'", disk);
+	cr_assert_eq(atoi(out), 60, "padding keys went");
+	free(out);
+	fst_sh(&out, NULL, RBD "image-meta list vms/%s | grep -c 'fastsnap.run'", disk);
+	cr_assert_eq(atoi(out), 0, "the run tag is still there");
+	free(out);
+	fst_sh(NULL, NULL, RBD "snap purge vms/%s >/dev/null 2>&1", disk);
+	fst_rbd_remove_all(vms, disk);
+	free(host);
+	free(disk);
 }
 
 /* Backups: image_type=backup and backup_type; rotation keeps the newest N
