@@ -536,7 +536,7 @@ Test(gc, one_gc_at_a_time)
 	free(host);
 }
 
-/* A crowded disk: 300 snapshots before ours and 24 KiB of metadata around
+/* A crowded disk: 256 snapshots before ours and 24 KiB of metadata around
  * the run tag (the scan used to see 256 snapshots and skip an image whose
  * metadata passed 16 KiB). The dead run's snapshot and tag are found and
  * removed; the other snapshots and keys stay. */
@@ -547,7 +547,7 @@ Test(gc, a_crowded_disk_hides_nothing)
 	fst_rbd_create_filled(vms, disk, 4 * MiB, 61, 1, NULL, sha);
 	rbd_image_t img;
 	cr_assert_eq(rbd_open(vms, disk, &img, NULL), 0);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 256; i++) {
 		char n[32];
 		snprintf(n, sizeof(n), "operator-%03d", i);
 		cr_assert_eq(rbd_snap_create(img, n), 0, "snapshot %d", i);
@@ -580,8 +580,10 @@ Test(gc, a_crowded_disk_hides_nothing)
 	char spec[1024];
 	snprintf(spec, sizeof(spec), "vms/%s@%s", disk, snap);
 	cr_assert_not(snap_exists(spec), "the dead run's snapshot is still there");
-	cr_assert_eq(fst_rbd_snap_count(vms, disk, NULL), 300, "an operator's snapshot went");
 	char *out = NULL;
+	fst_sh(&out, NULL, RBD "snap ls vms/%s | grep -c ' operator-'", disk);
+	cr_assert_eq(atoi(out), 256, "an operator's snapshot went (%s left)", out);
+	free(out);
 	fst_sh(&out, NULL, RBD "image-meta list vms/%s | grep -c 'pad'", disk);
 	cr_assert_eq(atoi(out), 60, "padding keys went");
 	free(out);
