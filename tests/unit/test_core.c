@@ -175,11 +175,19 @@ Test(owner, tag_and_tmp_snapshot_name)
 	char id[256] = "", ns[64];
 	FILE *f = fopen("/etc/machine-id", "r");
 	if (f) {
-		cr_assert_not_null(fgets(id, sizeof(id), f));
+		if (!fgets(id, sizeof(id), f))
+			id[0] = '\0';
 		fclose(f);
 		id[strcspn(id, "\n")] = '\0';
-	} else {
+		for (const char *p = id; *p; p++)
+			if (!isxdigit((unsigned char)*p))
+				id[0] = '\0';
+	}
+	if (!id[0]) {   /* no machine id (a chroot's empty file): the full host name */
 		gethostname(id, sizeof(id));
+		for (char *p = id; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+				*p = '-';
 	}
 	struct stat st;
 	cr_assert_eq(stat("/proc/self/ns/pid", &st), 0);
