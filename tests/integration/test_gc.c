@@ -453,7 +453,9 @@ Test(gc, removes_the_snapshot_of_a_run_killed_before_its_image_existed)
 
 	/* another host's snapshot whose run said it ended (its clean-up could
 	 * not remove it) */
-	const char *far = "0c1d2e3f-aaaa-4bbb-8ccc-fedcba987654";
+	char *far = NULL;
+	fst_sh(&far, NULL, "cat /proc/sys/kernel/random/uuid");
+	far[strcspn(far, "\n")] = '\0';
 	cr_assert_eq(fst_sh(NULL, NULL, RBD "snap create vms/%s@fastsnap-%s-far-away-host-5-6 && "
 		RBD "image-meta set vms/%s fastsnap.run.%s 'far-away-host:5:6 ended'", disk, far, disk, far),
 		0);
@@ -474,7 +476,7 @@ Test(gc, removes_the_snapshot_of_a_run_killed_before_its_image_existed)
 	fst_rbd_sha512(vms, disk, NULL, now);
 	cr_assert_str_eq(now, sha, "the disk changed");
 	fst_rbd_remove_all(vms, disk);
-	free(url); free(name); free(disk);
+	free(far); free(url); free(name); free(disk);
 }
 
 /* Without --state-file, where the default state folder does not exist: gc
@@ -561,7 +563,10 @@ Test(gc, a_crowded_disk_hides_nothing)
 		cr_assert_eq(rbd_metadata_set(img, k, pad), 0);
 	}
 	char *host = self_host();
-	const char *id = "0c1d2e3f-aaaa-4bbb-8ccc-00000000c0de";
+	/* a fresh id: runs are grouped by id, across disks */
+	char *id = NULL;
+	fst_sh(&id, NULL, "cat /proc/sys/kernel/random/uuid");
+	id[strcspn(id, "\n")] = '\0';
 	char snap[512], key[128], val[600];
 	snprintf(snap, sizeof(snap), "fastsnap-%s-%s-1-7", id, host);
 	snprintf(key, sizeof(key), "fastsnap.run.%s", id);
@@ -590,8 +595,9 @@ Test(gc, a_crowded_disk_hides_nothing)
 	fst_sh(&out, NULL, RBD "image-meta list vms/%s | grep -c 'fastsnap.run'", disk);
 	cr_assert_eq(atoi(out), 0, "the run tag is still there");
 	free(out);
-	fst_sh(NULL, NULL, RBD "snap purge vms/%s >/dev/null 2>&1", disk);
-	fst_rbd_remove_all(vms, disk);
+	cr_assert_eq(fst_sh(NULL, NULL, RBD "snap purge vms/%s >/dev/null 2>&1 && " RBD "rm vms/%s "
+		">/dev/null 2>&1", disk, disk), 0);
+	free(id);
 	free(host);
 	free(disk);
 }
