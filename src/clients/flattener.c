@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup/heartbeat.h"
 #include "clients/flattener.h"
 #include "clients/rbd.h"
 
@@ -345,35 +344,4 @@ void fs_flattener_free(fs_flattener *f)
 		close(f->pidfd);
 	free(f->helper);
 	free(f);
-}
-
-/* In this process: the heartbeat through the flattening handle (the
- * lock owner), as the helper does. */
-static int flatten_here(fs_ceph *c, const char *pool, const char *image, unsigned int heartbeat_s,
-	const fs_logger *lg)
-{
-	fs_rbd_image h;
-	int rc = fs_rbd_image_open(&h, c, pool, image);
-	if (rc < 0)
-		return rc;
-	fs_heartbeat *hb = heartbeat_s ? fs_heartbeat_start(c, pool, image, h.img, heartbeat_s, lg) :
-		NULL;
-	fastsnap_error_clear();   /* no heartbeat is not a failure */
-	rc = fs_rbd_image_flatten(&h, NULL, NULL);
-	fs_heartbeat_stop(hb, FS_HB_KEEP);
-	fs_rbd_image_close(&h);
-	return rc;
-}
-
-int fs_flatten_image(fs_ceph *c, const char *helper, const char *pool, const char *image,
-	unsigned int heartbeat_s, const fs_logger *lg)
-{
-	fs_flattener *f = NULL;
-	int rc = fs_flattener_start(&f, helper, c, lg);
-	fs_flattener_ready_or_drop(&f);
-	if (rc == 0)
-		rc = f ? fs_flattener_run(f, pool, image, heartbeat_s, NULL, NULL, NULL) :
-			flatten_here(c, pool, image, heartbeat_s, lg);
-	fs_flattener_free(f);
-	return rc;
 }

@@ -392,6 +392,32 @@ static int unflat(const gc_run *r)
 	return r->clone_pool && r->clone_has_parent && !fs_streq(r->clone_flatten, "none");
 }
 
+/* gc's own flatten writes the clone's heartbeat meanwhile, through the
+ * flattening handle (the lock owner): in the helper when it can be run,
+ * else here. */
+static int gc_flatten(gc_ctx *x, const char *pool, const char *image)
+{
+	unsigned int hb_s = (unsigned int)x->heartbeat_s;
+	fs_flattener *f = NULL;
+	int rc = fs_flattener_start(&f, x->flatten_helper, x->c, x->lg);
+	fs_flattener_ready_or_drop(&f);
+	int in_helper = f != NULL;
+	if (rc == 0 && in_helper)
+		rc = fs_flattener_run(f, pool, image, hb_s, NULL, NULL, NULL);
+	fs_flattener_free(f);
+	if (rc < 0 || in_helper)
+		return rc;
+	fs_rbd_image h;
+	if ((rc = fs_rbd_image_open(&h, x->c, pool, image)) < 0)
+		return rc;
+	fs_heartbeat *hb = fs_heartbeat_start(x->c, pool, image, h.img, hb_s, x->lg);
+	fastsnap_error_clear();   /* no heartbeat is not a failure */
+	rc = fs_rbd_image_flatten(&h, NULL, NULL);
+	fs_heartbeat_stop(hb, FS_HB_KEEP);
+	fs_rbd_image_close(&h);
+	return rc;
+}
+
 /* The image went active: finish what the run left (docs/operations.md):
  * an interrupted flatten (gc's own flatten keeps the clone's heartbeat),
  * the temporary snapshots, the disk's tag, and the image's marks when
@@ -402,9 +428,7 @@ static void finish(gc_ctx *x, const gc_run *r)
 	if (unflat(r)) {
 		char *what = fs_asprintf("clone %s/%s (an interrupted %s flatten)", r->clone_pool, r->id,
 			r->clone_flatten);
-		act(x, x->o.dry_run ? 0 : fs_flatten_image(x->c, x->flatten_helper, r->clone_pool,
-			r->id, (unsigned int)x->heartbeat_s, x->lg),
-			"flattened", what);
+		act(x, x->o.dry_run ? 0 : gc_flatten(x, r->clone_pool, r->id), "flattened", what);
 		free(what);
 	}
 	remove_snaps(x, r, 0);
