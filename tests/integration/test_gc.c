@@ -238,7 +238,7 @@ Test(gc, an_unreadable_heartbeat_is_never_dead)
 	const char *owner = "far-away-host:4343:99";
 	char *id = tagged_image(owner, "in-progress");
 	cJSON *rep = NULL;
-	for (int pass = 0; pass < 3; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		if (pass)
 			sleep(5);
 		cr_assert_eq(gc_json(&rep, "--older-than 4"), 0);
@@ -324,14 +324,15 @@ Test(gc, never_touches_a_live_run)
 
 #define RADOS "rados -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
 
-/* Two passes of gc --older-than 4 (5 s apart), through `url` (or Glance
- * itself): the second would act on anything the first took for dead. */
-static void two_passes(const char *url, const char *id, const char *label)
+/* Passes of gc --older-than 4 (5 s apart), through `url` (or Glance
+ * itself): the run's owner is a dead pid of this host, so one pass decides;
+ * a second is the issue's reproduction (it lost the image to two). */
+static void passes(const char *url, const char *id, const char *label, int n)
 {
 	char g[256] = "";
 	if (url)
 		snprintf(g, sizeof(g), "--glance-url %s", url);
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < n; pass++) {
 		if (pass)
 			sleep(5);
 		cJSON *rep = NULL;
@@ -390,12 +391,12 @@ Test(gc, never_touches_a_finished_image)
 	st = fst_glance(&body, "POST", path, NULL);
 	cr_assert_eq(st, 204, "deactivate: %d %s", st, body);
 	free(body);
-	two_passes(NULL, id, "deactivated, done mark");
+	passes(NULL, id, "deactivated, done mark", 2);
 	assert_untouched(id, "deactivated", "deactivated, done mark");
 
 	/* as an image of a fastsnap before the done mark: Glance decides */
 	cr_assert_eq(fst_sh(NULL, NULL, RBD "image-meta remove images/%s fastsnap.done", id), 0);
-	two_passes(NULL, id, "deactivated, no done mark");
+	passes(NULL, id, "deactivated, no done mark", 2);
 	assert_untouched(id, "deactivated", "deactivated, no done mark");
 	snprintf(path, sizeof(path), "/v2/images/%s/actions/reactivate", id);
 	body = NULL;
@@ -407,7 +408,7 @@ Test(gc, never_touches_a_finished_image)
 	for (size_t i = 0; i < 2; i++) {
 		pid_t proxy;
 		char *url = fst_proxy_start(&proxy, faults[i]);
-		two_passes(url, id, faults[i]);
+		passes(url, id, faults[i], 1);
 		fst_proxy_stop(proxy);
 		free(url);
 		assert_untouched(id, "active", faults[i]);
