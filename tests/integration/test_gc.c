@@ -30,7 +30,13 @@ static rados_t admin;
 static rados_ioctx_t vms, images;
 
 static void setup(void) { fst_pools_open(&admin, &vms, &images); }
-static void teardown(void) { fst_pools_close(admin, vms, images); }
+static void teardown(void)
+{
+	char state[128];   /* gc_json's state file of this test's process */
+	snprintf(state, sizeof(state), "/tmp/fst-gc-test-state-%d.json", (int)getpid());
+	unlink(state);
+	fst_pools_close(admin, vms, images);
+}
 
 TestSuite(gc, .init = setup, .fini = teardown, .timeout = 600);
 
