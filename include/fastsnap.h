@@ -670,10 +670,13 @@ typedef struct {
 	unsigned int version;
 	int dry_run;              /**< list what would be done; change nothing */
 	/** Another host's run is dead when its heartbeat did not move between
-	 * two gc runs this many seconds apart (0: 600). */
+	 * two gc runs this many seconds apart (0: 600). At least 4 heartbeat
+	 * periods (the engine's heartbeat_period_s): below, FASTSNAP_EINVAL. */
 	long older_than_s;
 	/** Where the heartbeat readings are kept between gc runs (written with
-	 * mode 0600), or NULL: then other hosts' runs are never judged dead. */
+	 * mode 0600 under a unique temporary name, then renamed), or NULL: then
+	 * other hosts' runs are never judged dead. When the temporary cannot be
+	 * created beside it, fastsnap_gc does nothing and fails. */
 	const char *state_file;
 	/** Pools to scan besides [libvirt] images_rbd_pool and the pools of
 	 * Glance's rbd stores. */
@@ -691,12 +694,15 @@ typedef struct fastsnap_gc_report fastsnap_gc_report;
  * Find what interrupted runs left (temporary snapshots, tagged clones,
  * per-run tags on disks, Glance images marked in-progress or
  * needs-attention) and, for runs whose owner is dead, finish them (the
- * image is active: an interrupted flatten is finished, the temporary
+ * image went active: an interrupted flatten is finished, the temporary
  * snapshot removed, the marks cleared) or roll them back (clone, snapshot,
- * Glance image). A live run is never touched; neither is anything
- * fastsnap did not create. Listing other projects' images needs an admin
- * or service identity. Returns 0 when the scan ran (see
- * fastsnap_gc_report_failed for actions that failed), or an error.
+ * Glance image) when the image is provably unfinished. A live run, a run
+ * not known to be dead, a finished image and anything fastsnap did not
+ * create are never touched (docs/operations.md). One gc at a time: a
+ * leased RADOS lock per scanned pool (another holder: a "skipped" row,
+ * nothing done). Listing other projects' images needs an admin or service
+ * identity. Returns 0 when the scan ran (see fastsnap_gc_report_failed for
+ * actions that failed), or an error.
  */
 FASTSNAP_EXTERN int fastsnap_gc(fastsnap_gc_report **out, fastsnap_engine *engine,
 	const fastsnap_gc_opts *opts);

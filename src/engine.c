@@ -80,9 +80,13 @@ static int take_capture(fs_run *r, const char *pool, const char *image)
 {
 	char *snap = r->o.tmp_snap_name ? fs_strdup(r->o.tmp_snap_name) :
 		fs_owner_tmp_snap_name(&r->owner, r->res->image_id);
-	int rc = snap ? fs_capture_rbd(&r->cap, &r->st, &r->undo, r->e->ceph, pool, image, snap) :
-		fs_err(FASTSNAP_ENOMEM, "out of memory");
+	char *owner = fs_owner_format(&r->owner);
+	fs_run_tag_req tag = { .image_id = r->res->image_id, .owner = owner,
+		.period_s = (unsigned int)r->e->s.heartbeat_s, .lg = &r->e->log };
+	int rc = snap && owner ? fs_capture_rbd(&r->cap, &r->st, &r->undo, r->e->ceph, pool, image,
+		snap, &tag) : fs_err(FASTSNAP_ENOMEM, "out of memory");
 	free(snap);
+	free(owner);
 	return rc;
 }
 
@@ -188,10 +192,8 @@ static int run_stream(fs_run *r)
 		rc = fs_capture_file(&r->cap, p->file);
 	if (rc < 0)
 		return fs_capture_finish_read(&r->cap, rc);
-	char *owner = fs_owner_format(&r->owner);
 	fs_stream_path_req q = {
 		.c = r->e->ceph, .g = r->g, .st = &r->st, .u = &r->undo, .cap = &r->cap,
-		.owner = owner, .heartbeat_s = r->e->s.heartbeat_s,
 		.req = { .image_id = r->res->image_id, .store = p->policy.store,
 			.base_image_ref = r->o.base_image_ref, .depth = r->o.read_depth,
 			.read_size = r->o.read_size, .verify_md5 = r->o.verify_md5, .log = &r->e->log, .fd = -1,
@@ -201,7 +203,6 @@ static int run_stream(fs_run *r)
 	fs_stream_res sres;
 	rc = fs_stream_from_capture(&q, &sres);
 	fs_result_set_stream(r->res, &sres);
-	free(owner);
 	return rc;
 }
 

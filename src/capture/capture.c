@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "cleanup/heartbeat.h"
 #include "clients/rbd.h"
 
 void fs_capture_init(fs_capture *cap, const fastsnap_snapshot_opts *o)
@@ -40,8 +41,33 @@ static void window_end(fs_capture *cap)
 	}
 }
 
+/* The run tag goes with the snapshot; a snapshot left behind keeps it,
+ * marked ended: gc's proof that the snapshot is this run's and that the
+ * run is over. */
+static void tag_end(fs_capture *cap, int snapshot_gone)
+{
+	struct fs_heartbeat *t = cap->tag;
+	cap->tag = NULL;
+	if (t && fs_heartbeat_stop(t, snapshot_gone ? FS_HB_REMOVE : FS_HB_ENDED) < 0)
+		fastsnap_error_clear();   /* gc finds the key either way */
+}
+
+/* The snapshot's undo entry: the removal, then the tag. */
+static int undo_snap(void *p)
+{
+	fs_capture *cap = p;
+	int rc = fs_rbd_snap_remove(cap->c, cap->pool, cap->image, cap->snap);
+	fs_error_state err;
+	fs_error_state_capture(&err);
+	tag_end(cap, rc == 0);
+	fs_error_state_restore(&err);
+	if (rc == 0)
+		cap->undo_idx = -1;
+	return rc;
+}
+
 int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const char *pool,
-	const char *image, const char *snap)
+	const char *image, const char *snap, const fs_run_tag_req *tag)
 {
 	int rc = fs_step_begin(st, FASTSNAP_STEP_TMP_SNAP);
 	if (rc == 0) {
@@ -59,6 +85,12 @@ int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const 
 	 * guest) holds the snapshot only. */
 	if (rc == 0 && !fs_rbd_image_is_open(&cap->disk))
 		rc = fs_rbd_image_open(&cap->disk, c, pool, image);
+	/* The run's tag before the snapshot (and before the Glance branch
+	 * starts): a snapshot of this name never exists without it. */
+	if (rc == 0 && !cap->tag && tag &&
+	    !(cap->tag = fs_run_tag_start(c, pool, image, cap->disk.img, tag->image_id, tag->owner,
+		tag->period_s, tag->lg)))
+		rc = fastsnap_error_last_code() < 0 ? fastsnap_error_last_code() : FASTSNAP_ECEPH;
 	if (cap->opened) {
 		fs_error_state err;
 		fs_error_state_capture(&err);
@@ -66,11 +98,18 @@ int fs_capture_rbd(fs_capture *cap, fs_steps *st, fs_undo *u, fs_ceph *c, const 
 		cap->opened = NULL;
 		fs_error_state_restore(&err);
 	}
-	if (rc < 0 || (rc = window_begin(cap)) < 0)
-		return rc;
-	if ((rc = fs_rbd_image_snap_create(&cap->disk, snap)) == 0)
-		rc = cap->undo_idx = fs_undo_push_rbd_snap(u, c, pool, image, snap);
-	window_end(cap);
+	if (rc == 0 && (rc = window_begin(cap)) == 0) {
+		if ((rc = fs_rbd_image_snap_create(&cap->disk, snap)) == 0)
+			rc = cap->undo_idx = fs_undo_push(u, undo_snap, cap, NULL, "remove snapshot %s/%s@%s",
+				pool, image, snap);
+		window_end(cap);
+	}
+	if (rc < 0 && cap->undo_idx < 0) {   /* no snapshot: the tag goes */
+		fs_error_state err;
+		fs_error_state_capture(&err);
+		tag_end(cap, 1);
+		fs_error_state_restore(&err);
+	}
 	if (rc < 0)
 		return rc;
 	return fs_step_end(st, FASTSNAP_STEP_TMP_SNAP);
@@ -110,6 +149,7 @@ int fs_capture_release(fs_capture *cap, fs_steps *st, fs_undo *u)
 	fs_rbd_image_close(&cap->disk);
 	fs_undo_forget(u, cap->undo_idx);
 	cap->undo_idx = -1;
+	tag_end(cap, 1);
 	return fs_step_end(st, FASTSNAP_STEP_TMP_REMOVE);
 }
 
@@ -159,6 +199,7 @@ void fs_capture_free(fs_capture *cap)
 {
 	close_reader(cap);
 	fs_rbd_image_close(&cap->disk);
+	tag_end(cap, !fs_capture_live(cap));
 	window_end(cap);
 	free(cap->pool);
 	free(cap->image);

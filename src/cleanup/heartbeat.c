@@ -1,10 +1,12 @@
 /*
  * cleanup/heartbeat.c: a thread that refreshes a heartbeat key in an RBD
  * image's metadata while a run lives: `fastsnap.heartbeat` on a clone
- * (one run per clone), or `fastsnap.heartbeat.<owner>` with
- * `fastsnap.run.<owner>` = the image id on a source disk that several
- * runs may read at once. A failed refresh is logged, not fatal: the run's
- * own steps report real Ceph trouble.
+ * (one run per clone), or the run's own tag `fastsnap.run.<image id>` =
+ * "<owner> <unix seconds>" on a source disk that several runs may read at
+ * once (written first before the temporary snapshot exists, and at the
+ * end removed, or set to "<owner> ended" when the run leaves its snapshot
+ * to gc). A failed refresh is logged, not fatal: the run's own steps
+ * report real Ceph trouble.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,12 +19,12 @@
 #include "cleanup/heartbeat.h"
 
 struct fs_heartbeat {
-	fs_heartbeat_io io;         /* where the keys are written */
-	rados_ioctx_t ioctx;        /* the image's pool (fs_heartbeat_start) */
+	rados_ioctx_t io;
 	rbd_image_t shared;         /* the run's own handle, or NULL */
 	char *image;
 	char *hb_key;               /* the heartbeat key */
-	char *run_key, *run_value;  /* per-run tag, or NULL */
+	char *owner;                /* a disk's run tag: its value's owner part */
+	int wait_first;             /* the first write was made by the caller */
 	unsigned int period_s;
 	const fs_logger *lg;
 	pthread_t thread;
@@ -37,57 +39,59 @@ struct fs_heartbeat {
  * librbd 16 hands over mid-flatten, restarting it); otherwise open the
  * image only for the write: holding it open would hold the lock against
  * the run's own steps (flatten, snapshots). */
-static int rbd_meta(fs_heartbeat *hb, const char *key, const char *value)
+static int with_image(fs_heartbeat *hb, int (*fn)(fs_heartbeat *, rbd_image_t))
 {
-	rbd_image_t img = hb->shared;
-	if (!img) {
-		int r = rbd_open(hb->ioctx, hb->image, &img, NULL);
-		if (r < 0)
-			return r;
-	}
-	int r = value ? rbd_metadata_set(img, key, value) : rbd_metadata_remove(img, key);
-	if (!hb->shared)
-		rbd_close(img);
+	if (hb->shared)
+		return fn(hb, hb->shared);
+	rbd_image_t img;
+	int r = rbd_open(hb->io, hb->image, &img, NULL);
+	if (r < 0)
+		return r;
+	r = fn(hb, img);
+	rbd_close(img);
 	return r;
 }
 
-static int meta_set(void *ctx, const char *key, const char *value)
+static int set_value(fs_heartbeat *hb, rbd_image_t img, const char *now)
 {
-	return rbd_meta(ctx, key, value);
+	char *v = hb->owner ? fs_asprintf("%s %s", hb->owner, now) : fs_strdup(now);
+	int r = v ? rbd_metadata_set(img, hb->hb_key, v) : -ENOMEM;
+	free(v);
+	return r;
 }
 
-static int meta_remove(void *ctx, const char *key)
-{
-	return rbd_meta(ctx, key, NULL);
-}
-
-static int beat(fs_heartbeat *hb)
+static int set_keys(fs_heartbeat *hb, rbd_image_t img)
 {
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	int r = 0;
-	if (hb->run_key && atomic_load(&hb->beats) == 0)
-		r = hb->io.set(hb->io.ctx, hb->run_key, hb->run_value);
-	if (r == 0)
-		r = hb->io.set(hb->io.ctx, hb->hb_key, now);
+	int r = set_value(hb, img, now);
 	if (r == 0)
 		atomic_fetch_add(&hb->beats, 1);
 	return r;
 }
 
-static void remove_keys(fs_heartbeat *hb)
+static int remove_keys(fs_heartbeat *hb, rbd_image_t img)
 {
-	hb->io.remove(hb->io.ctx, hb->hb_key);
-	if (hb->run_key)
-		hb->io.remove(hb->io.ctx, hb->run_key);
+	return rbd_metadata_remove(img, hb->hb_key);
+}
+
+static int mark_ended(fs_heartbeat *hb, rbd_image_t img)
+{
+	return set_value(hb, img, FS_RUN_ENDED);
+}
+
+static int beat(fs_heartbeat *hb)
+{
+	return with_image(hb, set_keys);
 }
 
 static void *run(void *arg)
 {
 	fs_heartbeat *hb = arg;
 	/* The first beat here, not on the run's critical path; always made,
-	 * even when the run stops at once, so the key is never missing. */
-	int r = beat(hb);
+	 * even when the run stops at once, so the key is never missing
+	 * (a disk's run tag: the caller made it). */
+	int r = hb->wait_first ? 0 : beat(hb);
 	if (r < 0)
 		fs_log(hb->lg, FASTSNAP_LOG_WARN, "heartbeat: %s", strerror(-r));
 	pthread_mutex_lock(&hb->mu);
@@ -111,33 +115,50 @@ static void *run(void *arg)
 
 static void hb_free(fs_heartbeat *hb)
 {
-	if (hb->ioctx)
-		rados_ioctx_destroy(hb->ioctx);
+	if (hb->io)
+		rados_ioctx_destroy(hb->io);
 	free(hb->image);
 	free(hb->hb_key);
-	free(hb->run_key);
-	free(hb->run_value);
+	free(hb->owner);
 	free(hb);
 }
 
-/* The keys, then the thread; hb is freed on failure. */
-static fs_heartbeat *hb_run(fs_heartbeat *hb, const char *owner, const char *run_value,
-	unsigned int period_s, const fs_logger *lg)
+static fs_heartbeat *hb_new(fs_ceph *c, const char *pool, const char *image,
+	rbd_image_t shared, const char *image_id, const char *owner, unsigned int period_s,
+	const fs_logger *lg)
 {
+	fs_heartbeat *hb = calloc(1, sizeof(*hb));
+	if (!hb) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory");
+		return NULL;
+	}
 	hb->period_s = period_s ? period_s : 5;
 	hb->lg = lg;
-	if (owner) {
-		hb->hb_key = fs_asprintf("%s.%s", FS_META_HEARTBEAT, owner);
-		hb->run_key = fs_asprintf("%s%s", FS_META_RUN_PREFIX, owner);
-		hb->run_value = fs_strdup(run_value ? run_value : "");
-	} else {
-		hb->hb_key = fs_strdup(FS_META_HEARTBEAT);
-	}
-	if (!hb->hb_key || (owner && (!hb->run_key || !hb->run_value))) {
-		fs_err(FASTSNAP_ENOMEM, "out of memory for a heartbeat");
+	hb->shared = shared;
+	if (fs_ceph_ioctx(&hb->io, c, pool) < 0) {
+		hb->io = NULL;
 		hb_free(hb);
 		return NULL;
 	}
+	hb->image = fs_strdup(image);
+	int oom = !hb->image;
+	if (image_id) {
+		hb->hb_key = fs_asprintf("%s%s", FS_META_RUN_PREFIX, image_id);
+		hb->owner = fs_strdup(owner ? owner : "?");
+		oom |= !hb->owner;
+	} else {
+		hb->hb_key = fs_strdup(FS_META_HEARTBEAT);
+	}
+	if (oom || !hb->hb_key) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory for the heartbeat of %s/%s", pool, image);
+		hb_free(hb);
+		return NULL;
+	}
+	return hb;
+}
+
+static fs_heartbeat *hb_run(fs_heartbeat *hb)
+{
 	pthread_mutex_init(&hb->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -146,52 +167,42 @@ static fs_heartbeat *hb_run(fs_heartbeat *hb, const char *owner, const char *run
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&hb->thread, NULL, run, hb) != 0) {
 		fs_err(FASTSNAP_ENOMEM, "cannot start the heartbeat thread");
-		fs_heartbeat_stop(hb, 1);
+		hb->stop = 1;
+		fs_heartbeat_stop(hb, FS_HB_KEEP);
 		return NULL;
 	}
 	return hb;
 }
 
 fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image,
-	rbd_image_t shared, const char *owner, const char *run_value, unsigned int period_s,
-	const fs_logger *lg)
+	rbd_image_t shared, unsigned int period_s, const fs_logger *lg)
 {
-	fs_heartbeat *hb = calloc(1, sizeof(*hb));
-	if (!hb) {
-		fs_err(FASTSNAP_ENOMEM, "out of memory");
-		return NULL;
-	}
-	hb->shared = shared;
-	hb->io = (fs_heartbeat_io){ .set = meta_set, .remove = meta_remove, .ctx = hb };
-	if (fs_ceph_ioctx(&hb->ioctx, c, pool) < 0) {
-		hb->ioctx = NULL;
-		hb_free(hb);
-		return NULL;
-	}
-	if (!(hb->image = fs_strdup(image))) {
-		fs_err(FASTSNAP_ENOMEM, "out of memory for the heartbeat of %s/%s", pool, image);
-		hb_free(hb);
-		return NULL;
-	}
-	return hb_run(hb, owner, run_value, period_s, lg);
+	fs_heartbeat *hb = hb_new(c, pool, image, shared, NULL, NULL, period_s, lg);
+	return hb ? hb_run(hb) : NULL;
 }
 
-fs_heartbeat *fs_heartbeat_start_io(const fs_heartbeat_io *io, const char *owner,
-	const char *run_value, unsigned int period_s, const fs_logger *lg)
+fs_heartbeat *fs_run_tag_start(fs_ceph *c, const char *pool, const char *image, rbd_image_t img,
+	const char *image_id, const char *owner, unsigned int period_s, const fs_logger *lg)
 {
-	fs_heartbeat *hb = calloc(1, sizeof(*hb));
-	if (!hb) {
-		fs_err(FASTSNAP_ENOMEM, "out of memory");
-		return NULL;
-	}
-	hb->io = *io;
-	return hb_run(hb, owner, run_value, period_s, lg);
-}
-
-void fs_heartbeat_stop(fs_heartbeat *hb, int remove)
-{
+	fs_heartbeat *hb = hb_new(c, pool, image, NULL, image_id, owner, period_s, lg);
 	if (!hb)
-		return;
+		return NULL;
+	hb->wait_first = 1;
+	int r = set_keys(hb, img);
+	if (r < 0) {
+		fs_err(fs_errno_to_code(r), "Ceph: cannot tag %s/%s with the run (%s): %s", pool, image,
+			hb->hb_key, strerror(-r));
+		hb_free(hb);
+		return NULL;
+	}
+	return hb_run(hb);
+}
+
+int fs_heartbeat_stop(fs_heartbeat *hb, int how)
+{
+	int r = 0;
+	if (!hb)
+		return 0;
 	pthread_mutex_lock(&hb->mu);
 	int started = !hb->stop;
 	hb->stop = 1;
@@ -199,11 +210,14 @@ void fs_heartbeat_stop(fs_heartbeat *hb, int remove)
 	pthread_mutex_unlock(&hb->mu);
 	if (started && hb->thread)
 		pthread_join(hb->thread, NULL);
-	if (remove)
-		remove_keys(hb);
+	if (how == FS_HB_REMOVE)
+		r = with_image(hb, remove_keys);
+	else if (how == FS_HB_ENDED && hb->owner)
+		r = with_image(hb, mark_ended);
 	pthread_cond_destroy(&hb->cv);
 	pthread_mutex_destroy(&hb->mu);
 	hb_free(hb);
+	return r == -ENOENT ? 0 : r;
 }
 
 unsigned long fs_heartbeat_beats(const fs_heartbeat *hb)

@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 
-#define DEFAULT_STATE "/var/lib/fastsnap/gc-state.json"
+#define STATE_NAME "gc-state.json"
 
 static void gc_usage(FILE *f)
 {
@@ -22,13 +22,16 @@ static void gc_usage(FILE *f)
 "per-run tags on disks, Glance images marked in-progress or needs-attention)\n"
 "and, for each run whose owner is dead, finishes it (its image is active: an\n"
 "interrupted flatten is finished, the temporary snapshot removed) or rolls it\n"
-"back. A live run is never touched, nor anything fastsnap did not create.\n"
+"back. A live run is never touched, nor anything fastsnap did not create, nor\n"
+"a finished image (see docs/operations.md). One gc at a time per pool.\n"
 "\n"
 "  --dry-run            list what would be done; change nothing\n"
 "  --older-than S       a run on another host is dead when its heartbeat did\n"
-"                       not move between two gc runs S seconds apart (default 600)\n"
+"                       not move between two gc runs S seconds apart (default\n"
+"                       600; at least 4 heartbeat periods, 20 s by default)\n"
 "  --state-file PATH    heartbeat readings kept between runs (default\n"
-"                       " DEFAULT_STATE "; its folder must exist)\n"
+"                       $FASTSNAP_STATE_DIR/" STATE_NAME ", else /var/lib/fastsnap/\n"
+"                       " STATE_NAME "; gc does nothing when it cannot write there)\n"
 "  --pool POOL          also scan POOL (repeatable); [libvirt] images_rbd_pool\n"
 "                       and the pools of Glance's rbd stores are always scanned\n"
 "  --json               one JSON report on stdout\n"
@@ -64,7 +67,11 @@ int cmd_gc(global_opts *g, int argc, char **argv)
 	fastsnap_gc_opts o = FASTSNAP_GC_OPTS_INIT;
 	const char *pools[32];
 	size_t np = 0;
-	o.state_file = DEFAULT_STATE;
+	const char *sd = getenv("FASTSNAP_STATE_DIR");
+	char def_state[4096];
+	snprintf(def_state, sizeof(def_state), "%s/%s", sd && *sd ? sd : "/var/lib/fastsnap",
+		STATE_NAME);
+	o.state_file = def_state;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -113,5 +120,6 @@ int cmd_gc(global_opts *g, int argc, char **argv)
 	int failed = rc < 0 || fastsnap_gc_report_failed(r) > 0;
 	fastsnap_gc_report_free(r);
 	fastsnap_engine_close(e);
-	return failed ? EXIT_FAIL : 0;
+	/* EINVAL: the options (--older-than below its floor, no pool) */
+	return rc == FASTSNAP_EINVAL ? EXIT_USAGE : failed ? EXIT_FAIL : 0;
 }

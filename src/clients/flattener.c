@@ -345,16 +345,3 @@ void fs_flattener_free(fs_flattener *f)
 	free(f->helper);
 	free(f);
 }
-
-int fs_flatten_image(fs_ceph *c, const char *helper, const char *pool, const char *image,
-	const fs_logger *lg)
-{
-	fs_flattener *f = NULL;
-	int rc = fs_flattener_start(&f, helper, c, lg);
-	fs_flattener_ready_or_drop(&f);
-	if (rc == 0)
-		rc = f ? fs_flattener_run(f, pool, image, 0, NULL, NULL, NULL) :
-			fs_rbd_flatten(c, pool, image, NULL, NULL);
-	fs_flattener_free(f);
-	return rc;
-}

@@ -51,9 +51,4 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 /* Kill the helper if it still runs, reap it and free. NULL is ignored. */
 void fs_flattener_free(fs_flattener *f);
 
-/* Flatten pool/image by name (gc): in the helper when it can be run, else
- * in this process. */
-int fs_flatten_image(fs_ceph *c, const char *helper, const char *pool, const char *image,
-	const fs_logger *lg);
-
 #endif

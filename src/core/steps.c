@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,20 +96,44 @@ int fs_step_progress(fs_steps *st, fastsnap_step step, uint64_t done, uint64_t t
 	return report(st, step, done, total);
 }
 
+/* The host part of an owner: this machine and PID namespace, unique per
+ * machine (docs/operations.md, "Who owns a run"): /etc/machine-id, else
+ * the full host name (every character outside [A-Za-z0-9.-] folded to
+ * '-', nothing cut), then "." and the inode of /proc/self/ns/pid, so that
+ * a run in a container's PID namespace is "another host" to a gc outside
+ * it (judged by its heartbeat, never by a pid it cannot see). */
+void fs_owner_host(char *host, size_t n)
+{
+	char id[256] = "";
+	FILE *f = fopen("/etc/machine-id", "r");
+	if (f) {
+		if (!fgets(id, sizeof(id), f))
+			id[0] = '\0';
+		fclose(f);
+		id[strcspn(id, "\r\n")] = '\0';
+		for (char *p = id; *p; p++)
+			if (!isxdigit((unsigned char)*p)) {
+				id[0] = '\0';
+				break;
+			}
+	}
+	if (!id[0] && gethostname(id, sizeof(id) - 1) != 0)
+		strcpy(id, "unknown");
+	id[sizeof(id) - 1] = '\0';
+	for (char *p = id; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			*p = '-';
+	struct stat st;
+	if (stat("/proc/self/ns/pid", &st) == 0)
+		snprintf(host, n, "%.200s.%llu", id, (unsigned long long)st.st_ino);
+	else
+		snprintf(host, n, "%.200s", id);
+}
+
 void fs_owner_self(fs_owner *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (gethostname(o->host, sizeof(o->host) - 1) != 0)
-		strcpy(o->host, "unknown");
-	/* Keep the host part of names to [A-Za-z0-9.-] and cut at the first dot. */
-	for (char *p = o->host; *p; p++) {
-		if (*p == '.') {
-			*p = '\0';
-			break;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-')
-			*p = '-';
-	}
+	fs_owner_host(o->host, sizeof(o->host));
 	o->pid = (long)getpid();
 	FILE *f = fopen("/proc/self/stat", "r");
 	if (f) {

@@ -61,11 +61,14 @@ static inline void fs_test_hook_during(const fs_settings *s, fastsnap_step step,
 #endif
 
 typedef struct {
-	char host[64];
+	char host[256];             /* fs_owner_host: machine and PID namespace */
 	long pid;
 	unsigned long long start;   /* process start time, clock ticks since boot */
 } fs_owner;
 
+/* This machine's identity and PID namespace, "<machine-id>.<pidns inode>"
+ * (docs/operations.md, "Who owns a run"). */
+void fs_owner_host(char *host, size_t n);
 /* Fill in this process's owner tag. */
 void fs_owner_self(fs_owner *o);
 /* "host:pid:start" (caller frees). */

@@ -2,6 +2,7 @@
  * direct/direct.c: the direct path's sequence (see direct.h). Each step is
  * a small helper; fs_direct_run only orders them by flatten mode.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,14 @@ static int write_tags(direct_run *d)
 	const char *mv[] = { owner, q->image_id, mode };
 	int rc = fs_rbd_image_tag(&d->clone, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
+	/* librbd copies the parent's metadata into a clone: the disk's run tag
+	 * is not the clone's (nor, later, its children's). */
+	char *run_key = rc == 0 ? fs_asprintf("%s%s", FS_META_RUN_PREFIX, q->image_id) : NULL;
+	int r = run_key ? rbd_metadata_remove(d->clone.img, run_key) : 0;
+	free(run_key);
+	if (r < 0 && r != -ENOENT)
+		fs_log(q->log, FASTSNAP_LOG_WARN, "cannot remove the copied run tag from %s/%s: %s",
+			q->plan->target_pool, q->image_id, strerror(-r));
 	return rc;
 }
 
@@ -82,7 +91,7 @@ static void start_heartbeat(direct_run *d)
 	const fs_direct_req *q = d->q;
 	if (d->hb)
 		return;
-	d->hb = fs_heartbeat_start(q->c, q->plan->target_pool, q->image_id, d->clone.img, NULL, NULL,
+	d->hb = fs_heartbeat_start(q->c, q->plan->target_pool, q->image_id, d->clone.img,
 		(unsigned int)q->heartbeat_s, q->log);
 	if (!d->hb) {
 		fs_log(q->log, FASTSNAP_LOG_WARN, "no heartbeat for %s/%s: %s", q->plan->target_pool,
@@ -182,6 +191,24 @@ static int register_once(direct_run *d)
 		q->plan->target_pool, q->image_id, "snap", q->plan->policy.store);
 }
 
+/* The image is active: the clone says so (FS_META_DONE), after the call
+ * that made it active, so that gc never rolls it back nor asks Glance
+ * about it (docs/operations.md). A failed write is logged: gc then goes
+ * by Glance's answer, which for a finished image is only ever "active" or
+ * "unknown: leave it". */
+static void mark_done(direct_run *d)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	const char *k[] = { FS_META_DONE };
+	const char *v[] = { now };
+	if (fs_rbd_image_tag(&d->clone, k, v, 1) < 0) {
+		fs_log(d->q->log, FASTSNAP_LOG_WARN, "cannot mark %s/%s done: %s", d->q->plan->target_pool,
+			d->q->image_id, fastsnap_error_last());
+		fastsnap_error_clear();
+	}
+}
+
 /* Register; a rejected unflattened clone is flattened and registered
  * again, as the fallback table says. */
 static int location(direct_run *d)
@@ -205,6 +232,7 @@ static int location(direct_run *d)
 	d->res->registered = 1;
 	if ((rc = q->registered(q->ctx)) < 0)
 		return rc;
+	mark_done(d);
 	return fs_step_end(q->st, FASTSNAP_STEP_LOCATION);
 }
 

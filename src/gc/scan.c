@@ -1,7 +1,9 @@
 /*
  * gc/scan.c: finds what fastsnap runs left (see gc.h): every image of the
- * configured pools (snapshots and metadata), and Glance's images that
- * carry fastsnap's in-progress or needs-attention mark.
+ * configured pools (snapshots and metadata, every page of each), and
+ * Glance's images that carry fastsnap's in-progress or needs-attention
+ * mark. A clone marked done is a finished image: Glance is not asked
+ * about it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -50,6 +52,16 @@ static int all_digits(const char *s, size_t n)
 	return 1;
 }
 
+static int host_chars(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
 int fs_gc_parse_tmp_snap(const char *name, char **id, char **owner)
 {
 	*id = *owner = NULL;
@@ -64,10 +76,12 @@ int fs_gc_parse_tmp_snap(const char *name, char **id, char **owner)
 	const char *d1 = d2 - 1;
 	while (d1 > host && *d1 != '-')
 		d1--;
-	if (d1 == host || !all_digits(d1 + 1, (size_t)(d2 - d1 - 1)) || !all_digits(d2 + 1, strlen(d2 + 1)))
+	size_t pid_len = (size_t)(d2 - d1 - 1), start_len = strlen(d2 + 1);
+	if (d1 == host || !host_chars(host, (size_t)(d1 - host)) || pid_len > 10 || start_len > 20 ||
+	    !all_digits(d1 + 1, pid_len) || !all_digits(d2 + 1, start_len))
 		return 0;
 	*id = fs_strndup(name + 9, 36);
-	*owner = fs_asprintf("%.*s:%.*s:%s", (int)(d1 - host), host, (int)(d2 - d1 - 1), d1 + 1, d2 + 1);
+	*owner = fs_asprintf("%.*s:%.*s:%s", (int)(d1 - host), host, (int)pid_len, d1 + 1, d2 + 1);
 	if (!*id || !*owner) {
 		free(*id);
 		free(*owner);
@@ -77,11 +91,63 @@ int fs_gc_parse_tmp_snap(const char *name, char **id, char **owner)
 	return 1;
 }
 
+int fs_gc_parse_run_tag(const char *value, char **owner, const char **beat)
+{
+	*owner = NULL;
+	*beat = NULL;
+	const char *sp = value ? strchr(value, ' ') : NULL;
+	if (!sp || sp == value || strchr(sp + 1, ' '))
+		return 0;
+	const char *b = sp + 1;
+	if (strcmp(b, FS_RUN_ENDED) != 0 && !all_digits(b, strlen(b)))
+		return 0;
+	/* the owner: host:pid:start */
+	const char *c1 = memchr(value, ':', (size_t)(sp - value));
+	const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(sp - c1 - 1)) : NULL;
+	if (!c1 || !c2 || !host_chars(value, (size_t)(c1 - value)) ||
+	    !all_digits(c1 + 1, (size_t)(c2 - c1 - 1)) || !all_digits(c2 + 1, (size_t)(sp - c2 - 1)))
+		return 0;
+	if (!(*owner = fs_strndup(value, (size_t)(sp - value))))
+		return 0;
+	*beat = b;
+	return 1;
+}
+
+static void note(gc_runs *rs, char *txt)
+{
+	if (txt)
+		fs_strv_push(&rs->notes, txt);
+	free(txt);
+}
+
 static void scan_snaps(gc_runs *rs, rbd_image_t img, const char *pool, const char *image)
 {
-	rbd_snap_info_t snaps[256];
-	int max = 256;
-	int n = rbd_snap_list(img, snaps, &max);
+	/* As many entries as the disk has: a disk with many snapshots must
+	 * not hide ours. */
+	int max = 64;
+	rbd_snap_info_t *snaps = NULL;
+	int n;
+	for (;;) {
+		rbd_snap_info_t *v = realloc(snaps, (size_t)max * sizeof(*v));
+		if (!v) {
+			free(snaps);
+			note(rs, fs_asprintf("%s/%s: out of memory listing its snapshots: not scanned", pool,
+				image));
+			return;
+		}
+		snaps = v;
+		int want = max;
+		n = rbd_snap_list(img, snaps, &want);
+		if (n != -ERANGE)
+			break;
+		max = want > max ? want : max * 2;
+	}
+	if (n < 0) {
+		free(snaps);
+		note(rs, fs_asprintf("%s/%s: cannot list its snapshots (%s): not scanned", pool, image,
+			strerror(-n)));
+		return;
+	}
 	for (int i = 0; i < n; i++) {
 		char *id, *owner;
 		if (fs_gc_parse_tmp_snap(snaps[i].name, &id, &owner)) {
@@ -93,60 +159,138 @@ static void scan_snaps(gc_runs *rs, rbd_image_t img, const char *pool, const cha
 			}
 			free(entry);
 		} else if (!strncmp(snaps[i].name, "fastsnap-", 9)) {
-			char *note = fs_asprintf("%s/%s@%s: named like fastsnap's but not one of its "
-				"temporary snapshots: left alone", pool, image, snaps[i].name);
-			if (note)
-				fs_strv_push(&rs->notes, note);
-			free(note);
+			note(rs, fs_asprintf("%s/%s@%s: named like fastsnap's but not one of its "
+				"temporary snapshots: left alone", pool, image, snaps[i].name));
 		}
 		free(id);
 		free(owner);
 	}
-	if (n >= 0)
-		rbd_snap_list_end(snaps);
+	rbd_snap_list_end(snaps);
+	free(snaps);
 }
 
-/* Metadata: a tagged clone, or per-run tags of streams on a disk. */
+/* One metadata entry of an image. */
+typedef struct {
+	const char *owner, *image_id, *flatten, *done;
+} clone_tags;
+
+static void scan_entry(gc_runs *rs, clone_tags *ct, const char *k, const char *v, const char *pool,
+	const char *image)
+{
+	if (!strcmp(k, FS_META_OWNER))
+		ct->owner = v;
+	else if (!strcmp(k, FS_META_IMAGE_ID))
+		ct->image_id = v;
+	else if (!strcmp(k, FS_META_FLATTEN))
+		ct->flatten = v;
+	else if (!strcmp(k, FS_META_DONE))
+		ct->done = v;
+	else if (!strncmp(k, FS_META_RUN_PREFIX, strlen(FS_META_RUN_PREFIX))) {
+		const char *id = k + strlen(FS_META_RUN_PREFIX);
+		char *owner = NULL;
+		const char *beat;
+		/* librbd copies a parent's metadata into its clones: a run tag is
+		 * a disk's, never on the clone named by that run (nor on an image
+		 * with another fastsnap.image_id: a clone of a finished image). */
+		if (!strcmp(id, image))
+			return;
+		if (!fs_is_uuid(id, strlen(id)) || !fs_gc_parse_run_tag(v, &owner, &beat)) {
+			note(rs, fs_asprintf("%s/%s: metadata %s=%s is not a fastsnap run tag: left alone",
+				pool, image, k, v));
+			return;
+		}
+		gc_run *r = run_get(rs, id);
+		if (r && !r->tag_pool) {
+			set_owner(r, owner);
+			r->tag_pool = fs_strdup(pool);
+			r->tag_image = fs_strdup(image);
+			r->tag_value = fs_strdup(v);
+		}
+		free(owner);
+	}
+}
+
+/* Metadata: a tagged clone, or run tags on a disk. Every page of it. */
 static void scan_meta(gc_runs *rs, rbd_image_t img, const char *pool, const char *image)
 {
-	char keys[16384], vals[16384];
-	size_t kl = sizeof(keys), vl = sizeof(vals);
-	if (rbd_metadata_list(img, "fastsnap.", 256, keys, &kl, vals, &vl) < 0)
-		return;
-	const char *owner = NULL, *image_id = NULL, *flatten = NULL;
-	for (const char *k = keys, *v = vals; k < keys + kl && *k; k += strlen(k) + 1, v += strlen(v) + 1) {
-		if (!strcmp(k, FS_META_OWNER))
-			owner = v;
-		else if (!strcmp(k, FS_META_IMAGE_ID))
-			image_id = v;
-		else if (!strcmp(k, FS_META_FLATTEN))
-			flatten = v;
-		else if (!strncmp(k, FS_META_RUN_PREFIX, strlen(FS_META_RUN_PREFIX)) && fs_is_uuid(v, strlen(v))) {
-			gc_run *r = run_get(rs, v);
-			if (r && !r->tag_pool) {
-				set_owner(r, k + strlen(FS_META_RUN_PREFIX));
-				r->tag_pool = fs_strdup(pool);
-				r->tag_image = fs_strdup(image);
-			}
+	/* The keys that matter here are copied out before the next page. */
+	char *owner = NULL, *image_id = NULL, *flatten = NULL, *done = NULL;
+	size_t ksz = 16384, vsz = 16384;
+	char *keys = malloc(ksz), *vals = malloc(vsz);
+	char *start = fs_strdup("");
+	const uint64_t page = 64;
+	int failed = 0;
+	while (keys && vals && start) {
+		size_t kl = ksz, vl = vsz;
+		int r = rbd_metadata_list(img, start, page, keys, &kl, vals, &vl);
+		if (r == -ERANGE && (kl > ksz || vl > vsz)) {
+			char *k2 = kl > ksz ? realloc(keys, kl) : keys;
+			if (k2)
+				keys = k2, ksz = kl > ksz ? kl : ksz;
+			char *v2 = k2 && vl > vsz ? realloc(vals, vl) : vals;
+			if (v2)
+				vals = v2, vsz = vl > vsz ? vl : vsz;
+			if (!k2 || !v2)
+				break;
+			continue;
 		}
+		if (r < 0) {
+			failed = r;
+			break;
+		}
+		uint64_t count = 0;
+		const char *last = NULL;
+		for (const char *k = keys, *v = vals; k < keys + kl && *k;
+		     k += strlen(k) + 1, v += strlen(v) + 1) {
+			clone_tags ct = { 0 };
+			scan_entry(rs, &ct, k, v, pool, image);
+			if (ct.owner)
+				free(owner), owner = fs_strdup(ct.owner);
+			if (ct.image_id)
+				free(image_id), image_id = fs_strdup(ct.image_id);
+			if (ct.flatten)
+				free(flatten), flatten = fs_strdup(ct.flatten);
+			if (ct.done)
+				free(done), done = fs_strdup(ct.done);
+			last = k;
+			count++;
+		}
+		if (count < page || !last)
+			break;
+		free(start);
+		start = fs_strdup(last);
 	}
+	if (!keys || !vals || !start)
+		note(rs, fs_asprintf("%s/%s: out of memory reading its metadata: not scanned", pool, image));
+	else if (failed < 0)
+		note(rs, fs_asprintf("%s/%s: cannot read its metadata (%s): not scanned", pool, image,
+			strerror(-failed)));
+	free(keys);
+	free(vals);
+	free(start);
 	/* A clone is named by its image id and tagged with it. */
 	if (owner && image_id && !strcmp(image_id, image) && fs_is_uuid(image_id, strlen(image_id))) {
 		gc_run *r = run_get(rs, image_id);
-		if (!r)
-			return;
-		set_owner(r, owner);
-		free(r->clone_pool);
-		r->clone_pool = fs_strdup(pool);
-		r->clone_flatten = fs_strdup(flatten ? flatten : "sync");
-		rbd_linked_image_spec_t p;
-		rbd_snap_spec_t ps;
-		if (rbd_get_parent(img, &p, &ps) == 0) {
-			r->clone_has_parent = 1;
-			rbd_linked_image_spec_cleanup(&p);
-			rbd_snap_spec_cleanup(&ps);
+		if (r) {
+			set_owner(r, owner);
+			free(r->clone_pool);
+			r->clone_pool = fs_strdup(pool);
+			free(r->clone_flatten);
+			r->clone_flatten = fs_strdup(flatten ? flatten : "sync");
+			r->done = done != NULL;
+			rbd_linked_image_spec_t p;
+			rbd_snap_spec_t ps;
+			if (rbd_get_parent(img, &p, &ps) == 0) {
+				r->clone_has_parent = 1;
+				rbd_linked_image_spec_cleanup(&p);
+				rbd_snap_spec_cleanup(&ps);
+			}
 		}
 	}
+	free(owner);
+	free(image_id);
+	free(flatten);
+	free(done);
 }
 
 static int scan_pool(gc_runs *rs, fs_ceph *c, const char *pool)
@@ -179,6 +323,7 @@ static int scan_pool(gc_runs *rs, fs_ceph *c, const char *pool)
 		rbd_image_t img;
 		if (rbd_open_read_only(io, specs[i].name, &img, NULL) < 0)
 			continue;
+		rs->images_opened++;
 		scan_snaps(rs, img, pool, specs[i].name);
 		scan_meta(rs, img, pool, specs[i].name);
 		rbd_close(img);
@@ -229,18 +374,20 @@ int fs_gc_scan(gc_runs *out, fs_ceph *c, fs_glance *g, const fs_strv *pools)
 		rc = scan_pool(out, c, pools->v[i]);
 	if (rc == 0)
 		rc = scan_glance(out, g);
-	/* The Glance image of every run found in Ceph only. */
+	/* The Glance image of every run found in Ceph only, but a finished
+	 * one's (done): Glance's answer could not change what gc does with it.
+	 * An answer other than the image or 404 leaves the run unknown. */
 	for (size_t i = 0; rc == 0 && i < out->n; i++) {
 		gc_run *r = &out->v[i];
-		if (r->img_checked)
+		if (r->img_checked || r->done)
 			continue;
 		int gr = fs_glance_image_get(g, &r->img, r->id);
-		if (gr < 0 && gr != FASTSNAP_ENOTFOUND)
-			rc = gr;
+		out->glance_gets++;
 		r->img_checked = 1;
+		if (gr < 0 && gr != FASTSNAP_ENOTFOUND)
+			r->img_unknown = fs_asprintf("Glance answered GET of the image with: %s",
+				fastsnap_error_last());
 		fastsnap_error_clear();
-		if (rc < 0)
-			fs_err(gr, "Glance: cannot read image %s", r->id);
 	}
 	return rc;
 }
@@ -256,6 +403,8 @@ void fs_gc_runs_free(gc_runs *rs)
 		free(r->clone_flatten);
 		free(r->tag_pool);
 		free(r->tag_image);
+		free(r->tag_value);
+		free(r->img_unknown);
 		fs_image_free(r->img);
 	}
 	free(rs->v);

@@ -81,7 +81,7 @@ static int flatten(fs_ceph *c, char *line)
 	fs_rbd_image h;
 	if (fs_rbd_image_open(&h, c, pool, image) < 0)
 		return say_error();
-	fs_heartbeat *hb = hb_s ? fs_heartbeat_start(c, pool, image, h.img, NULL, NULL, hb_s, NULL) :
+	fs_heartbeat *hb = hb_s ? fs_heartbeat_start(c, pool, image, h.img, hb_s, NULL) :
 		NULL;
 	fastsnap_error_clear();   /* no heartbeat is not a failure (the run logs nothing of it) */
 	int r = fs_rbd_image_flatten(&h, progress, NULL);

@@ -1,7 +1,7 @@
 /*
  * stream/capture_stream.h: the streamed path from a capture (capture/),
- * the peer of fs_direct_run: open what the capture holds, keep the run's
- * heartbeat on an RBD disk while it is read, run fs_stream_run inside the
+ * the peer of fs_direct_run: open what the capture holds (its run tag is
+ * the heartbeat on an RBD disk), run fs_stream_run inside the
  * "stream" step, close the read window (a file's change check, the END
  * signal), report the image active, and release the temporary snapshot.
  */
@@ -17,8 +17,6 @@ typedef struct {
 	fs_steps *st;
 	fs_undo *u;
 	fs_capture *cap;          /* taken (RBD) or opened (file) */
-	const char *owner;        /* "host:pid:start": the heartbeat's key */
-	long heartbeat_s;
 	fs_stream_req req;        /* target, tuning and log set; source filled here */
 	void (*active)(void *ctx);   /* the upload is verified: the image is active */
 	void *ctx;

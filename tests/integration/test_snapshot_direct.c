@@ -73,10 +73,11 @@ static char *snapshot_ok(scenario *s, const char *flatten)
 	rbd_get_features(img, &feat);
 	cr_assert_eq(feat & 0x3d, 0x3d, "clone features 0x%llx", (unsigned long long)feat);
 	/* The clone is tagged as fastsnap's work (owner, image id, heartbeat,
-	 * and its flatten mode, so that gc never flattens a `none` clone). */
+	 * its flatten mode, so that gc never flattens a `none` clone, and the
+	 * done mark: gc never rolls back a finished image). */
 	const char *keys[] = { "fastsnap.owner", "fastsnap.image_id", "fastsnap.heartbeat",
-		"fastsnap.flatten" };
-	for (size_t k = 0; k < 4; k++) {
+		"fastsnap.flatten", "fastsnap.done" };
+	for (size_t k = 0; k < 5; k++) {
 		char val[256];
 		size_t vl = sizeof(val);
 		cr_assert_eq(rbd_metadata_get(img, keys[k], val, &vl), 0, "clone lacks %s", keys[k]);

@@ -252,9 +252,10 @@ static char *meta_find(rados_ioctx_t io, const char *image, const char *prefix, 
 	return found;
 }
 
-/* While a run lives its work carries its own heartbeat and run tag on the
- * source disk (keys named by the owner, so runs do not overwrite each
- * other); a finished run takes them off; a killed one leaves them for gc. */
+/* While a run lives its work carries its own run tag (with its heartbeat)
+ * on the source disk (the key named by the run's image id, so runs do not
+ * overwrite each other); a finished run takes it off; a killed one leaves
+ * it for gc. */
 Test(stream, heartbeat_marks_work_in_progress)
 {
 	char *disk = fst_unique("fst-shb");
@@ -276,18 +277,18 @@ Test(stream, heartbeat_marks_work_in_progress)
 	st = fst_cli_json(&j, &err, "FASTSNAP_TEST_KILL_AFTER=stream", "snapshot --disk vms/%s --name %s "
 		"--store local", disk, name);
 	cr_assert_eq(st, 128 + 9, "expected a SIGKILL, got %d: %s", st, err);
-	k = meta_find(vms, disk, "fastsnap.heartbeat.", &v);
-	cr_assert_not_null(k, "no heartbeat on the disk of a killed run");
-	cr_assert_not_null(strchr(k + strlen("fastsnap.heartbeat."), ':'), "heartbeat key %s", k);
-	long long hb = atoll(v);
-	cr_assert(hb > 0 && llabs(hb - (long long)time(NULL)) < 120, "heartbeat %s", v);
-	char *owner = strdup(k + strlen("fastsnap.heartbeat."));
-	free(k);
-	free(v);
+	/* one key per run: fastsnap.run.<image id> = "<owner> <heartbeat>" */
 	k = meta_find(vms, disk, "fastsnap.run.", &v);
-	cr_assert_not_null(k);
-	cr_assert_str_eq(k + strlen("fastsnap.run."), owner, "run tag and heartbeat of different runs");
-	cr_assert(v && strlen(v) == 36, "run tag value %s is not the image id", v);
+	cr_assert_not_null(k, "no run tag on the disk of a killed run");
+	const char *rid = k + strlen("fastsnap.run.");
+	cr_assert_eq(strlen(rid), 36, "run tag key %s is not named by the image id", k);
+	const char *sp = v ? strchr(v, ' ') : NULL;
+	cr_assert(sp && strchr(v, ':') && strchr(v, ':') < sp, "run tag value %s is not '<owner> <time>'", v);
+	long long hb = atoll(sp + 1);
+	cr_assert(hb > 0 && llabs(hb - (long long)time(NULL)) < 120, "heartbeat %s", v);
+	char *owner = strndup(v, (size_t)(sp - v));
+	free(v);
+	v = strdup(rid);
 	char *state = fst_glance_prop(v, "fastsnap_state");
 	char *at = fst_glance_prop(v, "fastsnap_heartbeat");
 	cr_assert(state && !strcmp(state, "in-progress"), "image %s state %s", v, state);

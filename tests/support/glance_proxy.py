@@ -23,7 +23,9 @@ except where a fault applies:
                           (POST /locations or the PATCH adding one),
                           image-get (GET of another image), delete, patch;
                           KIND is 503once (the first such request answers
-                          503), 500 (every one answers 500), lost (the
+                          503), 500 (every one answers 500), 404 (every
+                          one answers 404, as for an image this identity
+                          cannot see), lost (the
                           first is carried out, then the connection is
                           reset before the answer), malformed (the first
                           answers 200 with a body that is not JSON), big
@@ -105,7 +107,7 @@ class Proxy(BaseHTTPRequestHandler):
             CALLS[call] = CALLS.get(call, 0) + 1
             n = CALLS[call]
         kind = FAULTS.get(call)
-        if kind is None or (kind != "500" and n > 1):
+        if kind is None or (kind not in ("500", "404") and n > 1):
             return self._send(body, len(body))
         with LOCK:
             INJECTED[0] += 1
@@ -114,6 +116,8 @@ class Proxy(BaseHTTPRequestHandler):
             return self._reply(503, '{"message": "injected 503"}')
         if kind == "500":
             return self._reply(500, '{"message": "injected 500"}')
+        if kind == "404":
+            return self._reply(404, '{"message": "injected 404"}')
         if kind == "malformed":
             return self._reply(200, '{"id": "cut short', "application/json")
         if kind == "big":
@@ -285,7 +289,7 @@ def main():
     ARGS = ap.parse_args()
     for f in ARGS.fault:
         call, kind = f.split(":", 1)
-        if kind not in ("503once", "500", "lost", "malformed", "big", "stall"):
+        if kind not in ("503once", "500", "404", "lost", "malformed", "big", "stall"):
             ap.error("unknown fault kind %s" % kind)
         FAULTS[call] = kind
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)

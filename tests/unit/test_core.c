@@ -3,7 +3,9 @@
  * owner tags, and the undo stack (first error kept, reverse order).
  */
 #include <errno.h>
+#include <ctype.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -168,9 +170,34 @@ Test(owner, tag_and_tmp_snapshot_name)
 	cr_assert_eq(o.pid, (long)getpid());
 	cr_assert_gt(o.start, 0ULL, "process start time not read from /proc/self/stat");
 	cr_assert_gt(strlen(o.host), 0);
-	cr_assert_null(strchr(o.host, '.'));
+	/* the host part: this machine's id (or full name), then its PID
+	 * namespace: unique per machine, nothing cut at a dot */
+	char id[256] = "", ns[64];
+	FILE *f = fopen("/etc/machine-id", "r");
+	if (f) {
+		if (!fgets(id, sizeof(id), f))
+			id[0] = '\0';
+		fclose(f);
+		id[strcspn(id, "\n")] = '\0';
+		for (const char *p = id; *p; p++)
+			if (!isxdigit((unsigned char)*p))
+				id[0] = '\0';
+	}
+	if (!id[0]) {   /* no machine id (a chroot's empty file): the full host name */
+		gethostname(id, sizeof(id));
+		for (char *p = id; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+				*p = '-';
+	}
+	struct stat st;
+	cr_assert_eq(stat("/proc/self/ns/pid", &st), 0);
+	snprintf(ns, sizeof(ns), ".%llu", (unsigned long long)st.st_ino);
+	cr_assert_eq(strncmp(o.host, id, strlen(id)), 0, "host %s is not this machine's %s", o.host, id);
+	cr_assert_str_eq(o.host + strlen(id), ns, "host %s does not end with the PID namespace", o.host);
+	for (const char *p = o.host; *p; p++)
+		cr_assert(isalnum((unsigned char)*p) || *p == '-' || *p == '.', "host %s", o.host);
 	char *n = fs_owner_tmp_snap_name(&o, "0c1d");
-	char want[256];
+	char want[512];
 	snprintf(want, sizeof(want), "fastsnap-0c1d-%s-%ld-%llu", o.host, o.pid, o.start);
 	cr_assert_str_eq(n, want);
 	free(n);
