@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -22,7 +24,7 @@
 
 FST_POOLS_SUITE(crash, .timeout = 900);
 
-enum { ROLLED_BACK, COMPLETED };
+enum { ROLLED_BACK, COMPLETED, EITHER };
 
 typedef struct {
 	const char *label;
@@ -93,6 +95,93 @@ static int run_gc(const char *label)
 	return st;
 }
 
+/* The end state of one run named `name` after gc: rolled back (no image
+ * by that name), completed (one image, active, unmarked, the disk's data,
+ * flattened unless `none`), or, for EITHER, whichever of the two the image's
+ * presence says. A completed image is deleted afterwards. Returns the
+ * objects leaked; *completed says which end it found. */
+static int check_image(const char *label, int end, const char *name, const char *args,
+	const char *sha, int *completed)
+{
+	int leaked = 0;
+	char *ids = fst_glance_ids_named(name);
+	char id[64] = "";
+	sscanf(ids, "%63s", id);
+	if (end == EITHER)
+		end = *id ? COMPLETED : ROLLED_BACK;
+	if (completed)
+		*completed = end == COMPLETED;
+	if (end == COMPLETED) {
+		char *status = fst_glance_status(id);
+		char *state = fst_glance_prop(id, "fastsnap_state");
+		cr_expect_str_eq(status, "active", "[%s] completed image %s is '%s'", label, id, status);
+		cr_expect_null(state, "[%s] image still marked %s", label, state);
+		char got[129] = "";
+		if (*id && !strcmp(status, "active"))
+			fst_glance_download_sha512(id, got);
+		cr_expect_str_eq(got, sha, "[%s] completed image's data differs from the disk", label);
+		leaked += state != NULL || strcmp(status, "active") != 0;
+		free(status);
+		free(state);
+		if (*id && fst_rbd_exists(images, id)) {
+			char *parent = NULL;
+			int trash = 0;
+			int has = fst_rbd_parent(images, id, &parent, &trash);
+			cr_expect(!has || strstr(args, "none"), "[%s] clone still has parent %s", label, parent);
+			leaked += has && !strstr(args, "none");
+			free(parent);
+		}
+		if (*id)
+			fst_glance_delete(id);
+	} else {
+		/* counted by check_world, as Glance gained it */
+		cr_expect_str_eq(ids, "", "[%s] image left in Glance", label);
+	}
+	free(ids);
+	return leaked;
+}
+
+/* After the runs' images are checked (and the completed ones deleted):
+ * Glance and both pools hold what they held `before`, the disk has no
+ * snapshot or fastsnap tag and its data, and a new snapshot of it works.
+ * Returns the objects leaked. */
+static int check_world(const char *label, const world *before, const char *base, const char *disk,
+	const char *sha)
+{
+	world after;
+	world_read(&after);
+	char what[256] = "";
+	int g = new_lines(before->glance, after.glance, what, sizeof(what));
+	cr_expect_eq(g, 0, "[%s] Glance gained %s", label, what);
+	int p = new_lines(before->pool_images, after.pool_images, what, sizeof(what)) +
+		new_lines(before->pool_vms, after.pool_vms, what, sizeof(what));
+	cr_expect_eq(p, 0, "[%s] a pool gained %s", label, what);
+	char *snaps = NULL;
+	int s = fst_rbd_snap_count(vms, disk, &snaps);
+	cr_expect_eq(s, 0, "[%s] snapshots left on the disk: %s", label, snaps);
+	int t = disk_tags(disk);
+	cr_expect_eq(t, 0, "[%s] %d fastsnap tags left on the disk", label, t);
+	char now[129];
+	fst_rbd_sha512(vms, disk, NULL, now);
+	cr_expect_str_eq(now, sha, "[%s] the disk changed", label);
+
+	/* And the next snapshot of the same disk works. */
+	char *name = fst_unique("fst-crash-again");
+	char *err = NULL;
+	cJSON *j = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s --base-image-ref %s "
+		"--flatten none", disk, name, base);
+	cr_expect_eq(st, 0, "[%s] the next snapshot failed: %s", label, err);
+	if (j && fst_jstr(j, "image_id"))
+		fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	free(err);
+	free(name);
+	free(snaps);
+	world_free(&after);
+	return g + p + s + t;
+}
+
 /* One kill point; returns the number of leaked objects. */
 static int try_point(const kill_point *k, const char *base, const char *disk, const char *sha)
 {
@@ -117,67 +206,10 @@ static int try_point(const kill_point *k, const char *base, const char *disk, co
 	if (k->needs_gc)
 		run_gc(k->label);
 
-	int leaked = 0;
-	char *ids = fst_glance_ids_named(name);
-	char id[64] = "";
-	sscanf(ids, "%63s", id);
-	if (k->end == COMPLETED) {
-		char *status = fst_glance_status(id);
-		char *state = fst_glance_prop(id, "fastsnap_state");
-		cr_expect_str_eq(status, "active", "[%s] completed image %s is '%s'", k->label, id, status);
-		cr_expect_null(state, "[%s] image still marked %s", k->label, state);
-		char got[129] = "";
-		if (*id)
-			fst_glance_download_sha512(id, got);
-		cr_expect_str_eq(got, sha, "[%s] completed image's data differs from the disk", k->label);
-		leaked += state != NULL;
-		free(status);
-		free(state);
-		if (*id && fst_rbd_exists(images, id)) {
-			char *parent = NULL;
-			int trash = 0;
-			int has = fst_rbd_parent(images, id, &parent, &trash);
-			cr_expect(!has || strstr(k->args, "none"), "[%s] clone still has parent %s", k->label,
-				parent);
-			leaked += has && !strstr(k->args, "none");
-			free(parent);
-		}
-		if (*id)
-			fst_glance_delete(id);
-	} else {
-		cr_expect_str_eq(ids, "", "[%s] image left in Glance", k->label);
-	}
-	world after;
-	world_read(&after);
-	char what[256] = "";
-	int g = new_lines(before.glance, after.glance, what, sizeof(what));
-	cr_expect_eq(g, 0, "[%s] Glance gained %s", k->label, what);
-	int p = new_lines(before.pool_images, after.pool_images, what, sizeof(what)) +
-		new_lines(before.pool_vms, after.pool_vms, what, sizeof(what));
-	cr_expect_eq(p, 0, "[%s] a pool gained %s", k->label, what);
-	char *snaps = NULL;
-	int s = fst_rbd_snap_count(vms, disk, &snaps);
-	cr_expect_eq(s, 0, "[%s] snapshots left on the disk: %s", k->label, snaps);
-	int t = disk_tags(disk);
-	cr_expect_eq(t, 0, "[%s] %d fastsnap tags left on the disk", k->label, t);
-	leaked += g + p + s + t;
-	char now[129];
-	fst_rbd_sha512(vms, disk, NULL, now);
-	cr_expect_str_eq(now, sha, "[%s] the disk changed", k->label);
-
-	/* And the next snapshot of the same disk works. */
-	st = fst_cli_json(&j, &err, NULL, "snapshot --disk vms/%s --name %s-again --base-image-ref %s "
-		"--flatten none", disk, name, base);
-	cr_expect_eq(st, 0, "[%s] the next snapshot failed: %s", k->label, err);
-	if (j && fst_jstr(j, "image_id"))
-		fst_glance_delete(fst_jstr(j, "image_id"));
-	cJSON_Delete(j);
-	free(err);
-	free(snaps);
-	free(ids);
+	int leaked = check_image(k->label, k->end, name, k->args, sha, NULL);
+	leaked += check_world(k->label, &before, base, disk, sha);
 	free(name);
 	world_free(&before);
-	world_free(&after);
 	return leaked;
 }
 
@@ -236,4 +268,313 @@ Test(crash, signals_clean_up_without_gc)
 			COMPLETED, 1 },
 	};
 	run_points("signals", pts, sizeof(pts) / sizeof(pts[0]));
+}
+
+/* ---- kills at random instants (issue 27) ----
+ * The named points above cannot find races between the Glance branch and
+ * the Ceph branch of a run. Here `fastsnap snapshot`/`backup` is SIGKILLed
+ * at an instant drawn uniformly over an unkilled run's duration (measured
+ * per mode first), then gc runs until a pass has nothing left to do, and
+ * the same end state as the table's is checked with the same helpers:
+ * rolled back or completed, the disk unchanged, nothing leaked, the next
+ * snapshot works. FASTSNAP_CRASH_RANDOM=N runs N kills (default 40, the
+ * modes in turn); the seed is printed and FASTSNAP_CRASH_SEED=S replays its
+ * instants (not the machine's timing). */
+
+static uint64_t rng;
+
+static uint64_t rnd(void) /* splitmix64 */
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double uniform(void) { return (double)(rnd() >> 11) * 0x1.0p-53; }
+
+static uint64_t seed_from_env(void)
+{
+	const char *s = getenv("FASTSNAP_CRASH_SEED");
+	if (s && *s)
+		return strtoull(s, NULL, 0);
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return ((uint64_t)t.tv_sec * 1000003ULL) ^ (uint64_t)t.tv_nsec ^ ((uint64_t)getpid() << 20);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+typedef struct {
+	const char *mode;
+	const char *fmt; /* disk, name, base, instance uuid (backup) */
+} rmode;
+
+static const rmode rmodes[] = {
+	{ "sync", "snapshot --disk vms/%s --name %s --base-image-ref %s --flatten sync" },
+	{ "deferred", "snapshot --disk vms/%s --name %s --base-image-ref %s --flatten deferred" },
+	{ "none", "snapshot --disk vms/%s --name %s --base-image-ref %s --flatten none" },
+	{ "stream", "snapshot --disk vms/%s --name %s --base-image-ref %s --store local" },
+	{ "backup", "backup --disk vms/%s --name %s --base-image-ref %s --store fast "
+		"--instance-uuid %s --backup-type daily --rotation 2" },
+};
+#define NMODES (sizeof(rmodes) / sizeof(rmodes[0]))
+
+/* The CLI with these arguments in a child of ours (exec'd by sh, so the
+ * pid is the command's); stdout dropped, stderr to errpath. */
+static pid_t spawn_cli(const char *args, const char *errpath)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "exec %s --json %s >/dev/null 2>%s", fst_cli(), args, errpath);
+	pid_t p = fork();
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return p;
+}
+
+static int exit_code(int wst)
+{
+	return WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+}
+
+static char *slurp_file(const char *path)
+{
+	char *out = NULL;
+	fst_sh(&out, NULL, "cat %s 2>/dev/null", path);
+	return out ? out : strdup("");
+}
+
+static void new_uuid(char out[37])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/uuid", "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(out, 37, f));
+	fclose(f);
+}
+
+/* The command of mode m for a new run name; caller frees the name. */
+static void mode_args(char *buf, size_t n, const rmode *m, const char *disk, char **name, const char *base)
+{
+	char uuid[37];
+	new_uuid(uuid);
+	*name = fst_unique("fst-rkill");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, n, m->fmt, disk, *name, base, uuid); /* fmt: one of rmodes' */
+#pragma GCC diagnostic pop
+}
+
+/* An unkilled run of mode m: its duration, and it completes. */
+static double calibrate(const rmode *m, const char *base, const char *disk, const char *sha)
+{
+	char args[1024], errpath[] = "/tmp/fst-rkill-err-XXXXXX", *name;
+	close(mkstemp(errpath));
+	mode_args(args, sizeof(args), m, disk, &name, base);
+	double t0 = now_s();
+	pid_t p = spawn_cli(args, errpath);
+	int wst;
+	cr_assert_eq(waitpid(p, &wst, 0), p);
+	double t = now_s() - t0;
+	char *err = slurp_file(errpath);
+	cr_assert_eq(exit_code(wst), 0, "[%s unkilled] exit %d: %s", m->mode, exit_code(wst), err);
+	char label[64];
+	snprintf(label, sizeof(label), "%s unkilled", m->mode);
+	cr_assert_eq(check_image(label, COMPLETED, name, m->fmt, sha, NULL), 0);
+	unlink(errpath);
+	free(err);
+	free(name);
+	return t;
+}
+
+/* Do gc's JSON report's arrays `group` hold anything? */
+static int report_count(const char *json, const char *group)
+{
+	cJSON *j = cJSON_Parse(json);
+	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, group));
+	cJSON_Delete(j);
+	return n;
+}
+
+/* Does a gc's output say it stood aside for another gc? (gc's exclusion) */
+static int gc_stood_aside(const char *out, const char *err)
+{
+	const char *w[] = { "another gc", "another fastsnap gc", "gc lock", "lock is held", "held by" };
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (strcasestr(out, w[i]) || strcasestr(err, w[i]))
+			return 1;
+	return 0;
+}
+
+/* gc, `ngc` processes started together each pass, passes until one acts on
+ * nothing (at most 6). Each must exit 0, or say it stood aside for the
+ * other. Returns the passes run. */
+static int gc_passes(const char *label, int ngc)
+{
+	int pass;
+	for (pass = 1; pass <= 6; pass++) {
+		pid_t p[2];
+		char op[2][32], ep[2][32];
+		for (int i = 0; i < ngc; i++) {
+			snprintf(op[i], sizeof(op[i]), "/tmp/fst-gco-XXXXXX");
+			snprintf(ep[i], sizeof(ep[i]), "/tmp/fst-gce-XXXXXX");
+			close(mkstemp(op[i]));
+			close(mkstemp(ep[i]));
+		}
+		for (int i = 0; i < ngc; i++) {
+			char cmd[1024];
+			snprintf(cmd, sizeof(cmd), "exec timeout 300 %s --json gc --pool vms "
+				"--state-file /tmp/fst-gc-state.json >%s 2>%s", fst_cli(), op[i], ep[i]);
+			p[i] = fork();
+			cr_assert_geq(p[i], 0);
+			if (p[i] == 0) {
+				execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+				_exit(127);
+			}
+		}
+		int acted = 0;
+		for (int i = 0; i < ngc; i++) {
+			int wst;
+			cr_assert_eq(waitpid(p[i], &wst, 0), p[i]);
+			char *out = slurp_file(op[i]), *err = slurp_file(ep[i]);
+			int st = exit_code(wst);
+			cr_expect(st == 0 || (ngc > 1 && gc_stood_aside(out, err)),
+				"[%s] gc %d of %d, pass %d: exit %d\n%s%s", label, i + 1, ngc, pass, st, out, err);
+			acted += report_count(out, "removed") + report_count(out, "flattened") +
+				report_count(out, "finished") + report_count(out, "failed") + (st != 0);
+			unlink(op[i]);
+			unlink(ep[i]);
+			free(out);
+			free(err);
+		}
+		if (!acted)
+			break;
+	}
+	cr_expect_leq(pass, 6, "[%s] gc still acting after 6 passes", label);
+	return pass;
+}
+
+typedef struct {
+	int tried, mid_run, after_end, rolled_back, completed, leaked, gc_passes;
+} tally;
+
+/* One run of mode m killed at a uniformly random instant of [0, dur]. */
+static void kill_one(const rmode *m, double dur, const char *base, const char *disk, char **name,
+	char *label, size_t ln, tally *t)
+{
+	char args[1024], errpath[] = "/tmp/fst-rkill-err-XXXXXX";
+	close(mkstemp(errpath));
+	mode_args(args, sizeof(args), m, disk, name, base);
+	double at = uniform() * dur;
+	pid_t p = spawn_cli(args, errpath);
+	struct timespec ts = { (time_t)at, (long)((at - (double)(time_t)at) * 1e9) };
+	nanosleep(&ts, NULL);
+	int wst;
+	pid_t w = waitpid(p, &wst, WNOHANG);
+	int ended = w == p;
+	if (!ended) {
+		kill(p, SIGKILL);
+		cr_assert_eq(waitpid(p, &wst, 0), p);
+	}
+	/* It may have ended by itself between the check and the signal. */
+	int st = exit_code(wst);
+	char *err = slurp_file(errpath);
+	snprintf(label, ln, "random %s kill at %.3f s of %.3f s (%s)", m->mode, at, dur,
+		st == 137 ? "killed" : "ended first");
+	cr_expect(st == 137 || st == 0, "[%s] exit %d: %s", label, st, err);
+	t->tried++;
+	if (st == 137)
+		t->mid_run++;
+	else
+		t->after_end++;
+	unlink(errpath);
+	free(err);
+}
+
+static void random_kills(int n, int ngc, int per_round)
+{
+	rng = seed_from_env();
+	uint64_t seed = rng;
+	fprintf(stderr, "crash: random kills, seed %llu (FASTSNAP_CRASH_SEED=%llu replays the instants)\n",
+		(unsigned long long)seed, (unsigned long long)seed);
+	char *base = fst_base_image("fast", 8 * MiB, 3);
+	char *disk = fst_unique("fst-rkilldisk");
+	char sha[129];
+	fst_nova_disk(vms, images, base, disk, 64 * MiB, 7, every_third, sha);
+	double dur[NMODES];
+	for (size_t i = 0; i < NMODES; i++) {
+		dur[i] = calibrate(&rmodes[i], base, disk, sha);
+		fprintf(stderr, "crash: random kills: an unkilled %s run takes %.2f s\n", rmodes[i].mode, dur[i]);
+	}
+	tally t = { 0 };
+	double t0 = now_s();
+	for (int k = 0; k < n; k += per_round) {
+		world before;
+		world_read(&before);
+		int r = per_round < n - k ? per_round : n - k;
+		char *names[NMODES * 4];
+		char labels[NMODES * 4][128];
+		const rmode *ms[NMODES * 4];
+		for (int i = 0; i < r; i++) {
+			/* the modes in turn, the instant at random */
+			size_t mi = (size_t)(k + i) % NMODES;
+			ms[i] = &rmodes[mi];
+			kill_one(ms[i], dur[mi], base, disk, &names[i], labels[i], sizeof(labels[i]), &t);
+		}
+		t.gc_passes += gc_passes(labels[0], ngc);
+		int leaked = 0;
+		for (int i = 0; i < r; i++) {
+			int done = 0;
+			int l = check_image(labels[i], EITHER, names[i], ms[i]->fmt, sha, &done);
+			leaked += l;
+			if (l)
+				fprintf(stderr, "crash: [%s] %d objects leaked\n", labels[i], l);
+			t.completed += done;
+			t.rolled_back += !done;
+			free(names[i]);
+		}
+		int lw = check_world(labels[r - 1], &before, base, disk, sha);
+		if (lw)
+			fprintf(stderr, "crash: [%s%s] %d objects leaked on the disk, in a pool or in Glance\n",
+				labels[0], r > 1 ? " and the others of its round" : "", lw);
+		t.leaked += leaked + lw;
+		world_free(&before);
+	}
+	fprintf(stderr, "crash: random kills%s: %d kills tried (%d mid-run, %d after the run's end), "
+		"%d rolled back, %d completed, %d gc passes, %d objects leaked, seed %llu, %.0f s\n",
+		ngc > 1 ? " with two gc at once" : "", t.tried, t.mid_run, t.after_end, t.rolled_back,
+		t.completed, t.gc_passes, t.leaked, (unsigned long long)seed, now_s() - t0);
+	fst_rbd_remove_all(vms, disk);
+	fst_glance_delete(base);
+	free(base);
+	free(disk);
+	cr_assert_eq(t.leaked, 0, "%d objects leaked (seed %llu)", t.leaked, (unsigned long long)seed);
+}
+
+static int env_count(const char *name, int dflt)
+{
+	const char *s = getenv(name);
+	return s && *s ? atoi(s) : dflt;
+}
+
+/* No Criterion time limit of its own: FASTSNAP_CRASH_RANDOM may ask for
+ * hours; every child it waits for is bounded by the run's own timeouts and
+ * gc by `timeout 300`. */
+Test(crash, sigkill_at_random_instants_then_gc, .timeout = 0)
+{
+	random_kills(env_count("FASTSNAP_CRASH_RANDOM", 40), 1, 1);
+}
+
+/* Two gc processes started together over the debris of five killed runs
+ * (one of each mode); FASTSNAP_CRASH_TWO_GC=N rounds (default 2). */
+Test(crash, two_gc_at_once_after_random_kills, .timeout = 0)
+{
+	random_kills(env_count("FASTSNAP_CRASH_TWO_GC", 2) * (int)NMODES, 2, (int)NMODES);
 }
