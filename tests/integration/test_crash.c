@@ -524,8 +524,19 @@ static void clean_leftovers(const world *before, const char *disk)
 	for (char *save, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char needle[256];
 		snprintf(needle, sizeof(needle), "%s\n", l);
-		if (!strstr(before->pool_images, needle))
+		if (!strstr(before->pool_images, needle)) {
+			char *info = NULL, *ierr = NULL;
+			fst_sh(&info, &ierr, "rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+				"info images/%s; rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+				"snap ls --all images/%s; rbd -c $CEPH_CONF --id admin --keyring "
+				"$FASTSNAP_DEV_ADMIN_KEYRING image-meta list images/%s", l, l, l);
+			fprintf(stderr, "crash: left in images: %s\n%s%s", l, info, ierr);
+			free(info);
+			free(ierr);
 			fst_rbd_remove_all(images, l);
+			fst_sh(NULL, NULL, "rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING "
+				"rm images/%s", l);
+		}
 	}
 	free(copy);
 	fst_sh(NULL, NULL, "rbd -c $CEPH_CONF --id admin --keyring $FASTSNAP_DEV_ADMIN_KEYRING snap ls "
@@ -579,6 +590,9 @@ static void random_kills(int n, int ngc, int per_round)
 			ms[i] = &rmodes[mi];
 			kill_one(ms[i], dur[mi], base, disk, &names[i], labels[i], sizeof(labels[i]), &t);
 		}
+		char *ids[NMODES * 4];
+		for (int i = 0; i < r; i++) /* which run made what, for a leak's report */
+			ids[i] = fst_glance_ids_named(names[i]);
 		t.gc_passes += gc_passes(labels[0], ngc);
 		int leaked = 0;
 		for (int i = 0; i < r; i++) {
@@ -596,10 +610,16 @@ static void random_kills(int n, int ngc, int per_round)
 			fprintf(stderr, "crash: [%s%s] %d objects leaked on the disk, in a pool or in Glance\n",
 				labels[0], r > 1 ? " and the others of its round" : "", lw);
 		t.leaked += leaked + lw;
-		if (leaked + lw) {
+		int round_leaked = leaked + lw;
+		if (round_leaked) {
+			for (int i = 0; i < r; i++)
+				fprintf(stderr, "crash: [%s] its image before gc: %s\n", labels[i],
+					*ids[i] ? strtok(ids[i], "\n") : "none");
 			fprintf(stderr, "crash: what gc said:\n%s", gc_last);
 			clean_leftovers(&before, disk);
 		}
+		for (int i = 0; i < r; i++)
+			free(ids[i]);
 		world_free(&before);
 	}
 	fprintf(stderr, "crash: random kills%s: %d kills tried (%d mid-run, %d after the run's end), "
