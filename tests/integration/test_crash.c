@@ -658,3 +658,50 @@ Test(crash, two_gc_at_once_after_random_kills, .timeout = 0)
 {
 	random_kills(env_count("FASTSNAP_CRASH_TWO_GC", 2) * (int)NMODES, 2, (int)NMODES);
 }
+
+/* A run killed between creating its clone and tagging it (a window the
+ * random kills hit: direct.c creates images/<id>, then writes its tags) is
+ * made here from a run killed after `clone` whose clone's fastsnap.* keys
+ * are then removed. gc must still roll the whole run back: the clone is
+ * named by the run's id and its parent is the run's snapshot. */
+Test(crash, killed_between_clone_and_its_tags)
+{
+	char *base = fst_base_image("fast", 8 * MiB, 3);
+	char *disk = fst_unique("fst-crashdisk");
+	char sha[129];
+	fst_nova_disk(vms, images, base, disk, 16 * MiB, 5, every_third, sha);
+	world before;
+	world_read(&before);
+	char *name = fst_unique("fst-crash");
+	char *err = NULL;
+	int st = fst_cli_json(NULL, &err, KA "clone", "snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s --flatten sync", disk, name, base);
+	cr_assert_eq(st, 137, "exit %d: %s", st, err);
+	char *ids = fst_glance_ids_named(name);
+	char id[64] = "";
+	sscanf(ids, "%63s", id);
+	cr_assert(*id && fst_rbd_exists(images, id), "no clone images/%s after the kill", id);
+	cr_assert_eq(fst_sh(NULL, NULL, "set -e; r=\"rbd -c $CEPH_CONF --id admin --keyring "
+		"$FASTSNAP_DEV_ADMIN_KEYRING\"; $r info images/%s >/dev/null; "
+		"for k in $($r image-meta list images/%s --format json | "
+		"python3 -c 'import json,sys; print(\" \".join(k for k in json.load(sys.stdin) "
+		"if k.startswith(\"fastsnap.\")))'); do $r image-meta remove images/%s $k; done; "
+		"! $r image-meta list images/%s | grep -q fastsnap", id, id, id, id), 0,
+		"could not remove the clone's tags");
+	gc_passes("killed between clone and tags", 1);
+	int leaked = check_image("killed between clone and tags", ROLLED_BACK, name, "--flatten sync",
+		sha, NULL);
+	leaked += check_world("killed between clone and tags", &before, base, disk, sha);
+	if (leaked || getenv("FASTSNAP_CRASH_VERBOSE"))
+		fprintf(stderr, "crash: killed between clone and tags: what gc said:\n%s", gc_last);
+	cr_assert_eq(leaked, 0, "%d objects leaked", leaked);
+	clean_leftovers(&before, disk);
+	fst_rbd_remove_all(vms, disk);
+	fst_glance_delete(base);
+	world_free(&before);
+	free(ids);
+	free(err);
+	free(name);
+	free(disk);
+	free(base);
+}
