@@ -356,6 +356,59 @@ static void remove_snaps(gc_ctx *x, const gc_run *r, int tagged_disk_only)
 	}
 }
 
+/* A run killed between creating its clone and tagging it (direct.c writes
+ * the tags right after the clone exists) leaves a clone that no tag names.
+ * While a dead, unfinished run is rolled back, a child of one of its own
+ * temporary snapshots that is named by the run's image id is that clone:
+ * the id is this run's (chosen for its Glance image), the parent is the
+ * snapshot named for this run, so it cannot be a look-alike
+ * (docs/operations.md). Removed before the snapshot, which it holds. */
+static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
+{
+	for (size_t i = 0; !r->clone_pool && i < r->snaps.n; i++) {
+		char pool[256], image[512], snap[512];
+		if (sscanf(r->snaps.v[i], "%255[^\t]\t%511[^\t]\t%511s", pool, image, snap) != 3)
+			continue;
+		char *id = NULL, *owner = NULL;
+		int ours = fs_gc_parse_tmp_snap(snap, &id, &owner) && fs_streq(id, r->id) &&
+			fs_streq(owner, r->owner);
+		free(id);
+		free(owner);
+		rados_ioctx_t io;
+		if (!ours || fs_ceph_ioctx(&io, x->c, pool) < 0)
+			continue;
+		char *kid_pool = NULL;
+		rbd_image_t img;
+		if (rbd_open_read_only(io, image, &img, snap) == 0) {
+			rbd_linked_image_spec_t kids[64];
+			size_t n = 64;
+			if (rbd_list_children3(img, kids, &n) == 0) {
+				for (size_t k = 0; k < n && !kid_pool; k++)
+					if (!kids[k].trash && fs_streq(kids[k].image_name, r->id))
+						kid_pool = fs_strdup(kids[k].pool_name);
+				rbd_linked_image_spec_list_cleanup(kids, n);
+			}
+			rbd_close(img);
+		}
+		rados_ioctx_destroy(io);
+		if (!kid_pool)
+			continue;
+		char *what = fs_asprintf("clone %s/%s (untagged: its run died before tagging it)", kid_pool,
+			r->id);
+		int rc = 0;
+		if (!x->o.dry_run) {
+			rc = fs_rbd_snap_remove(x->c, kid_pool, r->id, "snap");
+			if (rc == FASTSNAP_ENOTFOUND)
+				rc = 0;
+			if (rc == 0)
+				rc = fs_rbd_image_remove(x->c, kid_pool, r->id);
+		}
+		act(x, rc, "removed", what);
+		free(what);
+		free(kid_pool);
+	}
+}
+
 /* The run's tag on its disk (fastsnap.run.<image id>). */
 static void remove_disk_tags(gc_ctx *x, const gc_run *r)
 {
@@ -457,6 +510,7 @@ static void roll_back(gc_ctx *x, const gc_run *r)
 		act(x, rc, "removed", what);
 		free(what);
 	}
+	remove_untagged_clone(x, r);
 	remove_snaps(x, r, 0);
 	if (r->img) {
 		char *what = fs_asprintf("Glance image %s (%s)", r->id, r->img->status);
