@@ -626,6 +626,10 @@ static void random_kills(int n, int ngc, int per_round)
 		for (int i = 0; i < r; i++)
 			free(ids[i]);
 		world_free(&before);
+		if (n > 40 && (k + r) % 50 == 0) /* a long run's progress */
+			fprintf(stderr, "crash: random kills so far: %d kills tried, %d rolled back, %d "
+				"completed, %d objects leaked, %.0f s\n", t.tried, t.rolled_back, t.completed,
+				t.leaked, now_s() - t0);
 	}
 	fprintf(stderr, "crash: random kills%s: %d kills tried (%d mid-run, %d after the run's end), "
 		"%d rolled back, %d completed, %d gc passes, %d objects leaked, seed %llu, %.0f s\n",
