@@ -26,6 +26,8 @@ FST_POOLS_SUITE(crash, .timeout = 900);
 
 enum { ROLLED_BACK, COMPLETED, EITHER };
 
+static int bad_data; /* completed images whose data was not the disk's */
+
 typedef struct {
 	const char *label;
 	const char *args;        /* snapshot options besides disk, name, base */
@@ -120,6 +122,16 @@ static int check_image(const char *label, int end, const char *name, const char 
 		if (*id && !strcmp(status, "active"))
 			fst_glance_download_sha512(id, got);
 		cr_expect_str_eq(got, sha, "[%s] completed image's data differs from the disk", label);
+		if (strcmp(got, sha) != 0) {
+			bad_data++;
+			char *body = NULL;
+			char path[128];
+			snprintf(path, sizeof(path), "/v2/images/%s", id);
+			fst_glance(&body, "GET", path, NULL);
+			fprintf(stderr, "crash: [%s] image %s, data sha512 %.16s..., the disk's %.16s...: %s\n",
+				label, id, got, sha, body ? body : "");
+			free(body);
+		}
 		leaked += state != NULL || strcmp(status, "active") != 0;
 		free(status);
 		free(state);
@@ -599,7 +611,7 @@ static void random_kills(int n, int ngc, int per_round)
 		for (int i = 0; i < r; i++) /* which run made what, for a leak's report */
 			ids[i] = fst_glance_ids_named(names[i]);
 		t.gc_passes += gc_passes(labels[0], ngc);
-		int leaked = 0;
+		int leaked = 0, bad0 = bad_data;
 		for (int i = 0; i < r; i++) {
 			int done = 0;
 			int l = check_image(labels[i], EITHER, names[i], ms[i]->fmt, sha, &done);
@@ -616,7 +628,7 @@ static void random_kills(int n, int ngc, int per_round)
 				labels[0], r > 1 ? " and the others of its round" : "", lw);
 		t.leaked += leaked + lw;
 		int round_leaked = leaked + lw;
-		if (round_leaked) {
+		if (round_leaked || bad_data != bad0) {
 			for (int i = 0; i < r; i++)
 				fprintf(stderr, "crash: [%s] its image before gc: %s\n", labels[i],
 					*ids[i] ? strtok(ids[i], "\n") : "none");
@@ -628,18 +640,21 @@ static void random_kills(int n, int ngc, int per_round)
 		world_free(&before);
 		if (n > 40 && (k + r) % 50 == 0) /* a long run's progress */
 			fprintf(stderr, "crash: random kills so far: %d kills tried, %d rolled back, %d "
-				"completed, %d objects leaked, %.0f s\n", t.tried, t.rolled_back, t.completed,
-				t.leaked, now_s() - t0);
+				"completed (%d with data not the disk's), %d objects leaked, %.0f s\n", t.tried,
+				t.rolled_back, t.completed, bad_data, t.leaked, now_s() - t0);
 	}
 	fprintf(stderr, "crash: random kills%s: %d kills tried (%d mid-run, %d after the run's end), "
-		"%d rolled back, %d completed, %d gc passes, %d objects leaked, seed %llu, %.0f s\n",
-		ngc > 1 ? " with two gc at once" : "", t.tried, t.mid_run, t.after_end, t.rolled_back,
-		t.completed, t.gc_passes, t.leaked, (unsigned long long)seed, now_s() - t0);
+		"%d rolled back, %d completed (%d with data not the disk's), %d gc passes, %d objects "
+		"leaked, seed %llu, %.0f s\n", ngc > 1 ? " with two gc at once" : "", t.tried, t.mid_run,
+		t.after_end, t.rolled_back, t.completed, bad_data, t.gc_passes, t.leaked,
+		(unsigned long long)seed, now_s() - t0);
 	fst_rbd_remove_all(vms, disk);
 	fst_glance_delete(base);
 	free(base);
 	free(disk);
 	cr_assert_eq(t.leaked, 0, "%d objects leaked (seed %llu)", t.leaked, (unsigned long long)seed);
+	cr_assert_eq(bad_data, 0, "%d completed images with data not the disk's (seed %llu)", bad_data,
+		(unsigned long long)seed);
 }
 
 static int env_count(const char *name, int dflt)
