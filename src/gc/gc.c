@@ -74,6 +74,7 @@ typedef struct {
 	gc_lock lock;
 	char *state_tmp;          /* the state file's unique temporary, made first */
 	int state_fd;
+	const fs_strv *pools;     /* the pools scanned */
 } gc_ctx;
 
 static void row(gc_ctx *x, const char *action, const char *detail, const char *fmt, ...)
@@ -363,6 +364,8 @@ static void remove_snaps(gc_ctx *x, const gc_run *r, int tagged_disk_only)
  * the id is this run's (chosen for its Glance image), the parent is the
  * snapshot named for this run, so it cannot be a look-alike
  * (docs/operations.md). Removed before the snapshot, which it holds. */
+static int half_made_clone(gc_ctx *x, const gc_run *r, const char *pool);
+
 static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
 {
 	for (size_t i = 0; !r->clone_pool && i < r->snaps.n; i++) {
@@ -391,6 +394,10 @@ static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
 			rbd_close(img);
 		}
 		rados_ioctx_destroy(io);
+		/* killed inside rbd_clone: the image exists, not yet its child */
+		for (size_t p = 0; !kid_pool && x->pools && p < x->pools->n; p++)
+			if (half_made_clone(x, r, x->pools->v[p]))
+				kid_pool = fs_strdup(x->pools->v[p]);
 		if (!kid_pool)
 			continue;
 		char *what = fs_asprintf("clone %s/%s (untagged: its run died before tagging it)", kid_pool,
@@ -407,6 +414,44 @@ static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
 		free(what);
 		free(kid_pool);
 	}
+}
+
+/* Is pool/name a clone that librbd began and never finished for this run
+ * (killed inside rbd_clone): no snapshot, no metadata, and no parent or the
+ * run's own temporary snapshot as parent (not yet listed among its
+ * children)? */
+static int half_made_clone(gc_ctx *x, const gc_run *r, const char *pool)
+{
+	rados_ioctx_t io;
+	if (fs_ceph_ioctx(&io, x->c, pool) < 0)
+		return 0;
+	rbd_image_t img;
+	int res = 0;
+	if (rbd_open_read_only(io, r->id, &img, NULL) == 0) {
+		rbd_snap_info_t snaps[4];
+		int max = 4, ns = rbd_snap_list(img, snaps, &max);
+		if (ns >= 0)
+			rbd_snap_list_end(snaps);
+		char keys[64], vals[64];
+		size_t kl = sizeof(keys), vl = sizeof(vals);
+		int nm = rbd_metadata_list(img, "", 1, keys, &kl, vals, &vl);
+		rbd_linked_image_spec_t p;
+		rbd_snap_spec_t ps;
+		int pr = rbd_get_parent(img, &p, &ps);
+		int parent_ok = pr == -ENOENT;
+		if (pr == 0) {
+			char *spec = fs_asprintf("%s\t%s\t%s", p.pool_name, p.image_name, ps.name);
+			for (size_t i = 0; spec && i < r->snaps.n; i++)
+				parent_ok |= fs_streq(r->snaps.v[i], spec);
+			free(spec);
+			rbd_linked_image_spec_cleanup(&p);
+			rbd_snap_spec_cleanup(&ps);
+		}
+		res = ns == 0 && nm == 0 && kl <= 1 && parent_ok;
+		rbd_close(img);
+	}
+	rados_ioctx_destroy(io);
+	return res;
 }
 
 /* The run's tag on its disk (fastsnap.run.<image id>). */
@@ -490,8 +535,19 @@ static void finish(gc_ctx *x, const gc_run *r)
 	    fs_image_prop(r->img, FS_PROP_ERROR))) {
 		const char *k[] = { FS_PROP_STATE, FS_PROP_ERROR };
 		char *what = fs_asprintf("image %s (active: marks cleared)", r->id);
-		act(x, x->o.dry_run ? 0 : fs_glance_image_remove_props(x->g, r->id, k, 2), "finished",
-			what);
+		int rc = 0;
+		/* Glance >= 29: the task that registered the location still hashes
+		 * the image and will save its own older copy, marks included, over
+		 * a removal made now: wait for it first, as the run's final check
+		 * does (docs/glance-api.md); 300 s at most */
+		if (!x->o.dry_run && fs_image_prop(r->img, "os_glance_import_task")) {
+			fs_image *done = NULL;
+			rc = fs_glance_wait_task_done(x->g, r->id, 300.0, &done);
+			fs_image_free(done);
+		}
+		if (rc == 0 && !x->o.dry_run)
+			rc = fs_glance_image_remove_props(x->g, r->id, k, 2);
+		act(x, rc, "finished", what);
 		free(what);
 	}
 }
@@ -870,6 +926,7 @@ static int gc_run_all(gc_ctx *x, fastsnap_engine *e)
 	int rc = pools_to_scan(&pools, e, x->g, &x->o);
 	if (rc == 0)
 		qsort(pools.v, pools.n, sizeof(*pools.v), cmp_str);
+	x->pools = &pools;
 	if (rc == 0 && !x->o.dry_run)
 		rc = lock_all(x, &pools, &busy);
 	if (rc == 0 && busy) {

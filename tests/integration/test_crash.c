@@ -684,8 +684,13 @@ Test(crash, two_gc_at_once_after_random_kills, .timeout = 0)
  * (fastsnap.owner, .image_id, .flatten) are then removed; what librbd
  * copied from the disk into the clone (its run tag) stays, as it would. gc must still roll the whole run back: the clone is
  * named by the run's id and its parent is the run's snapshot. */
-Test(crash, killed_between_clone_and_its_tags)
+/* half = 0: the clone exists, untagged (killed after rbd_clone, before
+ * direct.c's tags). half = 1: killed inside rbd_clone, after librbd
+ * created the image and before it linked it to its parent: made from a run
+ * killed after `protect`, then an empty images/<id> of the disk's size. */
+static void killed_in_clone(int half)
 {
+	const char *label = half ? "killed inside rbd_clone" : "killed between clone and tags";
 	char *base = fst_base_image("fast", 8 * MiB, 3);
 	char *disk = fst_unique("fst-crashdisk");
 	char sha[129];
@@ -694,27 +699,34 @@ Test(crash, killed_between_clone_and_its_tags)
 	world_read(&before);
 	char *name = fst_unique("fst-crash");
 	char *err = NULL;
-	int st = fst_cli_json(NULL, &err, KA "clone", "snapshot --disk vms/%s --name %s "
-		"--base-image-ref %s --flatten sync", disk, name, base);
+	int st = fst_cli_json(NULL, &err, half ? KA "protect" : KA "clone", "snapshot --disk vms/%s "
+		"--name %s --base-image-ref %s --flatten sync", disk, name, base);
 	cr_assert_eq(st, 137, "exit %d: %s", st, err);
 	char *ids = fst_glance_ids_named(name);
 	char id[64] = "";
 	sscanf(ids, "%63s", id);
-	cr_assert(*id && fst_rbd_exists(images, id), "no clone images/%s after the kill", id);
-	cr_assert_eq(fst_sh(NULL, NULL, "set -e; r=\"rbd -c $CEPH_CONF --id admin --keyring "
-		"$FASTSNAP_DEV_ADMIN_KEYRING\"; $r info images/%s >/dev/null; "
-		"for k in $($r image-meta list images/%s --format json | "
-		"python3 -c 'import json,sys; print(\" \".join(k for k in json.load(sys.stdin) "
-		"if k in (\"fastsnap.owner\", \"fastsnap.image_id\", \"fastsnap.flatten\")))'); "
-		"do $r image-meta remove images/%s $k; done; "
-		"! $r image-meta list images/%s | grep -q 'fastsnap[.]owner'", id, id, id, id), 0,
-		"could not remove the clone's tags");
-	gc_passes("killed between clone and tags", 1);
-	int leaked = check_image("killed between clone and tags", ROLLED_BACK, name, "--flatten sync",
+	cr_assert(*id, "no Glance image after the kill");
+	if (half) {
+		cr_assert_not(fst_rbd_exists(images, id), "a clone images/%s after a kill before it", id);
+		cr_assert_eq(fst_sh(NULL, NULL, "rbd -c $CEPH_CONF --id admin --keyring "
+			"$FASTSNAP_DEV_ADMIN_KEYRING create images/%s --size 16M", id), 0);
+	} else {
+		cr_assert(fst_rbd_exists(images, id), "no clone images/%s after the kill", id);
+		cr_assert_eq(fst_sh(NULL, NULL, "set -e; r=\"rbd -c $CEPH_CONF --id admin --keyring "
+			"$FASTSNAP_DEV_ADMIN_KEYRING\"; $r info images/%s >/dev/null; "
+			"for k in $($r image-meta list images/%s --format json | "
+			"python3 -c 'import json,sys; print(\" \".join(k for k in json.load(sys.stdin) "
+			"if k in (\"fastsnap.owner\", \"fastsnap.image_id\", \"fastsnap.flatten\")))'); "
+			"do $r image-meta remove images/%s $k; done; "
+			"! $r image-meta list images/%s | grep -q 'fastsnap[.]owner'", id, id, id, id), 0,
+			"could not remove the clone's tags");
+	}
+	gc_passes(label, 1);
+	int leaked = check_image(label, ROLLED_BACK, name, "--flatten sync",
 		sha, NULL);
-	leaked += check_world("killed between clone and tags", &before, base, disk, sha);
+	leaked += check_world(label, &before, base, disk, sha);
 	if (leaked || getenv("FASTSNAP_CRASH_VERBOSE"))
-		fprintf(stderr, "crash: killed between clone and tags: what gc said:\n%s", gc_last);
+		fprintf(stderr, "crash: %s: what gc said:\n%s", label, gc_last);
 	cr_assert_eq(leaked, 0, "%d objects leaked", leaked);
 	clean_leftovers(&before, disk);
 	fst_rbd_remove_all(vms, disk);
@@ -726,3 +738,6 @@ Test(crash, killed_between_clone_and_its_tags)
 	free(disk);
 	free(base);
 }
+
+Test(crash, killed_between_clone_and_its_tags) { killed_in_clone(0); }
+Test(crash, killed_inside_rbd_clone) { killed_in_clone(1); }
