@@ -584,7 +584,11 @@ static int complete(const gc_run *r)
 {
 	int finished = r->done || (r->img && fs_streq(r->img->status, "active") &&
 		!fs_image_prop(r->img, FS_PROP_STATE));
-	return finished && !unflat(r) && r->snaps.n == 0 && !r->tag_pool;
+	/* Glance >= 29 clears the run's mark at the final check, after the
+	 * clone's done mark: a done run whose image Glance still lists as
+	 * marked is finished by clearing the mark (finish) */
+	int marked = r->img && fs_streq(r->img->status, "active") && fs_image_prop(r->img, FS_PROP_STATE);
+	return finished && !marked && !unflat(r) && r->snaps.n == 0 && !r->tag_pool;
 }
 
 /* A Glance image this run provably left unfinished: not active, and
