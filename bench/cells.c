@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/cells.c: the cells fastsnap-bench runs inside its own (forked)
  * process: disk set-up, fastsnap through the public API (one run, or N

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/cells.h: one cell run of fastsnap-bench (a "spec": what to run, on
  * which disk, with which figures around it) and the in-process cells of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/fastsnap-bench.c: the benchmark tool (issue 19), its main: the
  * options, the cluster's description (the usual env), the null sink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/fastsnap-stream-bench.c: drives the streamed path's data engine
  * (src/stream) directly, for bench/qcow2-bench. Modes:

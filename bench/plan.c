@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/plan.c: the plan of fastsnap-bench (issue 19): for each disk size
  * the disks' set-up, then per fill and repeat the direct cells and the floor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/plan.h: the plan of fastsnap-bench's cells (plan.c): which cells run
  * for each disk size, fill and repeat, in which order, with which shell

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/report.c: what fastsnap-bench writes from its records: results.json
  * (the run's description + one record per cell run), results.csv, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/report.h: what fastsnap-bench writes from its records (report.c):
  * results.json, results.csv, results.md, the plots, and the --summary.

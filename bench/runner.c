@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/runner.c: runs one cell of fastsnap-bench: the free-space check, a
  * quiet monitor before it, the cell in a forked child (an in-process cell

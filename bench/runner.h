@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/runner.h: running the cells of fastsnap-bench (runner.c): each cell
  * in a child process (peak RSS and CPU from wait4), the OSD counters and

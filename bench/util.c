@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/util.c: the helpers of bench/util.h (the run's settings G, clock,
  * ids, shell commands, HTTP with the identity headers, Glance deletion, OSD

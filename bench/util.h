@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/util.h: what every module of fastsnap-bench (issue 19) shares: the
  * run's settings (G, filled by main from the environment and options), the

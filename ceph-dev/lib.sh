@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ceph-dev/lib.sh: helpers shared by ceph-dev/up (both stacks), down, status
 # and the scripts that call Glance with the dev identity. Source it.
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake/install.cmake: what `cmake --install` puts in place, under any
 # prefix, with GNUInstallDirs paths: the header, libfastsnap.so.0 (plus the
 # .so link) and libfastsnap.a, fastsnap.pc, the CMake package

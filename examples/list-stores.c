@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * examples/list-stores.c: list Glance's stores through libfastsnap, one
  * line each: id, default, read-only, type and pool when known. Settings

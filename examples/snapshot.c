@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * examples/snapshot.c: snapshot one disk into a Glance image with
  * libfastsnap and print the result. Settings (Ceph identity, Glance URL

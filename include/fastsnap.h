@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fastsnap.h: the one public header of libfastsnap.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * direct_undo.c: fastsnap_direct_cleanup, the undo of a direct snapshot
  * made in Nova's mode, by its rbd:// location: the snapshot, and on request

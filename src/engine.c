@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine.c: the only module that knows the whole flow (the engine handle
  * itself is in engine_open.c). Runs a snapshot as three stages, each with its own undo

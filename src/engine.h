@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine.h: the engine handle (internal layout), opened and closed by
  * engine_open.c and shared by the entry points: engine.c (the run),

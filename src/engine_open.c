@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine_open.c: the engine handle: open (settings, Ceph connection),
  * close, its cluster's fsid and its last error. The run is in engine.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * result.h: the result object of a plan or a run (internal layout; the
  * public accessors and the JSON are in result.c).

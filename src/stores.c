@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stores.c: the public store list: Glance's stores as discovered by the
  * Glance client (stores, and stores/detail when readable).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 set terminal pngcairo size 1000,700 font 'sans,10'
 set grid
 set key outside below maxrows 4

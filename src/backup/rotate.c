@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * backup/rotate.c: backup rotation, as Nova's createBackup does it, within
  * one owner (project): list the images with image_type=backup and the same

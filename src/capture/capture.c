@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capture/capture.c: the temporary snapshot (or the file) both paths read
  * from, between the caller's BEGIN and END signals (see capture.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capture/capture.h: the point in time both paths read from. For an RBD
  * disk, a temporary snapshot named for its owner (step "tmp-snap", with

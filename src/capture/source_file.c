@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capture/source_file.c: opening a raw file or block device source, the
  * magic-byte format check, and the "did not change" check.

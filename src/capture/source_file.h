@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capture/source_file.h: a raw file or block device as a snapshot source:
  * open it, refuse image formats that are not raw (by magic bytes), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cleanup/heartbeat.c: a thread that refreshes a heartbeat key in an RBD
  * image's metadata while a run lives: `fastsnap.heartbeat` on a clone

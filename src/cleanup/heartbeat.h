@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cleanup/heartbeat.h: proof of life for work in progress (docs/architecture.md, "Clean-up and ownership").
  * While a run lives, a thread refreshes the RBD image metadata key

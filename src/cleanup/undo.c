@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cleanup/undo.c: runs the undo stack in reverse on failure and keeps the
  * first error (captured before, restored after, with clean-up failures

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cleanup/undo.h: the undo stack. Each step that creates something pushes
  * how to remove it; on failure the stack runs in reverse. The first error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cleanup/undo_ops.c: the typed undo entries for what a run creates: an
  * RBD snapshot, an RBD image, a Glance image. Each entry owns a copy of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/cli.h: what the fastsnap command's files share: the global options,
  * exit codes, opening the engine, and error output (stderr, and one JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/common.c: opening the engine from the command line's options, the
  * library's log lines on stderr, and error output.

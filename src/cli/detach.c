@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/detach.c: --detach (see detach.h). The child writes one line to the
  * parent: "ACTIVE <id> <seconds>" or "ERROR <message>".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/detach.h: --detach. The run happens in a child; the parent returns
  * when the child reports the image active, or fails before that.

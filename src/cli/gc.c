@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/gc.c: `fastsnap gc`: find and remove (or finish) what interrupted
  * runs left; a report as lines or JSON. Exit 0 when everything found was

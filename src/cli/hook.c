@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/hook.c: --freeze-cmd and --thaw-cmd children (see hook.h): spawned
  * clean, waited for with a limit, stopped with their process group.

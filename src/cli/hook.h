@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/hook.h: running a --freeze-cmd or --thaw-cmd (sh -c CMD) as a clean
  * child: no signal blocked and every disposition at its default, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/main.c: the fastsnap command's entry: global options, then the
  * command (stores.c, snapshot.c). The command owns the terminal: progress

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/progress.c: progress on a terminal and the freeze/thaw commands (see
  * progress.h). The capture signals come from the library: BEGIN just

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/progress.h: the terminal side of a run: a progress bar for the long
  * steps (bytes, rate, time left) and a line for the others, and the

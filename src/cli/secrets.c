@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/secrets.c: how the command takes a token (a file or standard input,
  * the environment through the library, or argv with a warning) and keeps

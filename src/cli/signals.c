@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/signals.c: one thread takes SIGINT, SIGTERM and SIGHUP (see
  * signals.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/signals.h: Ctrl-C and friends. SIGINT, SIGTERM and SIGHUP are
  * blocked before the engine opens (librados' and curl's threads inherit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/snapshot.c: `fastsnap snapshot`: parse the options, detach if asked,
  * run (or plan) with progress and freeze/thaw, and report the result.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/status.c: `fastsnap status IMAGE_ID`: the final result a --detach
  * child wrote under the state directory (cli_state_dir()/runs).

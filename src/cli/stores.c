@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli/stores.c: `fastsnap stores`: Glance's stores as a table or JSON.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/auth.c: Glance identity: static token, or Keystone v3 password /
  * application credential (POST /v3/auth/tokens, token from X-Subject-Token,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/auth.h: Glance identity. A static token (X-Auth-Token), or a
  * Keystone v3 token from a password or an application credential, plus

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/ceph.c: connect to a Ceph cluster with an explicit conf, user
  * and keyring, read its fsid, and open per-pool I/O contexts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/ceph.h: a connection to one Ceph cluster (librados), identified
  * by its fsid. An object the engine holds, not a process-wide singleton,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/error_body.c: the message of a server's error body (see
  * error_body.h): JSON, HTML or text made into one clean line. Pure: no

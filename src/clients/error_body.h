@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/error_body.h: the message of an error body from Glance or
  * Keystone, fit for an error message, a log line and the --json output.

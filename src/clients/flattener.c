@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/flattener.c: start the fastsnap-flatten helper, hand it one
  * image, relay its progress, and stop it when the run is canceled or the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/flattener.h: a flatten run by the fastsnap-flatten helper
  * process (src/helper/), so that a flatten the cluster stops answering

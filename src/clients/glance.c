@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance.c: the Glance v2 client (see glance.h) and its request
  * core: the client (new, free, a sibling for another thread) and one call

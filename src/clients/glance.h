@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance.h: the Glance v2 client (images and upload in
  * glance_images.c, locations in glance_location.c, discovery and the plan's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance_cache.c: what an engine's Glance clients share
  * (fs_glance_shared): the HTTP handle pool and the cache of the answers

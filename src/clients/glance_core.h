@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance_core.h: what the files of the Glance client share, and
  * nothing outside them includes: the client's and the engine's shared

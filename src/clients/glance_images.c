@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance_images.c: Glance's images: create (with a client-chosen
  * id, so that it can be retried), get, delete, JSON-patch and properties,

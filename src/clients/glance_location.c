@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance_location.c: registering a location: POST /locations
  * (Glance >= 29) with its poll until the image is active, else the

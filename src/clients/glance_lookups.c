@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance_lookups.c: what Glance is asked before a run: stores,
  * stores/detail, the image schema, versions; the plan's look-ups issued

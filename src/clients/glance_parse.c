@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/glance_parse.c: parsers of Glance v2 response bodies (image,
  * image list page, stores, stores/detail, image schema, API versions) and

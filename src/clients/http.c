@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/http.c: the libcurl wrapper (see http.h). Owns one reused CURL
  * easy handle per fs_http, the retry loop (503 and connection errors, for

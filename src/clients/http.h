@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/http.h: the libcurl wrapper every HTTP client of fastsnap uses
  * (Glance, Keystone). One fs_http owns one CURL easy handle, reused across

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/rbd.c: librbd operations (see rbd.h). Every clone
  * gets its features set explicitly (RBD_IMAGE_OPTION_FEATURES) and checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clients/rbd.h: librbd wrappers used by the plan, the capture, the direct
  * path, the stream and the clean-up: disk facts, snapshot create, protect

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/common.h: what every module of libfastsnap shares: setting the
  * thread-local error, a growable string buffer, and small helpers.

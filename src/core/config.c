@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/config.c: reads the nova.conf-style INI config file with inih.
  *

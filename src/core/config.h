@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/config.h: the nova.conf-style INI config file. Only the options
  * fastsnap uses are kept; every other section and key is ignored, since a

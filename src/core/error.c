@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/error.c: the error model. Codes are FASTSNAP_E* (negative); the
  * message of the last failure lives in thread-local storage so that one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/header.c: the one validator of "Name: value" HTTP header lines (see
  * header.h): one character rule for names, one for values, and messages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/header.h: the one validator of "Name: value" HTTP header lines, used
  * for the operator's extra headers (settings) and for every header the HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/opts.c: upgrades an option struct of any known version to the
  * current one. Fields are only ever appended, so version N's fields are a

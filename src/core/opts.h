@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/opts.h: versioned option structs. A caller passes any version from
  * 1 to the current one; these copy the fields that version has into a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/rbd_url.c: parse and format Glance rbd:// location URLs
  * (rbd://fsid/pool/image/snap, percent-quoted parts) and the CLI's

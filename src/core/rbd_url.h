@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/rbd_url.h: Glance's rbd:// location URLs and the CLI's "pool/image"
  * disk spec. Parsers take (buf, len), do no I/O, and return owned strings.

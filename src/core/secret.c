@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/secret.c: wipe secrets before their memory is freed (see secret.h).
  */

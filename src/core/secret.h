@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/secret.h: wiping secrets (tokens, passwords, application-credential
  * secrets, sensitive header values) from memory before it is freed, with

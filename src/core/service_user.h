@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/service_user.h: nova.conf's [service_user] identity, the service
  * token's (docs/auth.md): its nine fields written once, as a table from

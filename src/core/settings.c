@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/settings.c: resolves an engine's settings. Each value comes from,
  * first match wins: the caller's fastsnap_engine_opts field (non-NULL), the

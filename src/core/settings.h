@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/settings.h: the resolved settings of an engine. Each value comes
  * from, in order: the caller's fastsnap_engine_opts, the environment

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/steps.c: stable step names, the step reporter (progress, times,
  * cancel), and the owner tag (host, pid, process start time) used to name

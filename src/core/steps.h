@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/steps.h: named steps and the run's step reporter (progress to the
  * caller, per-step times, cancellation, and in test builds the fail/kill

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/task.c: run a function on its own thread, join it with its error
  * (see task.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/task.h: one function run on a thread of its own while the caller
  * goes on, for stages that do not depend on each other (the image is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/testhook.c: test builds only (CMake FASTSNAP_TEST_HOOKS, which
  * tests/run turns on; the default and installed library leave this file

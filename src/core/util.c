@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/util.c: small shared helpers: string duplication and formatting,
  * a growable buffer, a string vector, monotonic time, and log dispatch.

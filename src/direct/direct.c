@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * direct/direct.c: the direct path's sequence (see direct.h). Each step is
  * a small helper; fs_direct_run only orders them by flatten mode.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * direct/direct.h: the direct path, the peer of fs_stream_run. From the
  * captured snapshot (capture/) it protects it (clone format 1), clones it

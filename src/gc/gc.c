@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gc/gc.c: `fastsnap gc` (fastsnap_gc). Holds a leased RADOS lock per
  * scanned pool (one gc at a time per cluster), then for every run scan.c

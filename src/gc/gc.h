@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gc/gc.h: what `fastsnap gc` works on (internal). A run is everything
  * one fastsnap run left, grouped by its Glance image id: temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gc/scan.c: finds what fastsnap runs left (see gc.h): every image of the
  * configured pools (snapshots and metadata, every page of each), and

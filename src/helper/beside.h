@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * helper/beside.h: the fastsnap-flatten built beside the running program
  * (a build tree), for the command and the benchmark tool; installed, there

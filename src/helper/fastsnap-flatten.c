@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * helper/fastsnap-flatten.c: the flatten helper that clients/flattener.c
  * runs. librbd's flatten cannot be stopped from outside once an OSD stops

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plan/plan.c: checks the request and the source disk, discovers Glance's
  * stores, fetches the base image, asks the store policy for the target

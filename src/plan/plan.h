@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plan/plan.h: the plan of a snapshot: which source, which store (policy),
  * which path (direct or stream) and why. Made before anything is created;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy/fallback.c: the fallback decision (see fallback.h). No I/O.
  */

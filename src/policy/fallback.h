@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy/fallback.h: what a failed direct attempt leads to, as a pure
  * function (table-tested in tests/unit/test_fallback.c):

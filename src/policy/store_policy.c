@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy/store_policy.c: the store decision (docs/configuration.md, "Which
  * store: the policy") and the direct-path feasibility for the chosen store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy/store_policy.h: which Glance store a snapshot goes to, and
  * whether the direct (clone-in-Ceph) path is possible for it. A pure

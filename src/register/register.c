@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * register/register.c: builds the snapshot image's properties and
  * registers the rbd:// location. Properties inherited from the base image

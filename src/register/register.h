@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * register/register.h: what fastsnap tells Glance about a snapshot: the
  * image's properties (docs/architecture.md, "Glance and Ceph facts": Nova's metadata, inherited

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/body.c: the upload body (body.h): in-order pieces (raw: the
  * reader's chunks; qcow2: the qcow2 writer's pieces, cut from them),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/body.h: the HTTP body of the streamed upload: the source's bytes
  * in order (from the reader), as they are (raw) or as a qcow2 image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/capture_stream.c: one streamed upload of a capture (see
  * capture_stream.h).

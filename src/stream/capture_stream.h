@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/capture_stream.h: the streamed path from a capture (capture/),
  * the peer of fs_direct_run: open what the capture holds (its run tag is

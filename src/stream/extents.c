@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/extents.c: building and querying the allocation map (extents.h).
  */

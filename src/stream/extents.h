@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/extents.h: the allocation map of a source: which byte ranges hold
  * data. Built from RBD (rbd_diff_iterate2, parent included, whole objects,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/hasher.c: the hashing thread (hasher.h), on OpenSSL EVP.
  */

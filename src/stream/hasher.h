@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/hasher.h: sha512 (and optionally md5) of a byte stream, computed
  * by a thread of its own so that hashing does not stall the sender. Buffers

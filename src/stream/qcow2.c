@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/qcow2.c: the qcow2 layout planner and the metadata generator
  * (qcow2.h). Pure functions of an allocation map: no I/O, no threads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/qcow2.h: qcow2 (version 3) written as a stream, in two parts.
  *

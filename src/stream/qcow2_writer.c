@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/qcow2_writer.c: the streaming qcow2 writer (qcow2.h): hands out
  * the image front to back as pieces: metadata clusters generated into two

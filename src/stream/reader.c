@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/reader.c: the pipelined ordered reader (see reader.h). One mutex
  * guards the slot ring; librbd aio completions are waited for by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/reader.h: the pipelined ordered reader. Splits [0, size) into
  * read_size-aligned chunks, keeps up to `depth` of them in flight (librbd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/stream.c: fs_stream_run (stream.h): the body (body.c) uploaded by
  * fs_glance_upload, then Glance's own hashes (and, for qcow2, the virtual

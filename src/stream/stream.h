@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/stream.h: the streamed path's one narrow interface to the engine.
  * Reads a source (an RBD image opened at a snapshot, or a raw file) with a

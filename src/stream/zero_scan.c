@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/zero_scan.c: dropping all-zero clusters from an allocation map
  * by reading it once through the pipelined reader (zero_scan.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream/zero_scan.h: refining an allocation map by reading it: the
  * clusters that read as all zeros are dropped. For qcow2 from RBD, where

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/extra/lib.sh: shared by the extra suites (install, man, python,
 # packages, tsan). Sourced, not run. Gives:
 #   check NAME CMD...    run CMD, print "ok NAME" or "FAIL NAME" (+ its output)

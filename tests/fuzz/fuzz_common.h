@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_common.h: what every libFuzzer target shares: a check
  * that aborts (so that libFuzzer records a crash) when an invariant of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_config.c: libFuzzer target for fs_config_parse (the
  * nova.conf-style INI file). On failure the struct is left empty; on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_disk_spec.c: libFuzzer target for fs_rbd_spec_parse (the
  * CLI's --disk POOL/IMAGE). A parsed spec has two non-empty parts without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_error_body.c: libFuzzer target for fs_error_body_message
  * (the message of a Glance or Keystone error body: JSON, HTML or text).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_glance_image.c: libFuzzer target for fs_parse_image (the
  * body of GET/POST/PATCH /v2/images/{id}). A parsed image has an id and a

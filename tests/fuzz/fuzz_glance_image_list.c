@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_glance_image_list.c: libFuzzer target for
  * fs_parse_image_page (one page of GET /v2/images). The page is parsed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_glance_schema.c: libFuzzer target for
  * fs_parse_image_schema (GET /v2/schemas/image). Every read-only field is a

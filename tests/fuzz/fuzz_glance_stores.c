@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_glance_stores.c: libFuzzer target for fs_parse_stores
  * (GET /v2/info/stores). A parsed set has an id for each store, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_glance_stores_detail.c: libFuzzer target for
  * fs_parse_stores_detail (GET /v2/info/stores/detail), merged into an empty

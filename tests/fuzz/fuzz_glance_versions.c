@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_glance_versions.c: libFuzzer target for fs_parse_versions
  * (the GET / answer, 300 Multiple Choices).

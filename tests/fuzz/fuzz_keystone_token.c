@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_keystone_token.c: libFuzzer target for
  * fs_parse_keystone_token (the body of POST /v3/auth/tokens: token, user,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_rbd_url.c: libFuzzer target for fs_rbd_url_parse (Glance
  * rbd:// locations). A parsed URL must format back to a URL that parses to

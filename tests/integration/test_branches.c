@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_branches.c: the two branches a run starts with
  * (docs/architecture.md, "The two branches"): the disk's speculative temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_ceph_faults.c: Ceph failing under a run. The OSD
  * is paused (SIGSTOP by its pid file; a memstore OSD that is killed loses

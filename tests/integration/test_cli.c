@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_cli.c: the fastsnap command as a user meets it:
  * `stores` (human and --json) against the dev cluster, --help/--version,

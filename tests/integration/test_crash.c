@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_crash.c: a run killed at each named step of both
  * paths (SIGKILL through the test-build hooks), then `fastsnap gc`, must

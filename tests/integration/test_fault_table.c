@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_fault_table.c: issue 17's table of Glance faults.
  * tests/support/glance_proxy.py stands in front of the real Glance and

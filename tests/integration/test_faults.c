@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_faults.c: issue 17's faults seen from the command
  * against the dev cluster: a Glance that accepts the connection and never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_gc.c: `fastsnap gc` against the dev cluster:
  * it never touches what fastsnap did not create (look-alike names, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_glance_calls.c: which Glance calls a run makes,
  * read from the library's own request log (every request the HTTP layer

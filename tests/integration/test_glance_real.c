@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_glance_real.c: the Glance client against the real
  * dev Glance (ceph-dev; source ceph-dev/.state/env first). Every call on

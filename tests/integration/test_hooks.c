@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_hooks.c: --freeze-cmd and --thaw-cmd children
  * start clean (only descriptors 0, 1 and 2, no blocked or ignored signal,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_library.c: the public C API as an embedding
  * program uses it (include/fastsnap.h only): option-struct versions,

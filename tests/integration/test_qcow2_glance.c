@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_qcow2_glance.c: the qcow2 stream against the dev
  * cluster: a sparse RBD snapshot (exact map, data in two L2 tables, a

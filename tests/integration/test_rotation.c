@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_rotation.c: backup rotation stays within the new
  * backup's owner (project). Another project's look-alike backups (same

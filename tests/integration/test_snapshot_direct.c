@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_snapshot_direct.c: the engine's direct path and
  * store policy against the dev cluster (issue 4's "done means"): a disk

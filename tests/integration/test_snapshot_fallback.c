@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_snapshot_fallback.c: when the direct path is
  * refused, fastsnap removes what it made and streams instead, and says

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_snapshot_stream.c: the streamed path through the
  * whole engine and CLI (issue 5's "done means"): an RBD disk with holes

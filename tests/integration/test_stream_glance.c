@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_stream_glance.c: the streamed path against the dev
  * cluster: an RBD snapshot with data and holes (and a clone of it), and a

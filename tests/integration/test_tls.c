@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_tls.c: TLS end to end (issue 3). Each test runs
  * the fastsnap command against an nginx HTTPS front of the dev Glance

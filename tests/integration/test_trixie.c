@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/integration/test_trixie.c: what only the trixie stack has (Glance 30
  * with show_multiple_locations = False, a real Keystone, Ceph Reef): the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 # tests/nova/bench.py: stock Nova 31 vs fastsnap's backend through Nova's own
 # LibvirtDriver.snapshot() (the contract test's set-up, tests/nova/contract.py),
 # on disks of 1 and 8 GiB half written: seconds from the call to an active

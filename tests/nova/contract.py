@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 # tests/nova/contract.py: the contract test of fastsnap's Nova image backend
 # (bindings/python/fastsnap/nova.py, docs/nova.md) with Nova's own code:
 # Debian 13's python3-nova (Nova 31) in the trixie root, its nova.conf

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/devenv.c: integration-test helpers over the dev cluster:
  * env lookup, engine options, admin rados, RBD fill/hash/inspect, shell

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/devenv.h: what integration tests share: the dev cluster's
  * env (ceph-dev/.state/env, sourced by tests/run), engine options from it,

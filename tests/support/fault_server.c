@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/fault_server.c: runs tests/support/fault_server.py as a
  * child process (python3), reads the port it prints, and stops it by pid.

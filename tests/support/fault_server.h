@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/fault_server.h: start and stop tests/support/fault_server.py
  * (a fault-injecting HTTP server) on a free loopback port, and read its

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tests/support/fault_server.py: a fault-injecting HTTP server for the
 HTTP/Glance/Keystone client tests (python3 stdlib only).
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/fault_suite.c: the shared part of the unit suites against
  * the fault server (see fault_suite.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/fault_suite.h: what a unit suite against the fault server
  * (fault_server.h) shares: the server, started for each test by the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tests/support/glance_proxy.py: a fault-injecting proxy in front of the
 real Glance, for what the real Glance will not do on demand (python3
 stdlib only). Every request is forwarded to --upstream, bodies streamed,

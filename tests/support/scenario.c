@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/support/scenario.c: builds what the integration tests start from:
  * a base image uploaded through Glance, an instance disk cloned from it

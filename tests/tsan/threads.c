@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/tsan/threads.c: one engine, N threads, N snapshots at once, built
  * with ThreadSanitizer by tests/tsan/run (Criterion does not run under

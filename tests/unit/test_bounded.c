@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_bounded.c: issue 17's bounded waits and retries that
  * cannot duplicate, against tests/support/fault_server.py: one Glance or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_capture.c: the capture (capture/capture.c) where no
  * cluster is needed: a file's capture window, signalled BEGIN before the

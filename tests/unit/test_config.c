@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_config.c: the nova.conf-style config parser (inih with
  * our own line reader): options kept, unknown ones ignored, long lines,

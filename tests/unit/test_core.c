@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_core.c: the error model, step names and test hook,
  * owner tags, and the undo stack (first error kept, reverse order).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_extents.c: the allocation map (stream/extents.c): merging
  * and lookup, and SEEK_DATA/SEEK_HOLE on sparse temporary files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_fallback.c: the fallback decision table (policy/fallback.c), every
  * row without a cluster.

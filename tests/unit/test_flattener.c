@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_flattener.c: the flatten helper's client
  * (clients/flattener.c) against small shell helpers that speak its

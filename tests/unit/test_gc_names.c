@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_gc_names.c: the two parsers that decide what gc may
  * delete: a temporary snapshot's name (fs_gc_parse_tmp_snap) and a disk's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_glance_location.c: the Glance client's location calls
  * (clients/glance_location.c) against tests/support/fault_server.py: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_glance_lookups.c: what the plan asks Glance
  * (clients/glance_lookups.c) against tests/support/fault_server.py: the

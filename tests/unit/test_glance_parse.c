@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_glance_parse.c: the Glance and Keystone body parsers on
  * real-shaped JSON (Glance 25 image, stores, stores/detail, schema,

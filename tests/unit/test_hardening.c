@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_hardening.c: regression tests for the bugs the fuzzers
  * found (docs/reliability.md lists them); each input is also kept as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_hasher.c: the hashing thread (stream/hasher.c): sha512
  * and md5 of a stream pushed in pieces equal the one-shot digests (and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_http_fault.c: the HTTP layer under the Glance client
  * against tests/support/fault_server.py on a loopback port: retries (503

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_keystone_fault.c: Keystone auth (clients/auth.c) against
  * tests/support/fault_server.py: password and application credential, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_opts.c: versioned option structs (core/opts.c). A program built
  * against the version-1 header passes a struct that ends where version 2's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_qcow2.c: the qcow2 layout planner and metadata generator
  * (stream/qcow2.c): header bytes, table sizes, the refcount sizing that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_qcow2_qemu.c: the qcow2 stream checked by tools we did
  * not write. A sparse raw file goes through the same body the upload uses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_rbd_url.c: rbd:// URL parsing and formatting (Glance's
  * rbd://fsid/pool/image/snap with %-quoting) and the "pool/image" spec.

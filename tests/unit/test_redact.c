@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_redact.c: secrets (tokens, passwords, application
  * credential secrets, sensitive header values) never reach a log line or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_register.c: the snapshot image's properties: Nova's
  * metadata, inheritance from the base image (core, read-only and

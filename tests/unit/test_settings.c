@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_settings.c: settings resolution (opts > env > config file
  * > default), header validation and secret redaction in messages.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_store_policy.c: the store decision (requested > operator
  * > base image > default) and direct-path feasibility, table-driven, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_stream_body.c: the upload body (stream/body.c) driven to
  * the end like an HTTP sender would: exact bytes and hashes, rewind in the

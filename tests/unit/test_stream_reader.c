@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_stream_reader.c: the pipelined ordered reader on files:
  * exact bytes in order for many depth / read size / file size combinations,

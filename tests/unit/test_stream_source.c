@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_stream_source.c: raw file sources (capture/source_file.c):
  * refusing non-raw formats by magic bytes, block-device-free size checks,

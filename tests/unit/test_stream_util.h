@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_stream_util.h: helpers shared by the stream unit tests:
  * sparse temporary files with known contents, read back independently.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fastsnap/__init__.py: the Python binding of libfastsnap (pure Python,
 # ctypes against the installed libfastsnap.so.0): Engine, snapshot(),
 # plan(), stores(), Result, and the exceptions of fastsnap.errors. The Nova

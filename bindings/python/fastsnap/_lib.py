@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fastsnap/_lib.py: the ctypes view of libfastsnap.so.0 (include/fastsnap.h):
 # loading the library, the option and store structs field by field, the
 # callback types, and every function's argument and return types. Nothing

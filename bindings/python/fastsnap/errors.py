@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fastsnap/errors.py: one Python exception class per FASTSNAP_E* code, each
 # also a subclass of the built-in exception that means the same thing
 # (not found -> LookupError, forbidden -> PermissionError, ...), and the

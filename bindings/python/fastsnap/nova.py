@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fastsnap/nova.py: Nova's direct snapshot on libfastsnap. Rbd is a
 # subclass of Nova's own image backend (nova.virt.libvirt.imagebackend.Rbd)
 # whose direct_snapshot() and cleanup_direct_snapshot() run on the library

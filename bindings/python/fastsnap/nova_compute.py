@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fastsnap/nova_compute.py: the fastsnap-nova-compute command: Nova's own
 # nova-compute (nova.cmd.compute.main) with fastsnap's Rbd image backend
 # installed right after Nova has read its configuration, unless nova.conf

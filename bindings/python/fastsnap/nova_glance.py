@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fastsnap/nova_glance.py: on Nova 31 only, Nova's Glance client registers
 # a snapshot's location with POST /v2/images/{id}/locations (Glance >= 29,
 # API 2.17), falling back to Nova 31's own PATCH when Glance or glanceclient

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/devcluster.py: what the binding tests need from the dev cluster
 # (ceph-dev): its env file's settings, Glance calls with the admin
 # headers, and RBD disks made and removed with the admin key.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/test_binding.py: the Python binding against the dev cluster (real
 # Ceph, real Glance) and a library built without sanitizers: struct layout
 # against the installed header, exceptions, stores(), plan(), snapshots on
