@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/hook.h"
+#include "core/spawn.h"
 
 extern char **environ;
 
@@ -63,19 +64,13 @@ static int spawn(pid_t *pid, const char *cmd)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
-	/* whatever a library left without close-on-exec stays here too */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
-	/* the signal thread blocks INT, TERM and HUP in every thread, and a
-	 * --detach child ignores HUP: the hook starts with neither */
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
+	/* whatever a library left without close-on-exec stays here too; the
+	 * signal thread blocks INT, TERM and HUP in every thread, and a
+	 * --detach child ignores HUP: the hook starts with neither, in its
+	 * own process group */
 	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-		POSIX_SPAWN_SETPGROUP);
+	fs_spawn_clean(&fa, &at, POSIX_SPAWN_SETPGROUP);
 	char *const argv[] = { "sh", "-c", (char *)cmd, NULL };
 	fflush(NULL);
 	int r = posix_spawn(pid, "/bin/sh", &fa, &at, argv, env);

@@ -23,6 +23,7 @@
 
 #include "clients/flattener.h"
 #include "clients/rbd.h"
+#include "core/spawn.h"
 
 extern char **environ;
 
@@ -78,17 +79,9 @@ static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, i
 	posix_spawn_file_actions_adddup2(&fa, child_fd, 0);
 	posix_spawn_file_actions_adddup2(&fa, child_fd, 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	/* nothing else: libcurl's own socketpairs have no close-on-exec */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
-	/* The caller's signal thread may block signals in every thread: the
-	 * helper starts with none blocked and every handler at its default. */
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* nothing else, no signal blocked, every handler at its default */
+	fs_spawn_clean(&fa, &at, 0);
 	int r = posix_spawn(&f->pid, helper, &fa, &at, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);

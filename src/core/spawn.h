@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * core/spawn.h: how fastsnap starts a child process (a freeze/thaw hook,
+ * the flatten helper): nothing inherited past descriptor 2 (libcurl's own
+ * socketpairs have no close-on-exec), no signal blocked and every
+ * disposition at its default (the command's signal thread blocks INT,
+ * TERM and HUP in every thread). docs/reliability.md, "Secrets and child
+ * processes".
+ */
+#ifndef FS_CORE_SPAWN_H
+#define FS_CORE_SPAWN_H
+
+#include <signal.h>
+#include <spawn.h>
+
+/* Append "close every descriptor from 3" to `fa` (after the caller's own
+ * dup2/open actions) and set `at`'s empty signal mask and default
+ * dispositions, with `flags` (e.g. POSIX_SPAWN_SETPGROUP) besides. Inline:
+ * the command (which links only the library's public symbols) uses it too. */
+static inline void fs_spawn_clean(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at,
+	short flags)
+{
+	posix_spawn_file_actions_addclosefrom_np(fa, 3);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(at, &none);
+	posix_spawnattr_setsigdefault(at, &all);
+	posix_spawnattr_setflags(at, (short)(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | flags));
+}
+
+#endif
