@@ -365,7 +365,9 @@ static void remove_snaps(gc_ctx *x, const gc_run *r, int tagged_disk_only)
  * the id is this run's (chosen for its Glance image), the parent is the
  * snapshot named for this run, so it cannot be a look-alike
  * (docs/operations.md). Removed before the snapshot, which it holds. */
+enum { HALF_OPENABLE = 1, HALF_HEADERLESS = 2 };
 static int half_made_clone(gc_ctx *x, const gc_run *r, const char *pool);
+static int remove_headerless(gc_ctx *x, const char *pool, const char *name);
 
 static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
 {
@@ -396,15 +398,18 @@ static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
 		}
 		rados_ioctx_destroy(io);
 		/* killed inside rbd_clone: the image exists, not yet its child */
+		int half = 0;
 		for (size_t p = 0; !kid_pool && x->pools && p < x->pools->n; p++)
-			if (half_made_clone(x, r, x->pools->v[p]))
+			if ((half = half_made_clone(x, r, x->pools->v[p])) != 0)
 				kid_pool = fs_strdup(x->pools->v[p]);
 		if (!kid_pool)
 			continue;
-		char *what = fs_asprintf("clone %s/%s (untagged: its run died before tagging it)", kid_pool,
-			r->id);
+		char *what = fs_asprintf("clone %s/%s (untagged: its run died before tagging it%s)",
+			kid_pool, r->id, half == HALF_HEADERLESS ? "; librbd had not written its header" : "");
 		int rc = 0;
-		if (!x->o.dry_run) {
+		if (!x->o.dry_run && half == HALF_HEADERLESS) {
+			rc = remove_headerless(x, kid_pool, r->id);
+		} else if (!x->o.dry_run) {
 			rc = fs_rbd_snap_remove(x->c, kid_pool, r->id, "snap");
 			if (rc == FASTSNAP_ENOTFOUND)
 				rc = 0;
@@ -417,10 +422,58 @@ static void remove_untagged_clone(gc_ctx *x, const gc_run *r)
 	}
 }
 
+/* Is `name` in the pool's image directory? 1 yes, 0 no (or unknown). */
+static int listed(rados_ioctx_t io, const char *name)
+{
+	size_t max = 64;
+	for (int tries = 0; tries < 8; tries++) {
+		rbd_image_spec_t *v = calloc(max, sizeof(*v));
+		if (!v)
+			return 0;
+		size_t n = max;
+		int r = rbd_list2(io, v, &n);
+		if (r == -ERANGE) {
+			free(v);
+			max = n > max ? n : 2 * max;
+			continue;
+		}
+		int found = 0;
+		if (r >= 0) {
+			for (size_t i = 0; i < n; i++)
+				found |= fs_streq(v[i].name, name);
+			rbd_image_spec_list_cleanup(v, n);
+		}
+		free(v);
+		return found;
+	}
+	return 0;
+}
+
+/* Remove a headerless half-made clone: fs_rbd_image_remove takes an image
+ * it cannot open for gone, but librbd's own remove clears the directory
+ * entry and id object such an image consists of. */
+static int remove_headerless(gc_ctx *x, const char *pool, const char *name)
+{
+	rados_ioctx_t io;
+	int r = fs_ceph_ioctx(&io, x->c, pool);
+	if (r < 0)
+		return r;
+	r = rbd_remove(io, name);
+	if (r == -ENOENT)
+		r = 0;
+	if (r == 0 && listed(io, name))
+		r = -EEXIST;
+	rados_ioctx_destroy(io);
+	return r < 0 ? fs_err(fs_errno_to_code(r), "Ceph: cannot remove %s/%s (a clone without "
+		"its header): %s", pool, name, strerror(-r)) : 0;
+}
+
 /* Is pool/name a clone that librbd began and never finished for this run
- * (killed inside rbd_clone): no snapshot, no metadata, and no parent or the
- * run's own temporary snapshot as parent (not yet listed among its
- * children)? */
+ * (killed inside rbd_clone)? HALF_OPENABLE: no snapshot, no metadata, and
+ * no parent or the run's own temporary snapshot as parent (not yet listed
+ * among its children); HALF_HEADERLESS: killed before librbd wrote the
+ * header, so it cannot be opened, but the pool's directory lists the
+ * name, which is the run's own random image id (docs/operations.md). */
 static int half_made_clone(gc_ctx *x, const gc_run *r, const char *pool)
 {
 	rados_ioctx_t io;
@@ -428,7 +481,10 @@ static int half_made_clone(gc_ctx *x, const gc_run *r, const char *pool)
 		return 0;
 	rbd_image_t img;
 	int res = 0;
-	if (rbd_open_read_only(io, r->id, &img, NULL) == 0) {
+	int o = rbd_open_read_only(io, r->id, &img, NULL);
+	if (o == -ENOENT && listed(io, r->id))
+		res = HALF_HEADERLESS;
+	if (o == 0) {
 		rbd_snap_info_t snaps[4];
 		int max = 4, ns = rbd_snap_list(img, snaps, &max);
 		if (ns >= 0)
@@ -448,7 +504,7 @@ static int half_made_clone(gc_ctx *x, const gc_run *r, const char *pool)
 			rbd_linked_image_spec_cleanup(&p);
 			rbd_snap_spec_cleanup(&ps);
 		}
-		res = ns == 0 && nm == 0 && kl <= 1 && parent_ok;
+		res = ns == 0 && nm == 0 && kl <= 1 && parent_ok ? HALF_OPENABLE : 0;
 		rbd_close(img);
 	}
 	rados_ioctx_destroy(io);

@@ -689,9 +689,15 @@ Test(crash, two_gc_at_once_after_random_kills, .timeout = 36000)
  * direct.c's tags). half = 1: killed inside rbd_clone, after librbd
  * created the image and before it linked it to its parent: made from a run
  * killed after `protect`, then an empty images/<id> of the disk's size. */
+/* half: 0 killed between the clone and its tags; 1 inside rbd_clone, the
+ * image made and not yet linked; 2 inside rbd_clone before librbd wrote
+ * the header (only the directory entry and the id object exist: the
+ * random kills found it). States 1 and 2 are made by hand after a kill
+ * right before the clone. */
 static void killed_in_clone(int half)
 {
-	const char *label = half ? "killed inside rbd_clone" : "killed between clone and tags";
+	const char *label = half == 2 ? "killed inside rbd_create, before the header" :
+		half ? "killed inside rbd_clone" : "killed between clone and tags";
 	char *base = fst_base_image("fast", 8 * MiB, 3);
 	char *disk = fst_unique("fst-crashdisk");
 	char sha[129];
@@ -711,6 +717,14 @@ static void killed_in_clone(int half)
 		cr_assert_not(fst_rbd_exists(images, id), "a clone images/%s after a kill before it", id);
 		cr_assert_eq(fst_sh(NULL, NULL, "rbd -c $CEPH_CONF --id admin --keyring "
 			"$FASTSNAP_DEV_ADMIN_KEYRING create images/%s --size 16M", id), 0);
+		if (half == 2)
+			cr_assert_eq(fst_sh(NULL, NULL, "set -e; a=\"-c $CEPH_CONF --id admin --keyring "
+				"$FASTSNAP_DEV_ADMIN_KEYRING\"; iid=$(rbd $a info images/%s --format json | "
+				"python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])'); "
+				"rados $a -p images rm rbd_header.$iid; "
+				"rados $a -p images rm rbd_object_map.$iid 2>/dev/null || true; "
+				"! rbd $a info images/%s 2>/dev/null; rbd $a ls images | grep -qx %s",
+				id, id, id), 0, "could not make images/%s headerless", id);
 	} else {
 		cr_assert(fst_rbd_exists(images, id), "no clone images/%s after the kill", id);
 		cr_assert_eq(fst_sh(NULL, NULL, "set -e; r=\"rbd -c $CEPH_CONF --id admin --keyring "
@@ -742,3 +756,4 @@ static void killed_in_clone(int half)
 
 Test(crash, killed_between_clone_and_its_tags) { killed_in_clone(0); }
 Test(crash, killed_inside_rbd_clone) { killed_in_clone(1); }
+Test(crash, killed_inside_rbd_create_before_the_header) { killed_in_clone(2); }
