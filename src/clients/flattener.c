@@ -267,8 +267,10 @@ static int canceled_err(const char *pool, const char *image)
 	return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", pool, image);
 }
 
-int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
-	int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx), void *ctx)
+/* rebuild: the helper corrects the object map first (gc's flatten). */
+static int run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
+	int rebuild, int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx),
+	void *ctx)
 {
 	if (f->sent)
 		return fs_err(FASTSNAP_EINVAL, "flatten helper: used twice");
@@ -276,7 +278,8 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 	if (rc < 0)
 		return rc;
 	char req[1200];
-	int n = snprintf(req, sizeof(req), "flatten\t%s\t%s\t%u\n", pool, image, heartbeat_s);
+	int n = snprintf(req, sizeof(req), "flatten\t%s\t%s\t%u%s\n", pool, image, heartbeat_s,
+		rebuild ? "\trebuild" : "");
 	if (n < 0 || (size_t)n >= sizeof(req) || strchr(pool, '\t') || strchr(image, '\t'))
 		return fs_err(FASTSNAP_EINVAL, "flatten of %s/%s: name too long for the helper", pool, image);
 	f->sent = 1;
@@ -323,6 +326,18 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 				pool, image, f->stall_ms / 1000);
 		}
 	}
+}
+
+int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
+	int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx), void *ctx)
+{
+	return run(f, pool, image, heartbeat_s, 0, cb, canceled, ctx);
+}
+
+int fs_flattener_finish(fs_flattener *f, const char *pool, const char *image,
+	unsigned int heartbeat_s)
+{
+	return run(f, pool, image, heartbeat_s, 1, NULL, NULL, NULL);
 }
 
 void fs_flattener_free(fs_flattener *f)

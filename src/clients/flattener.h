@@ -49,6 +49,14 @@ void fs_flattener_ready_or_drop(fs_flattener **f);
 int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsigned int heartbeat_s,
 	int (*cb)(uint64_t done, uint64_t total, void *ctx), int (*canceled)(void *ctx), void *ctx);
 
+/* gc's flatten of an interrupted one: as fs_flattener_run, but the helper
+ * first marks absent in the clone's object map the objects it says exist
+ * and RADOS does not hold (fs_rbd_image_unmark_absent: the flatten it
+ * finishes may have been killed between an object's mark and its copy-up,
+ * docs/architecture.md). */
+int fs_flattener_finish(fs_flattener *f, const char *pool, const char *image,
+	unsigned int heartbeat_s);
+
 /* Kill the helper if it still runs, reap it and free. NULL is ignored. */
 void fs_flattener_free(fs_flattener *f);
 

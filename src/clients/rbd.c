@@ -6,6 +6,7 @@
  * the flatten would pin the disk's temporary snapshot for ever.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -285,6 +286,94 @@ int fs_rbd_image_flatten(fs_rbd_image *h, int (*cb)(uint64_t done, uint64_t tota
 	if (r == -EINVAL) /* already flat */
 		return 0;
 	return r < 0 ? rbd_fail(r, "flatten", h->pool, h->image, NULL) : 0;
+}
+
+typedef struct {
+	uint64_t *v;
+	size_t n, cap;
+	uint64_t object_size;
+} marked_objects;
+
+/* diff_iterate, whole objects, from the beginning: the objects the map
+ * says exist (it answers from the object map with fast-diff). */
+static int collect_marked(uint64_t off, size_t len, int exists, void *p)
+{
+	marked_objects *m = p;
+	if (!exists)
+		return 0;
+	for (uint64_t o = off / m->object_size; o * m->object_size < off + len; o++) {
+		if (m->n && m->v[m->n - 1] == o)
+			continue;
+		if (m->n == m->cap) {
+			size_t cap = m->cap ? 2 * m->cap : 256;
+			uint64_t *v = realloc(m->v, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			m->v = v;
+			m->cap = cap;
+		}
+		m->v[m->n++] = o;
+	}
+	return 0;
+}
+
+/* cls_rbd object_map_update of one object of the map object `oid`, from
+ * state `from` to `to` (encoded as librbd does: start, end excluded, new
+ * state, optional current state). */
+static int map_update(rados_ioctx_t io, const char *oid, uint64_t obj, uint8_t from, uint8_t to)
+{
+	char in[19];
+	for (int b = 0; b < 8; b++) {
+		in[b] = (char)((obj >> (8 * b)) & 0xff);
+		in[8 + b] = (char)(((obj + 1) >> (8 * b)) & 0xff);
+	}
+	in[16] = (char)to;
+	in[17] = 1;   /* the current state is given */
+	in[18] = (char)from;
+	char out[16];
+	return rados_exec(io, oid, "rbd", "object_map_update", in, sizeof(in), out, sizeof(out));
+}
+
+int fs_rbd_image_unmark_absent(fs_rbd_image *h,
+	int (*cb)(uint64_t done, uint64_t total, void *ctx), void *ctx)
+{
+	uint64_t feat = 0;
+	int r = rbd_get_features(h->img, &feat);
+	if (r < 0)
+		return rbd_fail(r, "read the features of", h->pool, h->image, NULL);
+	if (!(feat & RBD_FEATURE_OBJECT_MAP))
+		return 0;
+	rbd_image_info_t info;
+	char id[64];
+	r = rbd_stat(h->img, &info, sizeof(info));
+	if (r == 0)
+		r = rbd_get_id(h->img, id, sizeof(id));
+	if (r < 0)
+		return rbd_fail(r, "read the object map of", h->pool, h->image, NULL);
+	marked_objects m = { NULL, 0, 0, info.obj_size };
+	r = rbd_diff_iterate2(h->img, NULL, 0, info.size, 0, 1, collect_marked, &m);
+	char oid[128];
+	snprintf(oid, sizeof(oid), "rbd_object_map.%s", id);
+	for (size_t i = 0; r >= 0 && i < m.n; i++) {
+		char name[128];
+		snprintf(name, sizeof(name), "%s.%016llx", info.block_name_prefix,
+			(unsigned long long)m.v[i]);
+		uint64_t sz;
+		time_t mt;
+		r = rados_stat(h->io, name, &sz, &mt);
+		if (r == -ENOENT) {
+			/* 1 OBJECT_EXISTS, 3 OBJECT_EXISTS_CLEAN -> 0 OBJECT_NONEXISTENT */
+			r = map_update(h->io, oid, m.v[i], 1, 0);
+			if (r >= 0)
+				r = map_update(h->io, oid, m.v[i], 3, 0);
+		}
+		if (r >= 0 && cb && i % 64 == 63 && cb(0, info.size, ctx)) {
+			free(m.v);
+			return fs_err(FASTSNAP_ECANCELED, "flatten of %s/%s canceled", h->pool, h->image);
+		}
+	}
+	free(m.v);
+	return r < 0 ? rbd_fail(r, "correct the object map of", h->pool, h->image, NULL) : 0;
 }
 
 int fs_rbd_flatten(fs_ceph *c, const char *pool, const char *image,

@@ -50,6 +50,18 @@ int fs_rbd_image_snap_remove(fs_rbd_image *h, const char *snap);
  * object size) and may return non-zero to stop. */
 int fs_rbd_image_flatten(fs_rbd_image *h, int (*cb)(uint64_t done, uint64_t total, void *ctx),
 	void *ctx);
+/* Before a flatten that finishes an interrupted one (gc): mark as absent
+ * in the clone's object map the objects it says exist and RADOS does not
+ * hold. librbd marks an object as existing before its copy-up writes it,
+ * and its flatten skips every object so marked, so after a kill between
+ * the two it would detach the parent with that object never copied
+ * (docs/architecture.md). librbd's own rebuild keeps such marks at the
+ * head ("might be writing"). Call it before anything takes the clone's
+ * lock through this handle (the map is loaded with the lock), with no
+ * other writer (the run is dead). `cb` as for the flatten, with done 0
+ * (a sign of life). */
+int fs_rbd_image_unmark_absent(fs_rbd_image *h,
+	int (*cb)(uint64_t done, uint64_t total, void *ctx), void *ctx);
 /* Clone parent@snap into cpool/cname with FS_CLONE_FEATURES and clone
  * format 1 or 2, open it (*out) and check its features. On failure *out
  * is closed; a clone may half exist. */

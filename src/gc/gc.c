@@ -549,7 +549,8 @@ static int unflat(const gc_run *r)
 
 /* gc's own flatten writes the clone's heartbeat meanwhile, through the
  * flattening handle (the lock owner): in the helper when it can be run,
- * else here. */
+ * else here; either way the clone's object map is corrected first
+ * (fs_flattener_finish, docs/architecture.md). */
 static int gc_flatten(gc_ctx *x, const char *pool, const char *image)
 {
 	unsigned int hb_s = (unsigned int)x->heartbeat_s;
@@ -558,13 +559,18 @@ static int gc_flatten(gc_ctx *x, const char *pool, const char *image)
 	fs_flattener_ready_or_drop(&f);
 	int in_helper = f != NULL;
 	if (rc == 0 && in_helper)
-		rc = fs_flattener_run(f, pool, image, hb_s, NULL, NULL, NULL);
+		rc = fs_flattener_finish(f, pool, image, hb_s);
 	fs_flattener_free(f);
 	if (rc < 0 || in_helper)
 		return rc;
 	fs_rbd_image h;
 	if ((rc = fs_rbd_image_open(&h, x->c, pool, image)) < 0)
 		return rc;
+	/* as the helper does: the object map first, before the lock */
+	if ((rc = fs_rbd_image_unmark_absent(&h, NULL, NULL)) < 0) {
+		fs_rbd_image_close(&h);
+		return rc;
+	}
 	fs_heartbeat *hb = fs_heartbeat_start(x->c, pool, image, h.img, hb_s, x->lg);
 	fastsnap_error_clear();   /* no heartbeat is not a failure */
 	rc = fs_rbd_image_flatten(&h, NULL, NULL);

@@ -10,7 +10,9 @@
  *   fastsnap-flatten --user U [--conf F] [--keyring K] [--op-timeout S]
  *                    [--connect-timeout-ms MS]
  *   out: "ready" once connected (or "error <code> <message>" and exit 1)
- *   in:  "flatten\t<pool>\t<image>\t<heartbeat seconds>"
+ *   in:  "flatten\t<pool>\t<image>\t<heartbeat seconds>[\trebuild]"
+ *        (rebuild: correct the object map first, for gc's flatten of
+ *        an interrupted one; docs/architecture.md)
  *   out: "progress <done> <total>" (bytes) as objects complete, then
  *        "done" (exit 0) or "error <code> <message>" (exit 1)
  *
@@ -53,8 +55,9 @@ static int progress(uint64_t done, uint64_t total, void *ctx)
 	return fflush(stdout) != 0 || stop;   /* the parent is gone, or asks to stop */
 }
 
-/* "flatten\t<pool>\t<image>\t<heartbeat s>": splits `line` in place. */
-static int parse_request(char *line, char **pool, char **image, unsigned int *hb_s)
+/* "flatten\t<pool>\t<image>\t<heartbeat s>[\trebuild]": splits `line` in
+ * place. */
+static int parse_request(char *line, char **pool, char **image, unsigned int *hb_s, int *rebuild)
 {
 	line[strcspn(line, "\n")] = '\0';
 	char *f[4];
@@ -63,7 +66,13 @@ static int parse_request(char *line, char **pool, char **image, unsigned int *hb
 		if (!f[i])
 			return -1;
 	}
-	if (line || strcmp(f[0], "flatten") != 0 || !*f[1] || !*f[2])
+	*rebuild = 0;
+	if (line) {
+		if (strcmp(line, "rebuild") != 0)
+			return -1;
+		*rebuild = 1;
+	}
+	if (strcmp(f[0], "flatten") != 0 || !*f[1] || !*f[2])
 		return -1;
 	*pool = f[1];
 	*image = f[2];
@@ -75,17 +84,24 @@ static int flatten(fs_ceph *c, char *line)
 {
 	char *pool, *image;
 	unsigned int hb_s;
-	if (parse_request(line, &pool, &image, &hb_s) < 0) {
+	int rebuild;
+	if (parse_request(line, &pool, &image, &hb_s, &rebuild) < 0) {
 		fs_err(FASTSNAP_EINVAL, "flatten helper: malformed request");
 		return say_error();
 	}
 	fs_rbd_image h;
 	if (fs_rbd_image_open(&h, c, pool, image) < 0)
 		return say_error();
+	/* before the heartbeat takes the lock (and loads the map) */
+	int r = rebuild ? fs_rbd_image_unmark_absent(&h, progress, NULL) : 0;
+	if (r < 0) {
+		fs_rbd_image_close(&h);
+		return say_error();
+	}
 	fs_heartbeat *hb = hb_s ? fs_heartbeat_start(c, pool, image, h.img, hb_s, NULL) :
 		NULL;
 	fastsnap_error_clear();   /* no heartbeat is not a failure (the run logs nothing of it) */
-	int r = fs_rbd_image_flatten(&h, progress, NULL);
+	r = fs_rbd_image_flatten(&h, progress, NULL);
 	fs_heartbeat_stop(hb, 0);
 	/* Closed before the answer: the run's next step takes the lock. */
 	fs_rbd_image_close(&h);
