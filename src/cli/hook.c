@@ -18,7 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/hook.h"
-#include "core/spawn.h"
+#include "core/child.h"
 
 extern char **environ;
 

@@ -23,7 +23,7 @@
 
 #include "clients/flattener.h"
 #include "clients/rbd.h"
-#include "core/spawn.h"
+#include "core/child.h"
 
 extern char **environ;
 

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/spawn.h: how fastsnap starts a child process (a freeze/thaw hook,
+ * core/child.h: how fastsnap starts a child process (a freeze/thaw hook,
  * the flatten helper): nothing inherited past descriptor 2 (libcurl's own
  * socketpairs have no close-on-exec), no signal blocked and every
  * disposition at its default (the command's signal thread blocks INT,
  * TERM and HUP in every thread). docs/reliability.md, "Secrets and child
  * processes".
  */
-#ifndef FS_CORE_SPAWN_H
-#define FS_CORE_SPAWN_H
+#ifndef FS_CORE_CHILD_H
+#define FS_CORE_CHILD_H
 
 #include <signal.h>
 #include <spawn.h>
