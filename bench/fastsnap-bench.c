@@ -27,6 +27,8 @@
 
 static pid_t nginx_pid;
 static int summary;           /* --summary: a short comparison on stdout */
+static double max_load = -1;  /* --max-load: the 1-minute load a run may start at */
+static int quiet_wait = 300;  /* --quiet-wait: seconds to wait for it */
 
 static void on_signal(int sig)
 {
@@ -103,6 +105,7 @@ static cJSON *describe(const char *root)
 	add_cmd(run, "os", ". /etc/os-release; echo $PRETTY_NAME");
 	add_cmd(run, "date", "date -u +%FT%TZ");
 	add_cmd(run, "loadavg_before", "cut -d' ' -f1-3 /proc/loadavg");
+	cJSON_AddNumberToObject(run, "max_load", G.quick ? 0 : max_load);
 	add_cmd(run, "paxos_propose_interval", "echo ${FASTSNAP_DEV_PAXOS_INTERVAL:-unknown}");
 	cJSON_AddStringToObject(run, "flatten_helper", fsb_envd("FASTSNAP_FLATTEN_HELPER", ""));
 	cJSON_AddStringToObject(run, "location_call", G.glance_post ? "POST /locations" : "PATCH");
@@ -122,7 +125,7 @@ static void usage(void)
 "usage: fastsnap-bench [--quick] [--sizes MiB,MiB,...] [--reps N] [--conc N,N,...]\n"
 "                      [--fill full|sparse|both] [--out DIR] [--only CELL,CELL,...]\n"
 "                      [--no-plots] [--summary] [--cli PATH] [--disk IMAGE]\n"
-"                      [--settle SECONDS]\n"
+"                      [--settle SECONDS] [--max-load L] [--quiet-wait SECONDS]\n"
 "       fastsnap-bench [--out DIR] --report results.json   (tables and plots again)\n"
 "  Against the cluster of the usual environment (CEPH_CONF, FASTSNAP_CEPH_USER,\n"
 "  FASTSNAP_CEPH_KEYRING, FASTSNAP_GLANCE_URL, FASTSNAP_GLANCE_HEADERS; a dev\n"
@@ -135,6 +138,9 @@ static void usage(void)
 "  --settle S: quiet time before each cell, so that none starts right after\n"
 "  a map change of the previous cell's clean-up (default 0.3 s plus twice\n"
 "  FASTSNAP_DEV_PAXOS_INTERVAL, Ceph's 1 s when that is not set).\n"
+"  --max-load L: a full run starts only when the 1-minute load average is at\n"
+"  most L (default 0.6 per CPU; 0 turns the check off; --quick does not check);\n"
+"  it waits up to --quiet-wait seconds (300) for that, then refuses (exit 3).\n"
 "  Other settings: FSB_ADMIN_ID (admin), FSB_VMS_POOL (vms), FSB_RBD_STORE\n"
 "  (fast), FSB_RBD_POOL (images), FSB_FILE_STORE (local), FSB_OSD_ASOK (glob of\n"
 "  OSD admin sockets), FSB_SERVICE_HEADER (\"X-Service-Token: ...\", Glance >= 29).\n");
@@ -258,6 +264,10 @@ static int parse_args(int argc, char **argv, const char **out, const char **cli,
 			G.disk = argv[++i];
 		else if (!strcmp(argv[i], "--settle") && i + 1 < argc)
 			G.settle = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--max-load") && i + 1 < argc)
+			max_load = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--quiet-wait") && i + 1 < argc)
+			quiet_wait = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--summary"))
 			summary = 1;
 		else if (!strcmp(argv[i], "--fill") && i + 1 < argc) {
@@ -410,6 +420,45 @@ static void export_env(void)
 }
 
 /* everything up to the first cell: 0, or the exit status */
+/* the 1-minute load average, or -1 */
+static double load1(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
+/* A full run's figures are only worth publishing from a quiet machine
+ * (docs/benchmarks.md, "A quiet machine"): wait up to --quiet-wait seconds
+ * for the 1-minute load to fall to --max-load; 0, or 3 when it does not. */
+static int wait_for_quiet(void)
+{
+	if (max_load < 0)
+		max_load = 0.6 * (double)sysconf(_SC_NPROCESSORS_ONLN);
+	if (G.quick || max_load == 0)
+		return 0;
+	double l = load1();
+	for (int waited = 0; l > max_load && waited < quiet_wait && !fsb_stop; waited += 5) {
+		if (waited % 60 == 0)
+			fsb_say("load average %.2f is above --max-load %.2f: waiting up to %d s "
+				"for a quiet machine", l, max_load, quiet_wait - waited);
+		sleep(5);
+		l = load1();
+	}
+	if (l > max_load) {
+		fprintf(stderr, "fastsnap-bench: the machine is not quiet: load average %.2f after "
+			"%d s, above --max-load %.2f (stop what runs, or --max-load 0 to measure "
+			"anyway)\n", l, quiet_wait, max_load);
+		return 3;
+	}
+	return 0;
+}
+
 static int prepare(int argc, char **argv, char **headers, char *root, size_t rootlen)
 {
 	const char *out = NULL, *cli = NULL;
@@ -417,7 +466,7 @@ static int prepare(int argc, char **argv, char **headers, char *root, size_t roo
 	if (done >= 0)
 		return done == 0 ? -1 : done;
 	if (rc || (rc = read_env(headers)) || (G.disk && (rc = given_disk())) ||
-	    (rc = locate(cli, root, rootlen)))
+	    (rc = locate(cli, root, rootlen)) || (rc = wait_for_quiet()))
 		return rc;
 	snprintf(G.outdir, sizeof(G.outdir), "%s", out ? out : "fastsnap-bench-out");
 	mkdir(G.outdir, 0755);
