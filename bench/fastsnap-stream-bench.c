@@ -64,6 +64,7 @@ typedef struct {
 	long upbuf;
 	int zscan;
 	int librbd_map;
+	int nospan;
 } opts;
 
 /* the options; 0, or 2 after the usage line */
@@ -91,6 +92,8 @@ static int parse_opts(opts *o, int argc, char **argv)
 			o->zscan = -1;
 		else if (!strcmp(argv[i], "--librbd-map"))
 			o->librbd_map = 1;
+		else if (!strcmp(argv[i], "--no-span"))
+			o->nospan = 1;
 		else if (!o->mode)
 			o->mode = argv[i];
 		else if (!o->arg)
@@ -101,7 +104,7 @@ static int parse_opts(opts *o, int argc, char **argv)
 		fprintf(stderr, "usage: fastsnap-stream-bench (--rbd POOL/IMAGE@SNAP | --file PATH) "
 			"[--depth N] [--read-size BYTES] [--upload-buffer BYTES] "
 			"[--disk-format raw|qcow2] [--cluster-size BYTES] [--zero-scan|--no-zero-scan] "
-			"[--librbd-map] "
+			"[--librbd-map] [--no-span] "
 			"read | glance STORE | put URL | write PATH | map\n");
 		return 2;
 	}
@@ -287,7 +290,8 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	fs_stream_req req = { .fd = -1, .depth = o.depth, .read_size = o.read_size,
-		.disk_format = o.fmt, .qcow2_cluster_size = o.cluster_size, .qcow2_zero_scan = o.zscan };
+		.disk_format = o.fmt, .qcow2_cluster_size = o.cluster_size, .qcow2_zero_scan = o.zscan,
+		.qcow2_rbd_span = o.nospan ? -1 : 0 };
 	rbd_src src = { 0 };
 	if ((rc = open_source(&o, &req, &src)))
 		return rc;

@@ -187,6 +187,7 @@ int fs_stream_body_new(fs_stream_body **out, const fs_stream_req *req)
 		.rbd_image = req->rbd_image, .fd = req->rbd_image ? -1 : req->fd,
 		.size = req->size, .map = &b->map, .depth = b->depth,
 		.read_size = req->read_size,
+		.rbd_span = b->qcow2 && req->qcow2_rbd_span >= 0,
 	};
 	r = fs_reader_new(&b->rd, &ro);
 	if (r < 0)

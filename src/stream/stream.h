@@ -51,6 +51,8 @@ typedef struct {
 	unsigned int depth;         /* reads in flight (0: 8) */
 	uint64_t read_size;         /* bytes per read (0: 4 MiB) */
 	int verify_md5;             /* also md5, compared with `checksum` */
+	int qcow2_rbd_span;         /* qcow2 from RBD: 0 auto (on), <0 off: read each chunk
+	                             * as one span (fs_reader_opts.rbd_span) */
 
 	/* progress (FASTSNAP_STEP_STREAM) and cancellation */
 	fastsnap_progress_cb progress_cb;
