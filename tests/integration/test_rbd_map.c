@@ -9,8 +9,9 @@
  *     never short of data: the qcow2 stream would lose it);
  *   - where the map came from RADOS on a BlueStore OSD: the map is exact
  *     at 4 KiB (the allocation unit): no mapped block reads as zeros, but
- *     in a clone's own objects (a copy-up or the shrink's truncation may
- *     write zeros; measured: they do), counted and asserted;
+ *     up to the bytes of the objects a clone holds itself (measured: they
+ *     do hold allocated zeros, though one copy-up alone is sparse; not
+ *     traced further), counted and asserted;
  *   - on memstore (whole objects) or without the C++ unit (the trixie
  *     build: the map falls back to librbd's and says why) only the first.
  * Layouts: a plain image; a clone of a clone whose overlap is shorter than
@@ -340,8 +341,8 @@ Test(rbd_map, clone_overlap_shorter_than_disk, .timeout = 600)
 		cr_assert_eq(got, overlap);
 		scribble(img, 0, size + 8 * MiB, 12, 2);      /* copy-ups and new objects */
 		snap_and_move_on(img, size + 8 * MiB);
-		/* a clone's own objects (copy-ups, the shrink's truncation) may hold
-		 * allocated zeros; the grandparent's (written, discarded) may not */
+		/* a clone's own objects may hold allocated zeros (measured); the
+		 * grandparent's (written, discarded) may not */
 		check_map(name, size + 8 * MiB, seed, bs,
 			own_object_bytes(name, "s") + own_object_bytes(base, "p"));
 		free(name);
