@@ -4,7 +4,7 @@
  * (the OSD's MAPEXT: BlueStore's fiemap of the object, no data moved) on
  * a private copy of the caller's I/O context set to read at the snapshot,
  * `threads` synchronous calls at once (librados has no asynchronous
- * mapext), in batches of at most 1024 objects whose maps are handed to the
+ * mapext), in batches of at most 128 objects whose maps are handed to the
  * callback in order. No exception leaves this file.
  */
 #include <algorithm>
@@ -23,7 +23,7 @@
 
 namespace {
 
-constexpr size_t kBatch = 1024;
+constexpr size_t kBatch = 128;     /* objects whose maps are held at once */
 
 struct Batch {
 	librados::IoCtx *io;

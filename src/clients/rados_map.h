@@ -40,7 +40,7 @@ typedef int (*fs_rados_extent_cb)(void *ctx, size_t i, uint64_t off, uint64_t le
 /* 1 when this build can map objects (the C++ unit is in), else 0. */
 int fs_rados_map_available(void);
 
-/* Map objects[0..n). Memory: the extents of at most 1024 objects at a
+/* Map objects[0..n). Memory: the extents of at most 128 objects at a
  * time. Returns 0, a callback's non-zero value, or a negative errno from
  * RADOS (-EPERM/-EACCES: no read cap; -EOPNOTSUPP: an erasure-coded pool,
  * or a build without the C++ unit). Sets no fastsnap error (the caller
