@@ -32,6 +32,7 @@
 
 #include "stream/body.h"
 #include "stream/extents.h"
+#include "stream/rbd_map.h"
 #include "clients/glance.h"
 #include "core/settings.h"
 #include "capture/source_file.h"
@@ -62,6 +63,8 @@ typedef struct {
 	unsigned long long read_size, cluster_size;
 	long upbuf;
 	int zscan;
+	int librbd_map;
+	int nospan;
 } opts;
 
 /* the options; 0, or 2 after the usage line */
@@ -87,6 +90,10 @@ static int parse_opts(opts *o, int argc, char **argv)
 			o->zscan = 1;
 		else if (!strcmp(argv[i], "--no-zero-scan"))
 			o->zscan = -1;
+		else if (!strcmp(argv[i], "--librbd-map"))
+			o->librbd_map = 1;
+		else if (!strcmp(argv[i], "--no-span"))
+			o->nospan = 1;
 		else if (!o->mode)
 			o->mode = argv[i];
 		else if (!o->arg)
@@ -97,6 +104,7 @@ static int parse_opts(opts *o, int argc, char **argv)
 		fprintf(stderr, "usage: fastsnap-stream-bench (--rbd POOL/IMAGE@SNAP | --file PATH) "
 			"[--depth N] [--read-size BYTES] [--upload-buffer BYTES] "
 			"[--disk-format raw|qcow2] [--cluster-size BYTES] [--zero-scan|--no-zero-scan] "
+			"[--librbd-map] [--no-span] "
 			"read | glance STORE | put URL | write PATH | map\n");
 		return 2;
 	}
@@ -107,6 +115,7 @@ typedef struct {
 	rados_t rados;
 	rados_ioctx_t io;
 	rbd_image_t img;
+	char snap[128];
 } rbd_src;
 
 /* the source into req: the RBD snapshot (read-only) or the file; 0 or an exit status */
@@ -135,23 +144,37 @@ static int open_source(const opts *o, fs_stream_req *req, rbd_src *r)
 	}
 	rbd_get_size(r->img, &req->size);
 	req->rbd_image = r->img;
+	snprintf(r->snap, sizeof(r->snap), "%s", snap);
+	if (!o->librbd_map) {       /* qcow2 maps the snapshot from RADOS (stream/rbd_map.h) */
+		req->rbd_io = r->io;
+		req->rbd_snap = r->snap;
+	}
 	return 0;
 }
 
-/* map: the allocation map only, whole objects and exact, each timed */
+/* map: the allocation map only, whole objects, librbd's exact and RADOS's
+ * (stream/rbd_map.h, rounded to 64 KiB), each timed */
 static int mode_map(const fs_stream_req *req, rbd_image_t img)
 {
-	for (int exact = 0; exact < 2; exact++) {
+	for (int kind = 0; kind < 3; kind++) {
+		if (!img && kind)
+			break;
 		fs_extent_map m = FS_EXTENT_MAP_INIT;
+		fs_rbd_map_info mi;
+		memset(&mi, 0, sizeof(mi));
 		double t = fs_now();
 		int r = !img ? fs_extent_map_from_fd(&m, req->fd, req->size)
-			: exact ? fs_extent_map_from_rbd_exact(&m, img, req->size)
+			: kind == 1 ? fs_extent_map_from_rbd_exact(&m, img, req->size)
+			: kind == 2 ? fs_rbd_map_build(&m, img, req->rbd_io, req->rbd_snap, req->size,
+				64 << 10, &mi)
 			: fs_extent_map_from_rbd(&m, img, req->size);
 		if (r < 0)
 			die("map");
 		double dt = fs_now() - t;
-		printf("map %s extents=%zu allocated=%llu seconds=%.3f\n",
-			exact ? "exact" : "whole-object", m.n, (unsigned long long)m.allocated, dt);
+		printf("map %s extents=%zu allocated=%llu seconds=%.3f%s%s\n",
+			kind == 0 ? "whole-object" : kind == 1 ? "exact" :
+			mi.exact ? "rados-64k" : "rados-64k(fell-back)", m.n,
+			(unsigned long long)m.allocated, dt, mi.why[0] ? " why=" : "", mi.why);
 		fs_extent_map_free(&m);
 	}
 	return 0;
@@ -267,7 +290,8 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	fs_stream_req req = { .fd = -1, .depth = o.depth, .read_size = o.read_size,
-		.disk_format = o.fmt, .qcow2_cluster_size = o.cluster_size, .qcow2_zero_scan = o.zscan };
+		.disk_format = o.fmt, .qcow2_cluster_size = o.cluster_size, .qcow2_zero_scan = o.zscan,
+		.qcow2_rbd_span = o.nospan ? -1 : 0 };
 	rbd_src src = { 0 };
 	if ((rc = open_source(&o, &req, &src)))
 		return rc;
@@ -287,10 +311,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unknown mode %s\n", o.mode);
 		return 2;
 	}
-	printf("%s bytes=%llu read=%llu allocated=%llu scanned=%llu seconds=%.3f MB/s=%.1f "
-		"sha512=%s\n", o.mode, (unsigned long long)res.bytes_sent,
+	printf("%s bytes=%llu read=%llu allocated=%llu scanned=%llu map=%s map_seconds=%.3f "
+		"seconds=%.3f MB/s=%.1f sha512=%s\n", o.mode, (unsigned long long)res.bytes_sent,
 		(unsigned long long)res.bytes_read, (unsigned long long)res.bytes_allocated,
-		(unsigned long long)res.bytes_scanned, dt, (double)req.size / dt / 1e6, res.sha512);
+		(unsigned long long)res.bytes_scanned, res.map_rados ? "rados" : "librbd",
+		res.map_seconds, dt, (double)req.size / dt / 1e6, res.sha512);
+	if (res.map_why[0])
+		fprintf(stderr, "fastsnap-stream-bench: map from librbd: %s\n", res.map_why);
 	if (src.img)
 		rbd_close(src.img);
 	if (src.io)

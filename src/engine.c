@@ -204,6 +204,13 @@ static int run_stream(fs_run *r)
 	fs_stream_res sres;
 	rc = fs_stream_from_capture(&q, &sres);
 	fs_result_set_stream(r->res, &sres);
+	if (sres.map_why[0]) {
+		/* qcow2 from RBD could not map from RADOS (docs/streaming.md) */
+		char *why = fs_asprintf("qcow2 mapped from librbd (whole objects, zero scan): %s",
+			sres.map_why);
+		fs_result_add_reason(r->res, why);
+		free(why);
+	}
 	return rc;
 }
 

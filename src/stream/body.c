@@ -14,6 +14,7 @@
 #include "stream/body.h"
 #include "stream/hasher.h"
 #include "stream/qcow2.h"
+#include "stream/rbd_map.h"
 #include "stream/zero_scan.h"
 
 #define FS_PROGRESS_BYTES (64ull << 20)
@@ -30,6 +31,7 @@ struct fs_stream_body {
 	fs_qcow2_writer *w;         /* qcow2 only */
 	uint64_t total;             /* bytes in the body */
 	uint64_t scanned;           /* bytes read by the zero scan */
+	fs_rbd_map_info minfo;      /* qcow2 from RBD: how the map was made */
 	fs_chunk *held;             /* raw, per reader slot: the chunk handed out */
 	atomic_int *refs;           /* raw, per reader slot: 2 = sender + hasher */
 	fs_qcow2_piece cur;
@@ -91,25 +93,44 @@ static int get_piece(fs_stream_body *b, fs_qcow2_piece *p)
 }
 
 /* The allocation map: raw reads whole objects; qcow2 needs the exact
- * extents, rounded to its clusters, and plans the image over them. */
+ * extents, rounded to its clusters, and plans the image over them. From
+ * RBD the map comes from RADOS when the snapshot is named (rbd_map.h),
+ * else from librbd. */
 static int build_map(fs_stream_body *b, const fs_stream_req *req)
 {
-	int r;
-	if (req->rbd_image)
-		r = b->qcow2 ? fs_extent_map_from_rbd_exact(&b->map, req->rbd_image, req->size)
-			: fs_extent_map_from_rbd(&b->map, req->rbd_image, req->size);
-	else
+	int r, bits = 0;
+	if (b->qcow2 && (bits = fs_qcow2_cluster_bits(req->qcow2_cluster_size)) < 0)
+		return bits;
+	if (req->rbd_image && b->qcow2) {
+		r = fs_rbd_map_build(&b->map, req->rbd_image, req->rbd_io, req->rbd_snap, req->size,
+			1ull << bits, &b->minfo);
+		if (r == 0)
+			fs_log(req->log, FASTSNAP_LOG_INFO, "stream: %s map: %llu bytes in %zu extents, "
+				"%llu objects (%llu in parents), %.3f s%s%s",
+				b->minfo.exact ? "RADOS" : "librbd (whole objects)",
+				(unsigned long long)b->map.allocated, b->map.n,
+				(unsigned long long)b->minfo.objects,
+				(unsigned long long)b->minfo.parent_objects, b->minfo.seconds,
+				b->minfo.exact ? "" : ": ", b->minfo.why);
+	} else if (req->rbd_image) {
+		r = fs_extent_map_from_rbd(&b->map, req->rbd_image, req->size);
+	} else {
 		r = fs_extent_map_from_fd(&b->map, req->fd, req->size);
+	}
 	if (r < 0 || !b->qcow2) {
 		b->total = req->size;
 		return r;
 	}
-	int bits = fs_qcow2_cluster_bits(req->qcow2_cluster_size);
-	if (bits < 0)
-		return bits;
 	if ((r = fs_extent_map_round(&b->map, 1ull << bits)) < 0)
 		return r;
-	if (req->qcow2_zero_scan > 0 || (req->qcow2_zero_scan == 0 && req->rbd_image)) {
+	/* auto: scan only where the map may hold whole zero clusters: librbd's
+	 * (an object from byte 0 to its highest written byte), or a RADOS map
+	 * whose every object came back whole (memstore; objects written whole,
+	 * where the adaptive scan gives up after a twentieth). An exact map
+	 * names allocated blocks only: a scan would read them twice to find
+	 * written zeros (docs/streaming.md). */
+	int auto_scan = req->rbd_image && (!b->minfo.exact || b->minfo.coarse);
+	if (req->qcow2_zero_scan > 0 || (req->qcow2_zero_scan == 0 && auto_scan)) {
 		uint64_t before = b->map.allocated;
 		double t = fs_now();
 		fs_reader_opts ro = { .rbd_image = req->rbd_image, .fd = req->rbd_image ? -1 : req->fd,
@@ -166,6 +187,7 @@ int fs_stream_body_new(fs_stream_body **out, const fs_stream_req *req)
 		.rbd_image = req->rbd_image, .fd = req->rbd_image ? -1 : req->fd,
 		.size = req->size, .map = &b->map, .depth = b->depth,
 		.read_size = req->read_size,
+		.rbd_span = b->qcow2 && req->qcow2_rbd_span >= 0,
 	};
 	r = fs_reader_new(&b->rd, &ro);
 	if (r < 0)
@@ -284,6 +306,9 @@ int fs_stream_body_finish(fs_stream_body *b, fs_stream_res *res)
 	res->bytes_allocated = b->map.allocated;
 	res->bytes_scanned = b->scanned;
 	res->virtual_size = b->qcow2 ? b->layout.virtual_size : b->req.size;
+	res->map_rados = b->minfo.exact;
+	snprintf(res->map_why, sizeof(res->map_why), "%s", b->minfo.why);
+	res->map_seconds = b->minfo.seconds;
 	return 0;
 }
 

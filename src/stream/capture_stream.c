@@ -22,6 +22,11 @@ int fs_stream_from_capture(fs_stream_path_req *q, fs_stream_res *res)
 	/* Proof of life on the source disk is the capture's run tag, written
 	 * before the snapshot and kept for the whole run (capture/capture.h). */
 	int rc = fs_capture_source(q->cap, &req->rbd_image, &req->fd, &req->size);
+	if (rc == 0 && req->rbd_image) {
+		/* named, so that a qcow2 maps the snapshot from RADOS (stream/rbd_map.h) */
+		req->rbd_io = q->cap->io;
+		req->rbd_snap = q->cap->snap;
+	}
 	if (rc == 0 && (rc = fs_step_begin(q->st, FASTSNAP_STEP_STREAM)) == 0)
 		rc = fs_stream_run(q->g, req, res);
 	rc = fs_capture_finish_read(q->cap, rc);

@@ -35,6 +35,7 @@ typedef struct {
 	fs_extent *subs;            /* allocated parts of the chunk (absolute) */
 	size_t nsub;
 	size_t capsub;
+	uint64_t need;              /* allocated bytes of the chunk (rbd_span: < the span) */
 	rbd_completion_t *comps;    /* parallel to subs (rbd) */
 	size_t ncomp;
 } fs_slot;
@@ -45,6 +46,7 @@ struct fs_reader {
 	uint64_t size;
 	const fs_extent_map *map;
 	fs_extent_map own_map;
+	int span;                   /* rbd_span */
 	unsigned int depth;
 	uint64_t rs;
 	size_t bufsize;
@@ -113,6 +115,13 @@ static int slot_plan(fs_reader *r, fs_slot *s)
 		s->subs[s->nsub].off = a;
 		s->subs[s->nsub].len = b - a;
 		s->nsub++;
+	}
+	s->need = 0;
+	for (size_t i = 0; i < s->nsub; i++)
+		s->need += s->subs[i].len;
+	if (r->span && r->img && s->nsub > 1) {
+		s->subs[0].len = s->subs[s->nsub - 1].off + s->subs[s->nsub - 1].len - s->subs[0].off;
+		s->nsub = 1;
 	}
 	return 0;
 }
@@ -336,6 +345,7 @@ int fs_reader_new(fs_reader **out, const fs_reader_opts *o)
 	if (!r)
 		return fs_err(FASTSNAP_ENOMEM, "out of memory for the reader");
 	r->img = o->rbd_image;
+	r->span = o->rbd_span;
 	r->fd = o->rbd_image ? -1 : o->fd;
 	r->size = o->size;
 	r->depth = depth;
@@ -393,7 +403,7 @@ int fs_reader_next(fs_reader *r, fs_chunk *out)
 		pthread_mutex_unlock(&r->mu);
 		uint64_t n = rbd_wait(s);
 		pthread_mutex_lock(&r->mu);
-		r->bytes_read += n;
+		r->bytes_read += r->span && n ? s->need : n;
 		s->state = SLOT_DONE;
 	}
 	while (s->state != SLOT_DONE)

@@ -34,6 +34,11 @@ typedef struct {
 	unsigned int depth;         /* chunks in flight (0: 8) */
 	uint64_t read_size;         /* bytes per chunk (0: 4 MiB) */
 	unsigned int file_threads;  /* pread threads for a file (0: min(depth, 4)) */
+	int rbd_span;               /* RBD: one read per chunk, from its first allocated
+	                             * byte to its last, instead of one per allocated
+	                             * part: librbd reads it with RADOS SPARSE_READ, which
+	                             * moves only the allocated bytes, in one OSD op per
+	                             * object instead of one per part (docs/streaming.md) */
 } fs_reader_opts;
 
 typedef struct {
@@ -45,7 +50,9 @@ typedef struct {
 } fs_chunk;
 
 typedef struct {
-	uint64_t bytes_read;        /* bytes read from the source */
+	uint64_t bytes_read;        /* bytes read from the source: the map's (a span's
+	                             * holes, which librbd's sparse read does not move,
+	                             * are not counted) */
 	uint64_t reads;             /* read calls issued */
 	unsigned int buffers;       /* data buffers allocated (== depth) */
 	size_t buffer_size;

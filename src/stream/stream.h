@@ -24,6 +24,10 @@ typedef struct {
 	rbd_image_t rbd_image;      /* opened (read-only) at the snapshot to read */
 	int fd;                     /* raw file or block device, or -1 */
 	uint64_t size;              /* the disk size (bytes to send when raw) */
+	rados_ioctx_t rbd_io;       /* RBD: the image's pool, and ... */
+	const char *rbd_snap;       /* ... the snapshot it is open at: with both, qcow2 maps
+	                             * the snapshot from RADOS (stream/rbd_map.h); without,
+	                             * from librbd (whole objects) */
 
 	/* what is sent */
 	const char *disk_format;    /* NULL or "raw": the disk's bytes; "qcow2": a qcow2 (v3)
@@ -31,11 +35,12 @@ typedef struct {
 	uint64_t qcow2_cluster_size; /* qcow2 only; 0: 64 KiB; a power of two, 512 B .. 2 MiB */
 	int qcow2_zero_scan;        /* qcow2 only: read the map once before the upload and
 	                             * leave out the clusters that are all zeros:
-	                             * 0 auto (RBD, whose exact map is per-object coarse:
-	                             * on, but given up after a twentieth of the map when
-	                             * under an eighth of it is zeros; files, whose map is
-	                             * exact: off), >0 on (whole map), <0 off
-	                             * (docs/streaming.md) */
+	                             * 0 auto: off where the map is exact (a file; RBD
+	                             * mapped from RADOS with holes inside objects); else
+	                             * (librbd's map, or a RADOS map of whole objects only,
+	                             * as memstore gives) on, but given up after a
+	                             * twentieth of the map when under an eighth of it is
+	                             * zeros; >0 on (whole map), <0 off (docs/streaming.md) */
 
 	/* target */
 	const char *image_id;       /* queued Glance image */
@@ -46,6 +51,8 @@ typedef struct {
 	unsigned int depth;         /* reads in flight (0: 8) */
 	uint64_t read_size;         /* bytes per read (0: 4 MiB) */
 	int verify_md5;             /* also md5, compared with `checksum` */
+	int qcow2_rbd_span;         /* qcow2 from RBD: 0 auto (on), <0 off: read each chunk
+	                             * as one span (fs_reader_opts.rbd_span) */
 
 	/* progress (FASTSNAP_STEP_STREAM) and cancellation */
 	fastsnap_progress_cb progress_cb;
@@ -63,6 +70,10 @@ typedef struct {
 	uint64_t bytes_scanned;     /* qcow2_zero_scan: bytes read by the scan */
 	uint64_t virtual_size;      /* the disk size the image announces (qcow2: rounded up
 	                             * to 512 bytes, as qemu counts whole sectors) */
+	int map_rados;              /* qcow2 from RBD: 1 the map came from RADOS, 0 from
+	                             * librbd (whole objects), with the reason in map_why */
+	char map_why[256];
+	double map_seconds;         /* building the map (before any zero scan) */
 	double seconds;
 } fs_stream_res;
 
