@@ -348,3 +348,171 @@ Test(edge, volume_backed_edge_disk_goes_to_default_store)
 	free(disk);
 	edge_close();
 }
+
+/* ---- copies into further stores (snapshot --copy-to, fastsnap copy) ---- */
+
+/* The JSON's copies: the status of `store`, or NULL. */
+static const char *copy_status(const cJSON *j, const char *store)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "copies")) {
+		const char *s = fst_jstr(c, "store");
+		if (s && !strcmp(s, store))
+			return fst_jstr(c, "status");
+	}
+	return NULL;
+}
+
+/* Glance's user of the edge cluster loses (or gets back) its access to the
+ * edge's images pool: Glance's writes into store `edge` then really fail. */
+static void edge_glance_images_access(int allow)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "{\"prefix\": \"auth caps\", \"entity\": \"client.glance\", "
+		"\"caps\": [\"mon\", \"profile rbd\", \"osd\", \"%s\"]}",
+		allow ? "profile rbd pool=images, profile rbd pool=vms" : "profile rbd pool=vms");
+	const char *cmds[] = { cmd };
+	char *outs = NULL, *outbuf = NULL;
+	size_t outs_len = 0, outbuf_len = 0;
+	int r = rados_mon_command(eadmin, cmds, 1, "", 0, &outbuf, &outbuf_len, &outs, &outs_len);
+	rados_buffer_free(outbuf);
+	rados_buffer_free(outs);
+	cr_assert_eq(r, 0, "edge: auth caps client.glance: %s", strerror(-r));
+}
+
+/* The operators' flow at an edge site: the snapshot lands in `edge` by the
+ * direct path, then Glance copies it to the central store (`--copy-to
+ * fast`); the run waits, and the JSON says per store. */
+Test(edge, edge_snapshot_copied_to_central_store)
+{
+	edge_open();
+	char *base = fst_base_image("fast", 8 * MiB, 51);
+	glance_copy(base, "edge");
+	char *disk = fst_unique("fst-edge-disk"), sha[129], vdisk[300];
+	fst_nova_disk(evms, eimages, base, disk, 16 * MiB, 52, every_other, sha);
+	snprintf(vdisk, sizeof(vdisk), "vms/%s", disk);
+	char extra[160];
+	snprintf(extra, sizeof(extra), "--base-image-ref %s --copy-to fast --copy-wait 120", base);
+	cJSON *j = NULL;
+	char *id = snap(&j, edge_env, vdisk, extra, "direct", "edge");
+	cr_assert_str_eq(copy_status(j, "fast"), "done", "copies: %s", cJSON_PrintUnformatted(j));
+	cr_assert_str_eq(fst_jstr(j, "stores"), "edge,fast");
+	cJSON_Delete(j);
+	char *stores = fst_glance_prop(id, "stores");
+	cr_assert(in_list(stores, "edge") && in_list(stores, "fast"), "stores: %s", stores);
+	free(stores);
+	assert_data(id, sha);
+	/* the copy is a whole image in the central cluster */
+	cr_assert(fst_rbd_exists(images, id));
+	char csha[129];
+	fst_rbd_sha512(images, id, "snap", csha);
+	cr_assert_str_eq(csha, sha, "the central copy differs from the disk");
+	fst_glance_delete(id);
+	cr_assert(!fst_rbd_exists(images, id) && !fst_rbd_exists(eimages, id));
+	fst_rbd_remove_all(evms, disk);
+	fst_glance_delete(base);
+	free(id);
+	free(disk);
+	free(base);
+	edge_close();
+}
+
+/* A copy that fails (Glance's Ceph user may not write the edge's images
+ * pool) never undoes the snapshot: exit status 5, the image active in its
+ * own store with the disk's data, and the JSON says which stores have it.
+ * With all_stores_must_succeed (the default) Glance stops at the first
+ * failure; with --copy-partial the other store is still copied. */
+Test(edge, failed_copy_keeps_the_snapshot)
+{
+	edge_open();
+	char *disk = fst_unique("fst-edge-cdisk"), sha[129], vdisk[300];
+	fst_rbd_create_filled(vms, disk, 16 * MiB, 0x3d, 53, every_other, sha);
+	snprintf(vdisk, sizeof(vdisk), "vms/%s", disk);
+	edge_glance_images_access(0);
+	char *name = fst_unique("fst-edge-snap"), *name2 = fst_unique("fst-edge-snap"), *err = NULL,
+		*err2 = NULL;
+	cJSON *j = NULL, *j2 = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "snapshot --disk %s --name %s --store fast "
+		"--copy-to edge,local --copy-wait 120", vdisk, name);
+	int st2 = fst_cli_json(&j2, &err2, NULL, "snapshot --disk %s --name %s --store fast "
+		"--copy-to edge,local --copy-partial --copy-wait 120", vdisk, name2);
+	edge_glance_images_access(1);
+	cr_assert_eq(st, 5, "exit %d (want 5: made, not in every store); stderr: %s", st, err);
+	cr_assert_not_null(j, "stderr: %s", err);
+	cr_assert_str_eq(fst_jstr(j, "store"), "fast");
+	cr_assert_str_eq(copy_status(j, "edge"), "failed");
+	cr_assert_str_eq(copy_status(j, "local"), "failed", "all_stores_must_succeed: %s",
+		cJSON_PrintUnformatted(j));
+	cr_assert_str_eq(fst_jstr(j, "stores"), "fast");
+	cr_assert(strstr(err, "is not in store 'edge' (failed)"), "stderr: %s", err);
+	char *id = strdup(fst_jstr(j, "image_id"));
+	assert_data(id, sha);
+	cr_assert_eq(st2, 5, "exit %d; stderr: %s", st2, err2);
+	cr_assert_str_eq(copy_status(j2, "edge"), "failed");
+	cr_assert_str_eq(copy_status(j2, "local"), "done", "--copy-partial: %s", cJSON_PrintUnformatted(j2));
+	cr_assert_str_eq(fst_jstr(j2, "stores"), "fast,local");
+	char *id2 = strdup(fst_jstr(j2, "image_id"));
+	assert_data(id2, sha);
+	cr_assert(!fst_rbd_exists(eimages, id) && !fst_rbd_exists(eimages, id2),
+		"a failed copy left an image in the edge cluster");
+	fst_glance_delete(id);
+	fst_glance_delete(id2);
+	cJSON_Delete(j);
+	cJSON_Delete(j2);
+	fst_rbd_remove_all(vms, disk);
+	free(id);
+	free(id2);
+	free(err);
+	free(err2);
+	free(name);
+	free(name2);
+	free(disk);
+	edge_close();
+}
+
+/* `fastsnap copy IMAGE --to STORE` for an existing image: copied (exit 0);
+ * again into a store that has it: Glance's 400, exit 1; as a member
+ * (Glance's copy_image policy is admin-only): 403, exit 1, said so. */
+Test(edge, copy_command)
+{
+	edge_open();
+	char *base = fst_base_image("fast", 4 * MiB, 54);
+	char *err = NULL;
+	cJSON *j = NULL;
+	int st = fst_cli_json(&j, &err, NULL, "copy %s --to edge --wait 120", base);
+	cr_assert_eq(st, 0, "exit %d; stderr: %s", st, err);
+	cr_assert_not_null(j, "stderr: %s", err);
+	cr_assert_str_eq(fst_jstr(j, "image_id"), base);
+	cr_assert_str_eq(copy_status(j, "edge"), "done");
+	cr_assert_str_eq(fst_jstr(j, "stores"), "fast,edge");
+	cr_assert(fst_rbd_exists(eimages, base));
+	cJSON_Delete(j);
+	free(err);
+
+	st = fst_cli_json(&j, &err, NULL, "copy %s --to edge", base);
+	cr_assert_eq(st, 1, "exit %d; stderr: %s", st, err);
+	cr_assert(strstr(err, "edge"), "stderr: %s", err);
+	cr_assert_str_eq(copy_status(j, "edge"), "failed");
+	cJSON_Delete(j);
+	free(err);
+
+	char env[4096];
+	snprintf(env, sizeof(env), "FASTSNAP_GLANCE_HEADERS='%s'", fst_env("FASTSNAP_DEV_MEMBER_HEADERS"));
+	st = fst_cli_json(&j, &err, env, "copy %s --to local", base);
+	cr_assert_eq(st, 1, "exit %d; stderr: %s", st, err);
+	cr_assert(strstr(err, "copy_image"), "stderr: %s", err);
+	cJSON_Delete(j);
+	free(err);
+	char *stores = fst_glance_prop(base, "stores");
+	cr_assert_str_eq(stores, "fast,edge");
+	free(stores);
+
+	st = fst_cli_json(&j, &err, NULL, "copy %s", base);
+	cr_assert_eq(st, 2, "no --to: usage error; stderr: %s", err);
+	cJSON_Delete(j);
+	free(err);
+	fst_glance_delete(base);
+	cr_assert(!fst_rbd_exists(eimages, base));
+	free(base);
+	edge_close();
+}
