@@ -621,6 +621,7 @@ fsdev_up_done() {
 # fsdev_edge_healthy: part of each stack's health check. A state dir with an
 # edge cluster needs its daemons alive and its OSD up; one without is
 # healthy only when --edge was not asked for (then it is rebuilt with one).
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
 fsdev_edge_healthy() {
   if [[ -f $STATE/edge/ceph.conf ]]; then
     local comp
@@ -637,6 +638,7 @@ fsdev_edge_healthy() {
 
 # fsdev_up_edge: the edge cluster's mon and OSD (pools, users), then the
 # Glance store. Before glance-api starts; after the main cluster's OSD.
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
 fsdev_up_edge() {
   ((${edge:-0})) || return 0
   local e=$STATE/edge backends
@@ -673,6 +675,7 @@ EOF
 }
 
 # fsdev_up_edge_ready: wait for the edge OSD, initialise its pools.
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
 fsdev_up_edge_ready() {
   ((${edge:-0})) || return 0
   ( STATE=$STATE/edge; fsdev_up_pools_ready ) || fsdev_die "the edge cluster's OSD or pools are not ready"
@@ -681,6 +684,7 @@ fsdev_up_edge_ready() {
 
 # The env file's edge lines: what a run that plays an edge compute node sets
 # (CEPH_CONF=$FASTSNAP_DEV_EDGE_CEPH_CONF FASTSNAP_CEPH_KEYRING=$FASTSNAP_DEV_EDGE_CEPH_KEYRING).
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
 fsdev_env_edge() {
   [[ -f $STATE/edge/ceph.conf ]] || return 0
   local e=$STATE/edge
@@ -694,6 +698,7 @@ fsdev_env_edge() {
   echo "export FASTSNAP_DEV_EDGE_STORE=edge"
 }
 
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
 fsdev_edge_summary() {
   [[ -f $STATE/edge/ceph.conf ]] || return 0
   # shellcheck disable=SC1091
