@@ -33,16 +33,22 @@ fsdev_pidfile() {
     keystone) echo run/keystone.pid ;;
     osd)    echo run/ceph-osd.0.pid ;;
     mon)    echo run/ceph-mon.a.pid ;;
+    edge-osd) echo edge/run/ceph-osd.0.pid ;;
+    edge-mon) echo edge/run/ceph-mon.a.pid ;;
   esac
 }
 fsdev_exe() {
   case $1 in
     glance) echo glance-api ;;
     keystone) echo uwsgi ;;
-    osd)    echo ceph-osd ;;
-    mon)    echo ceph-mon ;;
+    osd|edge-osd) echo ceph-osd ;;
+    mon|edge-mon) echo ceph-mon ;;
   esac
 }
+# The edge cluster's daemons (ceph-dev/up --edge: a second Ceph cluster in
+# STATE/edge), stopped after the main ones. Every stop and stray check
+# includes them: without --edge their pid files do not exist.
+FSDEV_EDGE_COMPONENTS=(edge-osd edge-mon)
 
 # fsdev_pid_is_ours STATE COMPONENT PID: the pid is alive (not a zombie) and its
 # command line names the component's executable and this state dir. This makes
@@ -73,7 +79,7 @@ fsdev_live_pid() {
 # to report, never to kill.
 fsdev_stray_pids() {
   local state=$1 p comp known=" " pid
-  for comp in "${FSDEV_COMPONENTS[@]}"; do
+  for comp in "${FSDEV_COMPONENTS[@]}" "${FSDEV_EDGE_COMPONENTS[@]}"; do
     pid=$(fsdev_live_pid "$state" "$comp") && known+="$pid "
   done
   # cheap first pass: command lines that mention the state dir at all
@@ -158,10 +164,11 @@ fsdev_wait_reaped() {
   return 0
 }
 
-# fsdev_stop_all STATE: stop every component by pid file, Glance, OSD, mon.
+# fsdev_stop_all STATE: stop every component by pid file, Glance, OSD, mon,
+# then the edge cluster's OSD and mon (if any).
 fsdev_stop_all() {
   local state=$1 comp rc=0
-  for comp in "${FSDEV_COMPONENTS[@]}"; do
+  for comp in "${FSDEV_COMPONENTS[@]}" "${FSDEV_EDGE_COMPONENTS[@]}"; do
     fsdev_stop "$state" "$comp" || rc=1
   done
   return $rc
@@ -331,8 +338,9 @@ fsdev_elapsed() { "$FSDEV_PY" -c "import sys; print('%.1f' % (float(sys.argv[1])
 fsdev_phase() { [[ ${FASTSNAP_DEV_TIMING:-0} == 1 ]] && printf 'up: %6s s  %s\n' "$(fsdev_elapsed)" "$*" >&2; return 0; }
 fsdev_q() { printf '%q' "$1"; }
 
-# fsdev_up_options USAGE_FN ARGS...: --bluestore, --memstore, --quiet, -h.
-# Sets objectstore, explicit (was the object store asked for? If not, a
+# fsdev_up_options USAGE_FN ARGS...: --bluestore, --memstore, --edge, --quiet, -h.
+# Sets edge (--edge or FASTSNAP_DEV_EDGE=1: the second cluster, fsdev_up_edge),
+# objectstore, explicit (was the object store asked for? If not, a
 # running cluster of either kind will do), quiet, MEMSTORE_BYTES,
 # BLUESTORE_GB, BLUESTORE_BYTES and PAXOS_INTERVAL.
 # The mon's paxos propose interval bounds the latency of every map change,
@@ -346,6 +354,8 @@ fsdev_up_options() {
   local usage=$1; shift
   objectstore=memstore
   explicit=0
+  edge=0
+  [[ ${FASTSNAP_DEV_EDGE:-0} =~ ^(1|true|yes|on)$ ]] && edge=1
   [[ ${FASTSNAP_DEV_BLUESTORE:-0} =~ ^(1|true|yes|on)$ ]] && objectstore=bluestore
   [[ -n ${FASTSNAP_DEV_BLUESTORE:-} ]] && explicit=1
   quiet=0
@@ -354,6 +364,7 @@ fsdev_up_options() {
       --bluestore) objectstore=bluestore; explicit=1 ;;
       --memstore) objectstore=memstore; explicit=1 ;;
       --quiet|-q) quiet=1 ;;
+      --edge) edge=1 ;;
       -h|--help) "$usage"; exit 0 ;;
       *) "$usage" >&2; exit 2 ;;
     esac
@@ -407,6 +418,7 @@ fsdev_up_reuse() {
       fi
       fsdev_say "ceph-dev: already running"
       summary
+      fsdev_edge_summary
       ((quiet)) && echo "$STATE/env"
       exit 0
     fi
@@ -577,6 +589,7 @@ fsdev_env_dev() {
   echo "export FASTSNAP_DEV_VMS_POOL=vms"
   echo "export FASTSNAP_DEV_IMAGES_POOL=images"
   echo "export FASTSNAP_DEV_RBD_STORE=fast"
+  fsdev_env_edge
 }
 
 # fsdev_up_done WRITER: the env file from WRITER's output (mode 600, then
@@ -588,6 +601,108 @@ fsdev_up_done() {
   started=0
   fsdev_say "ceph-dev: up in $(fsdev_elapsed) s"
   summary
+  fsdev_edge_summary
   ((quiet)) && echo "$STATE/env"
   exit 0
+}
+
+# ---------------------------------------------------------------------------
+# The edge cluster (ceph-dev/up --edge, either stack): a second single-node
+# Ceph cluster in STATE/edge, as a distributed compute site has (its own fsid,
+# mon, OSD, pools vms and images, users fastsnap and glance, ceph.conf,
+# keyrings, pid files), and an rbd store `edge` in it (its own
+# rbd_store_ceph_conf) given to the same Glance by a file in Glance's config
+# dir (glance/config.d/edge.conf), read after glance-api.conf. The stacks'
+# scripts call fsdev_up_edge after their own OSD and fsdev_up_edge_ready
+# after their pools are ready; both do nothing without --edge.
+# The edge cluster reuses the main cluster's functions (fsdev_up_mon,
+# fsdev_up_osd, fsdev_up_pools_ready) with STATE set to STATE/edge.
+
+# fsdev_edge_healthy: part of each stack's health check. A state dir with an
+# edge cluster needs its daemons alive and its OSD up; one without is
+# healthy only when --edge was not asked for (then it is rebuilt with one).
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
+fsdev_edge_healthy() {
+  if [[ -f $STATE/edge/ceph.conf ]]; then
+    local comp
+    for comp in "${FSDEV_EDGE_COMPONENTS[@]}"; do
+      fsdev_live_pid "$STATE" "$comp" >/dev/null || return 1
+    done
+    grep -q '^export FASTSNAP_DEV_EDGE_CEPH_CONF=' "$STATE/env" 2>/dev/null || return 1
+    ( STATE=$STATE/edge; fsdev_up_osd_up ) || return 1
+  else
+    ((${edge:-0} == 0)) || return 1
+  fi
+  return 0
+}
+
+# fsdev_up_edge: the edge cluster's mon and OSD (pools, users), then the
+# Glance store. Before glance-api starts; after the main cluster's OSD.
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
+fsdev_up_edge() {
+  ((${edge:-0})) || return 0
+  local e=$STATE/edge backends
+  mkdir -p "$e"/{run,log,crash,osd.0}
+  EDGE_MON_PORT=$(fsdev_free_port) || fsdev_die "no free port for the edge cluster's mon"
+  EDGE_FSID=$(uuidgen)
+  fsdev_render "$FSDEV_HOME/templates/ceph.conf.in" "$e/ceph.conf" \
+    "STATE=$e" "FSID=$EDGE_FSID" "MON_PORT=$EDGE_MON_PORT" "OBJECTSTORE=$objectstore" \
+    "MEMSTORE_BYTES=$MEMSTORE_BYTES" "BLUESTORE_BYTES=$BLUESTORE_BYTES" "PAXOS_INTERVAL=$PAXOS_INTERVAL"
+  fsdev_say "ceph-dev: edge cluster in $e (fsid $EDGE_FSID, mon port $EDGE_MON_PORT)"
+  # (a subshell: fsdev_up_mon and fsdev_up_osd work on $STATE; a failure
+  # exits it, and this script's EXIT trap stops both clusters)
+  ( STATE=$e FSID=$EDGE_FSID OSD_UUID=$(uuidgen) MON_PORT=$EDGE_MON_PORT
+    fsdev_up_mon
+    fsdev_up_osd ) || fsdev_die "the edge cluster did not start (logs: $e/log/)"
+  fsdev_phase "edge cluster: mon and OSD started"
+  # The same Glance gets an rbd store `edge` in the edge cluster: the main
+  # config's enabled_backends plus edge:rbd (oslo.config: a file of
+  # --config-dir is read after --config-file, and its value wins).
+  backends=$(sed -n 's/^enabled_backends *= *//p' "$STATE/glance-api.conf")
+  [[ -n $backends ]] || fsdev_die "no enabled_backends in $STATE/glance-api.conf"
+  cat > "$STATE/glance/config.d/edge.conf" <<EOF
+# Written by ceph-dev/up --edge: the edge cluster's rbd store (ceph-dev/README.md, "The edge cluster").
+[DEFAULT]
+enabled_backends = $backends, edge:rbd
+
+[edge]
+store_description = Ceph RBD, edge cluster, pool images
+rbd_store_pool = images
+rbd_store_user = glance
+rbd_store_ceph_conf = $e/ceph.conf
+rbd_store_chunk_size = 8
+EOF
+}
+
+# fsdev_up_edge_ready: wait for the edge OSD, initialise its pools.
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
+fsdev_up_edge_ready() {
+  ((${edge:-0})) || return 0
+  ( STATE=$STATE/edge; fsdev_up_pools_ready ) || fsdev_die "the edge cluster's OSD or pools are not ready"
+  fsdev_phase "edge cluster ready"
+}
+
+# The env file's edge lines: what a run that plays an edge compute node sets
+# (CEPH_CONF=$FASTSNAP_DEV_EDGE_CEPH_CONF FASTSNAP_CEPH_KEYRING=$FASTSNAP_DEV_EDGE_CEPH_KEYRING).
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
+fsdev_env_edge() {
+  [[ -f $STATE/edge/ceph.conf ]] || return 0
+  local e=$STATE/edge
+  echo "# the edge cluster (ceph-dev/up --edge): Glance's store 'edge'"
+  echo "export FASTSNAP_DEV_EDGE_CEPH_CONF=$(fsdev_q "$e/ceph.conf")"
+  echo "export FASTSNAP_DEV_EDGE_CEPH_KEYRING=$(fsdev_q "$e/ceph.client.fastsnap.keyring")"
+  echo "export FASTSNAP_DEV_EDGE_ADMIN_KEYRING=$(fsdev_q "$e/ceph.client.admin.keyring")"
+  echo "export FASTSNAP_DEV_EDGE_GLANCE_KEYRING=$(fsdev_q "$e/ceph.client.glance.keyring")"
+  echo "export FASTSNAP_DEV_EDGE_FSID=$(sed -n 's/^fsid = //p' "$e/ceph.conf")"
+  echo "export FASTSNAP_DEV_EDGE_MON_PORT=$(sed -n 's/^mon host = v2:127.0.0.1://p' "$e/ceph.conf")"
+  echo "export FASTSNAP_DEV_EDGE_STORE=edge"
+}
+
+# shellcheck disable=SC2030,SC2031  # STATE=STATE/edge in a subshell, on purpose
+fsdev_edge_summary() {
+  [[ -f $STATE/edge/ceph.conf ]] || return 0
+  # shellcheck disable=SC1091
+  ( source "$STATE/env"
+    fsdev_say "  edge      : fsid $FASTSNAP_DEV_EDGE_FSID, mon v2:127.0.0.1:$FASTSNAP_DEV_EDGE_MON_PORT, pools vms images; Glance store edge (rbd images)"
+    fsdev_say "              an edge compute node: CEPH_CONF=\$FASTSNAP_DEV_EDGE_CEPH_CONF FASTSNAP_CEPH_KEYRING=\$FASTSNAP_DEV_EDGE_CEPH_KEYRING" )
 }

@@ -491,6 +491,30 @@ typedef struct {
 	/** The temporary snapshot's name on the disk (Nova: its random hex),
 	 * or NULL: fastsnap's own, which `fastsnap gc` recognises. */
 	const char *tmp_snap_name;
+
+	/* Version 6 */
+	/** Stores to copy the new image into once it is active, with Glance's
+	 * copy-image import (POST /v2/images/{id}/import), or NULL: the config
+	 * file's [glance] copy_to, else none (docs/operations.md, "Edge
+	 * sites"). The run waits for the copies up to copy_wait_s. A copy that
+	 * fails never undoes the snapshot: the call still returns 0 and the
+	 * result says, per store, which have the image
+	 * (fastsnap_result_copy_count and _get, "copies" in the JSON). Glance
+	 * lets only admins copy by default (its copy_image policy). */
+	const char *const *copy_to;
+	size_t copy_to_count;
+	/** Glance's all_stores_must_succeed: 0 = unset ([glance]
+	 * copy_all_must_succeed, else Glance's default, true), 1 = true,
+	 * -1 = false (every store is tried, whatever the others do). */
+	int copy_all_must_succeed;
+	/** How long to wait for the copies, in seconds: 0 = default (600), < 0
+	 * = do not wait (the stores are reported "copying"). Glance goes on
+	 * copying after the wait ends ("timeout"). */
+	long copy_wait_s;
+	/** Called, from the calling thread, when a store's copy changes state:
+	 * "copying", "done", "failed", "timeout". */
+	void (*copy_cb)(const char *store, const char *state, void *payload);
+	void *copy_payload;
 } fastsnap_snapshot_opts;
 
 /**
@@ -516,10 +540,11 @@ typedef struct {
 #define FASTSNAP_SNAPSHOT_ALLOW_QCOW2_IN_RBD 0x2u
 
 /** As FASTSNAP_ENGINE_OPTS_VERSION: versions 1 to this one are accepted. */
-#define FASTSNAP_SNAPSHOT_OPTS_VERSION 5
+#define FASTSNAP_SNAPSHOT_OPTS_VERSION 6
 #define FASTSNAP_SNAPSHOT_OPTS_INIT { FASTSNAP_SNAPSHOT_OPTS_VERSION, \
 	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FASTSNAP_FLATTEN_SYNC, FASTSNAP_IMAGE_SNAPSHOT, \
-	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
+	NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, \
+	NULL, 0, 0, 0, NULL, NULL }
 
 /** A plan or the result of a run. Free with fastsnap_result_free(). */
 typedef struct fastsnap_result fastsnap_result;
@@ -594,6 +619,22 @@ FASTSNAP_EXTERN int fastsnap_result_needs_attention(const fastsnap_result *r);
  * ("remove snapshot vms/disk@fastsnap-..."), or NULL when out of range. */
 FASTSNAP_EXTERN size_t fastsnap_result_cleanup_count(const fastsnap_result *r);
 FASTSNAP_EXTERN const char *fastsnap_result_cleanup_get(const fastsnap_result *r, size_t i);
+/** How many stores the run was asked to copy the image into (copy_to, or
+ * fastsnap_copy's stores). */
+FASTSNAP_EXTERN size_t fastsnap_result_copy_count(const fastsnap_result *r);
+/**
+ * The i-th of those stores (NULL when out of range), its state in *state
+ * ("done": the image is in it; "failed"; "timeout": still copying when the
+ * wait ended, Glance goes on; "copying": not waited for) and in *detail
+ * why (or NULL); either pointer may be NULL.
+ */
+FASTSNAP_EXTERN const char *fastsnap_result_copy_get(const fastsnap_result *r, size_t i,
+	const char **state, const char **detail);
+/** How many of those stores do not have the image (not "done"): 0 when every copy is there. */
+FASTSNAP_EXTERN size_t fastsnap_result_copy_missing(const fastsnap_result *r);
+/** The image's stores as Glance last listed them ("fast,edge"), or NULL
+ * when no copy was asked for. */
+FASTSNAP_EXTERN const char *fastsnap_result_stores(const fastsnap_result *r);
 /** The result as one JSON object (owned by the result; built on the first call, hence not const). */
 FASTSNAP_EXTERN const char *fastsnap_result_json(fastsnap_result *r);
 /** Free a result. NULL is ignored. Not while in use. */
@@ -611,6 +652,43 @@ FASTSNAP_EXTERN void fastsnap_result_free(fastsnap_result *r);
  */
 FASTSNAP_EXTERN int fastsnap_direct_cleanup(fastsnap_engine *engine, const char *location,
 	unsigned int flags);
+
+/* ------------------------------------------------------------------ */
+/* Copies into further stores                                          */
+/* ------------------------------------------------------------------ */
+
+/** Options for fastsnap_copy(): the fields of the snapshot options' copy_* ones. */
+typedef struct {
+	unsigned int version;
+	const char *image_id;      /**< an active Glance image (required) */
+	const char *const *stores; /**< stores to copy it into (at least one) */
+	size_t stores_count;
+	int all_must_succeed;      /**< as fastsnap_snapshot_opts.copy_all_must_succeed */
+	long wait_s;               /**< as copy_wait_s */
+	void (*copy_cb)(const char *store, const char *state, void *payload);
+	void *copy_payload;
+	fastsnap_cancel *cancel;   /**< ends the wait (not Glance's copy), or NULL */
+} fastsnap_copy_opts;
+
+#define FASTSNAP_COPY_OPTS_VERSION 1
+#define FASTSNAP_COPY_OPTS_INIT { FASTSNAP_COPY_OPTS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, NULL }
+
+/**
+ * Copy an existing, active image into further stores with Glance's
+ * copy-image import, and wait up to wait_s for the copies
+ * (docs/operations.md, "Edge sites"). Returns 0 when Glance took the
+ * request, whatever the copies then do (see fastsnap_result_copy_*: the
+ * result carries image_id, the per-store states and the image's stores),
+ * or the request's error: FASTSNAP_ENOTFOUND (no such image),
+ * FASTSNAP_EFORBIDDEN (Glance's copy_image policy: admins by default),
+ * FASTSNAP_ECONFLICT (not active, or another import is running),
+ * FASTSNAP_EBADREQUEST (an unknown store, or one the image is in already),
+ * FASTSNAP_ECANCELED; *out then still holds a result whose stores are
+ * "failed" with that error. Ownership: the caller frees *out with
+ * fastsnap_result_free(). Thread-safety: any thread, a shared engine too.
+ */
+FASTSNAP_EXTERN int fastsnap_copy(fastsnap_result **out, fastsnap_engine *engine,
+	const fastsnap_copy_opts *opts);
 
 /* ------------------------------------------------------------------ */
 /* Backups                                                             */

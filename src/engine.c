@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "copy.h"
 #include "direct/direct.h"
 #include "engine.h"
 #include "core/opts.h"
@@ -369,6 +370,9 @@ static int run_snapshot(fastsnap_result **out, fastsnap_engine *e,
 	if (rc == 0 && run) {
 		if ((rc = stage_plan_create(&r)) == 0 && (rc = stage_path(&r)) == 0)
 			rc = stage_finish(&r);
+		/* copies into further stores: the image stands whatever they do */
+		if (rc == 0 && !r.ceph_only)
+			fs_copy_after_snapshot(r.res, r.g, e, &r.o);
 		if (rc < 0 && r.g)   /* clean-up runs to its end, canceled or not */
 			fs_glance_set_cancel(r.g, NULL, NULL);
 		if (rc < 0)

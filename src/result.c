@@ -85,6 +85,27 @@ uint64_t fastsnap_result_bytes_read(const fastsnap_result *r) { return r ? r->by
 const char *fastsnap_result_error(const fastsnap_result *r) { return r && r->error ? r->error : ""; }
 int fastsnap_result_error_code(const fastsnap_result *r) { return r ? r->error_code : 0; }
 int fastsnap_result_needs_attention(const fastsnap_result *r) { return r ? r->needs_attention : 0; }
+size_t fastsnap_result_copy_count(const fastsnap_result *r) { return r ? r->n_copies : 0; }
+const char *fastsnap_result_stores(const fastsnap_result *r) { return r ? r->stores : NULL; }
+
+const char *fastsnap_result_copy_get(const fastsnap_result *r, size_t i, const char **state,
+	const char **detail)
+{
+	int ok = r && i < r->n_copies;
+	if (state)
+		*state = ok ? r->copies[i].state : NULL;
+	if (detail)
+		*detail = ok ? r->copies[i].detail : NULL;
+	return ok ? r->copies[i].store : NULL;
+}
+
+size_t fastsnap_result_copy_missing(const fastsnap_result *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; r && i < r->n_copies; i++)
+		n += strcmp(r->copies[i].state, "done") != 0;
+	return n;
+}
 size_t fastsnap_result_cleanup_count(const fastsnap_result *r) { return r ? r->cleaned_up.n : 0; }
 
 const char *fastsnap_result_cleanup_get(const fastsnap_result *r, size_t i)
@@ -127,6 +148,8 @@ const char *fastsnap_result_json(fastsnap_result *r)
 		return NULL;
 	if (!r->planned_only)
 		json_str(o, "image_id", r->image_id);
+	if (r->copy_only)
+		goto copies;
 	json_str(o, "name", r->name);
 	json_str(o, "disk", r->disk);
 	cJSON_AddStringToObject(o, "path", fastsnap_path_name(r->path));
@@ -152,6 +175,20 @@ const char *fastsnap_result_json(fastsnap_result *r)
 		for (int i = 0; steps && i < FASTSNAP_STEP__COUNT; i++)
 			if (r->step_s[i] > 0)
 				cJSON_AddNumberToObject(steps, fastsnap_step_name((fastsnap_step)i), r->step_s[i]);
+	}
+copies:
+	if (r->n_copies || r->copy_only) {
+		cJSON *a = cJSON_AddArrayToObject(o, "copies");
+		for (size_t i = 0; a && i < r->n_copies; i++) {
+			cJSON *c = cJSON_CreateObject();
+			if (!c || !cJSON_AddItemToArray(a, c))
+				break;
+			cJSON_AddStringToObject(c, "store", r->copies[i].store);
+			cJSON_AddStringToObject(c, "status", r->copies[i].state);
+			cJSON_AddNumberToObject(c, "seconds", r->copies[i].seconds);
+			json_str(c, "detail", r->copies[i].detail);
+		}
+		json_str(o, "stores", r->stores);
 	}
 	if (r->needs_attention)
 		cJSON_AddStringToObject(o, "state", "needs-attention");
@@ -183,5 +220,11 @@ void fastsnap_result_free(fastsnap_result *r)
 	free(r->error);
 	free(r->json);
 	fs_strv_free(&r->cleaned_up);
+	for (size_t i = 0; i < r->n_copies; i++) {
+		free(r->copies[i].store);
+		free(r->copies[i].detail);
+	}
+	free(r->copies);
+	free(r->stores);
 	free(r);
 }

@@ -34,6 +34,16 @@ struct fastsnap_result {
 	int planned_only;
 	int needs_attention;        /* failed after the image went active: kept */
 	fs_strv cleaned_up;         /* what the failure path removed */
+	/* copies into further stores (copy.c): one per store asked for */
+	struct fs_copy_state {
+		char *store;
+		const char *state;      /* static: "copying", "done", "failed", "timeout" */
+		char *detail;           /* or NULL */
+		double seconds;         /* from the request to the end of this store's copy */
+	} *copies;
+	size_t n_copies;
+	char *stores;               /* the image's stores as last seen, or NULL */
+	int copy_only;              /* fastsnap_copy's result: no snapshot fields */
 };
 
 int fs_result_new(fastsnap_result **out);

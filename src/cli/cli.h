@@ -16,6 +16,7 @@
 #define EXIT_USAGE 2
 #define EXIT_THAW_FAILED 3   /* the image was made, but the thaw command failed */
 #define EXIT_KEPT 4          /* failed after the image went active: kept, needs attention */
+#define EXIT_COPY_INCOMPLETE 5 /* the image is made, but not in every store asked for (copies) */
 
 typedef struct {
 	const char *config;
@@ -65,5 +66,20 @@ int cmd_snapshot(global_opts *g, int argc, char **argv);
 int cmd_backup(global_opts *g, int argc, char **argv);
 int cmd_gc(global_opts *g, int argc, char **argv);
 int cmd_status(global_opts *g, int argc, char **argv);
+int cmd_copy(global_opts *g, int argc, char **argv);
+
+/* cli/copy_cmd.c: what `snapshot --copy-to` and `copy` share. */
+typedef struct {
+	const char *v[16];
+	size_t n;
+} cli_copy_list;
+/* Add the stores of one "a,b" argument (split in place); -1 (printed) on
+ * an empty, repeated or 17th store. */
+int cli_copy_list_add(cli_copy_list *l, char *arg, const char *opt);
+/* copy_cb: "fastsnap: copy to 'STORE': STATE" on stderr (payload: the global_opts). */
+void cli_copy_cb(const char *store, const char *state, void *payload);
+/* Summary lines (without --json or -q) and a stderr line per store that
+ * lacks the image; returns how many lack it. */
+size_t cli_copy_report(const global_opts *g, fastsnap_result *res);
 
 #endif

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 "  backup      a snapshot with image_type=backup, then rotation (fastsnap backup --help)\n"
 "  gc          find and clean up what interrupted runs left (fastsnap gc --help)\n"
 "  status      the final result of a --detach run (fastsnap status --help)\n"
+"  copy        copy an image into further stores with Glance (fastsnap copy --help)\n"
 "\n"
 "Global options:\n"
 "  --config FILE           nova.conf-style config ([glance], [libvirt]; env FASTSNAP_CONFIG)\n"
@@ -53,7 +54,8 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 success, 1 the operation failed, 2 usage error, 3 the image\n"
 "was made but the --thaw-cmd failed, 4 the run failed after the image went\n"
-"active (the image is kept and marked; see fastsnap gc).\n");
+"active (the image is kept and marked; see fastsnap gc), 5 the image was made\n"
+"but is not in every store --copy-to (or copy --to) named.\n");
 }
 
 /* Global options (getopt_long). */
@@ -167,6 +169,8 @@ static int run_command(global_opts *g, int sub_argc, char **sub_argv)
 		return cmd_gc(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(g, sub_argc, sub_argv);
+	if (strcmp(cmd, "copy") == 0)
+		return cmd_copy(g, sub_argc, sub_argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

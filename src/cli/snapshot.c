@@ -27,6 +27,7 @@ typedef struct {
 	long detach_timeout_s;    /* --detach-timeout */
 	int backup;               /* `fastsnap backup` */
 	long rotation;            /* -1: not given */
+	cli_copy_list copy_to;    /* --copy-to */
 } snapshot_args;
 
 static void snapshot_usage(FILE *f)
@@ -39,6 +40,7 @@ static void snapshot_usage(FILE *f)
 "                [--property KEY=VALUE]... [--verify-md5]\n"
 "                [--read-depth N] [--freeze-cmd CMD [--thaw-cmd CMD]]\n"
 "                [--hook-timeout SECONDS] [--detach [--detach-timeout SECONDS]]\n"
+"                [--copy-to STORE[,STORE...]]... [--copy-partial] [--copy-wait SECONDS]\n"
 "                [--json] [--dry-run]\n"
 "\n"
 "  --disk POOL/IMAGE       the instance disk in Ceph RBD\n"
@@ -75,12 +77,23 @@ static void snapshot_usage(FILE *f)
 "  --detach-timeout SECONDS  the --detach parent waits this long for the image\n"
 "                          to be active (default 3600); then it stops the child\n"
 "                          (SIGTERM: it cleans up), and fails\n"
+"  --copy-to STORE[,STORE...]  once the image is active, have Glance copy it into\n"
+"                          these stores too (its copy-image import; repeatable;\n"
+"                          default [glance] copy_to) and wait for each copy\n"
+"  --copy-partial          all_stores_must_succeed=false: every store is tried\n"
+"                          whatever the others do (default [glance]\n"
+"                          copy_all_must_succeed, else Glance's true)\n"
+"  --copy-wait SECONDS     wait this long for the copies (default 600; 0: do not\n"
+"                          wait); Glance goes on copying after the wait\n"
 "  --dry-run               print the plan (store, path and why); change nothing\n"
 "\n"
 "Exit status: 0 success, 1 the operation failed (nothing is left), 2 usage\n"
 "error, 3 the image was made but the --thaw-cmd failed (the guest may still be\n"
 "frozen), 4 the run failed after the image went active: the image is kept,\n"
 "marked fastsnap_state=needs-attention, and fastsnap gc finishes the rest;\n"
+"5 the image was made (and stands) but is not in every --copy-to store: the\n"
+"copies failed or were still going at the end of the wait (the JSON's copies\n"
+"and stores say which stores have it);\n"
 "129, 130, 143: stopped by SIGHUP, SIGINT or SIGTERM after cleaning up (a\n"
 "second signal exits at once and leaves the work for fastsnap gc).\n"
 "\n"
@@ -126,7 +139,8 @@ static void print_summary(fastsnap_result *r, int dry)
 
 /* Options of `snapshot` (getopt_long). */
 enum { O_HOOK_TO = 995, O_DETACH_TO = 996, O_FREEZE = 997, O_THAW = 998, O_DETACH = 999, O_DISK = 1000, O_FILE, O_NAME, O_BASE, O_STORE, O_INST, O_FLAT, O_FMT, O_PROP,
-	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON, O_BTYPE, O_ROT, O_QRBD };
+	O_DRY, O_MD5, O_DEPTH, O_USER, O_OWNER, O_JSON, O_BTYPE, O_ROT, O_QRBD, O_COPY_TO, O_COPY_PARTIAL,
+	O_COPY_WAIT };
 static const struct option snapshot_lo[] = {
 	{ "disk", required_argument, NULL, O_DISK },
 	{ "disk-file", required_argument, NULL, O_FILE },
@@ -151,6 +165,9 @@ static const struct option snapshot_lo[] = {
 	{ "backup-type", required_argument, NULL, O_BTYPE },
 	{ "rotation", required_argument, NULL, O_ROT },
 	{ "allow-qcow2-in-rbd", no_argument, NULL, O_QRBD },
+	{ "copy-to", required_argument, NULL, O_COPY_TO },
+	{ "copy-partial", no_argument, NULL, O_COPY_PARTIAL },
+	{ "copy-wait", required_argument, NULL, O_COPY_WAIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -261,6 +278,16 @@ static int parse_one(snapshot_args *a, global_opts *g, int c)
 		a->o.read_depth = (unsigned int)v;
 		break;
 	case O_JSON: g->json = 1; break;
+	case O_COPY_TO:
+		if (cli_copy_list_add(&a->copy_to, optarg, "--copy-to") < 0)
+			return EXIT_USAGE;
+		break;
+	case O_COPY_PARTIAL: a->o.copy_all_must_succeed = -1; break;
+	case O_COPY_WAIT:
+		if ((v = number_arg("copy-wait", optarg, 0, 86400)) < 0)
+			return EXIT_USAGE;
+		a->o.copy_wait_s = v ? v : -1;
+		break;
 	case O_BTYPE: a->o.backup_type = optarg; break;
 	case O_ROT:
 		if ((a->rotation = number_arg("rotation", optarg, 0, 100000)) < 0)
@@ -323,6 +350,12 @@ static int parse_args(snapshot_args *a, int backup, global_opts *g, int argc, ch
 	}
 	a->o.properties = a->props;
 	a->o.properties_count = a->n_props;
+	if (a->copy_to.n) {
+		a->o.copy_to = a->copy_to.v;
+		a->o.copy_to_count = a->copy_to.n;
+	}
+	a->o.copy_cb = cli_copy_cb;
+	a->o.copy_payload = g;
 	if ((st = check_backup_args(a)) >= 0)
 		return st;
 	if (a->thaw_cmd && !a->freeze_cmd) {
@@ -376,12 +409,13 @@ static int report(global_opts *g, const snapshot_args *a, const cli_progress *p,
 		print_summary(res, a->dry);
 	if (r < 0)
 		return fastsnap_result_needs_attention(res) ? EXIT_KEPT : EXIT_FAIL;
+	size_t missing = a->dry ? 0 : cli_copy_report(g, res);
 	if (p->thaw_error) {
 		fprintf(stderr, "%s: the image was made, but %s: the guest may still be frozen\n", prog,
 			p->thaw_error);
 		return EXIT_THAW_FAILED;
 	}
-	return 0;
+	return missing ? EXIT_COPY_INCOMPLETE : 0;
 }
 
 /* After a backup that completed: rotate, and add what it did to the JSON. */

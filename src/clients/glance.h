@@ -216,6 +216,22 @@ int fs_glance_wait_task_done(fs_glance *g, const char *id, double timeout_s, fs_
 #define FS_LOCATION_POLL_MAX_MS 500L
 long fs_location_poll_wait_ms(int polls_done);
 
+/* The message of the image's latest failed task (GET /v2/images/{id}/tasks,
+ * Glance >= 21; members see their own images' tasks), or NULL (caller frees). */
+char *fs_glance_last_task_failure(fs_glance *g, const char *id);
+
+/* ---- copies (glance_import.c) ---- */
+/* POST /v2/images/{id}/import, method copy-image, into `stores` (n >= 1),
+ * with all_stores_must_succeed. 0 on 202: Glance copies in a task of its
+ * own, and the image's `stores`, os_glance_importing_to_stores and
+ * os_glance_failed_import tell how it goes. Errors: FASTSNAP_EFORBIDDEN
+ * (403: Glance's copy_image policy, admin only by default),
+ * FASTSNAP_ECONFLICT (409: not active, or another import holds the image),
+ * FASTSNAP_EBADREQUEST (400: unknown store, or already in one), and the
+ * other HTTP-mapped codes. Not retried. */
+int fs_glance_copy_image(fs_glance *g, const char *id, const char *const *stores, size_t n,
+	int all_must_succeed);
+
 /* ---- discovery ---- */
 
 typedef struct {

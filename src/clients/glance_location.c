@@ -29,7 +29,7 @@ static cJSON *validation_json(const fs_validation *vd, int with_checksum)
 
 /* The message of the image's latest failed task (GET /v2/images/{id}/tasks,
  * Glance >= 21; members see their own images' tasks), or NULL. */
-static char *last_task_failure(fs_glance *g, const char *id)
+char *fs_glance_last_task_failure(fs_glance *g, const char *id)
 {
 	char *path = fs_glance_image_path(id, "/tasks");
 	if (!path)
@@ -119,7 +119,7 @@ static int judge_active(fs_glance *g, const char *id, const fs_image *img)
 		return fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance image %s became '%s' "
 			"after POST /locations", id, st);
 	if (strcmp(st, "queued") == 0 && !fs_image_prop(img, "os_glance_import_task")) {
-		char *why = last_task_failure(g, id);
+		char *why = fs_glance_last_task_failure(g, id);
 		int rc = fs_err(FASTSNAP_ELOCATION_REJECTED, "Glance accepted POST "
 			"/v2/images/%s/locations (202) but its location_import task failed and "
 			"the image is back to 'queued': %s", id,

@@ -55,6 +55,7 @@ void fs_config_init(fs_config *c)
 	memset(c, 0, sizeof(*c));
 	c->glance_num_retries = -1;
 	c->glance_insecure = -1;
+	c->glance_copy_all_must_succeed = -1;
 	c->su_send = -1;
 	c->clone_depth_cap = -1;
 	c->ceph_op_timeout_s = -1;
@@ -71,7 +72,7 @@ void fs_config_free(fs_config *c)
 	/* every string wiped, to miss none: the service user's password and
 	 * secret among them, as fs_settings_free does */
 	char **strs[] = { &c->glance_api_server, &c->glance_endpoint_override, &c->glance_store,
-		&c->glance_cafile, &c->glance_certfile, &c->glance_keyfile, &c->glance_region_name,
+		&c->glance_copy_to, &c->glance_cafile, &c->glance_certfile, &c->glance_keyfile, &c->glance_region_name,
 		&c->glance_interface, &c->images_rbd_pool, &c->snapshot_image_format,
 		&c->images_rbd_ceph_conf, &c->rbd_user, &c->images_type, &c->keyring,
 		&c->flatten_helper, &c->su_auth_type };
@@ -322,6 +323,10 @@ static int apply_key(cfg_parser *p, const char *section, const char *name, const
 			return set_str(p, &c->glance_endpoint_override, v);
 		if (!strcmp(name, "store"))
 			return set_str(p, &c->glance_store, v);
+		if (!strcmp(name, "copy_to"))
+			return set_str(p, &c->glance_copy_to, v);
+		if (!strcmp(name, "copy_all_must_succeed"))
+			return set_bool(p, &c->glance_copy_all_must_succeed, section, name, v);
 		if (!strcmp(name, "num_retries"))
 			return set_int(p, &c->glance_num_retries, section, name, v, 0, 100);
 		if (!strcmp(name, "cafile"))

@@ -19,6 +19,8 @@ typedef struct {
 	char *glance_api_server;   /* first of api_servers ("http://" added if no scheme) */
 	char *glance_endpoint_override; /* endpoint_override (used when api_servers is unset) */
 	char *glance_store;        /* store: the operator's snapshot store */
+	char *glance_copy_to;      /* copy_to: stores to copy snapshots into ("a,b") */
+	int glance_copy_all_must_succeed; /* copy_all_must_succeed: -1 unset, 0/1 */
 	int glance_num_retries;    /* num_retries, -1 unset */
 	char *glance_cafile;       /* cafile */
 	char *glance_certfile;     /* certfile */

@@ -23,13 +23,20 @@ static const size_t snapshot_sizes[] = {
 	[2] = offsetof(fastsnap_snapshot_opts, cancel),
 	[3] = offsetof(fastsnap_snapshot_opts, image_id),
 	[4] = offsetof(fastsnap_snapshot_opts, target_pool),
-	[5] = sizeof(fastsnap_snapshot_opts),
+	[5] = offsetof(fastsnap_snapshot_opts, copy_to),
+	[6] = sizeof(fastsnap_snapshot_opts),
+};
+
+static const size_t copy_sizes[] = {
+	[1] = sizeof(fastsnap_copy_opts),
 };
 
 static const size_t gc_sizes[] = {
 	[1] = sizeof(fastsnap_gc_opts),
 };
 
+_Static_assert(sizeof(copy_sizes) / sizeof(copy_sizes[0]) == FASTSNAP_COPY_OPTS_VERSION + 1,
+	"copy_sizes needs an entry for every version");
 _Static_assert(sizeof(gc_sizes) / sizeof(gc_sizes[0]) == FASTSNAP_GC_OPTS_VERSION + 1,
 	"gc_sizes needs an entry for every version");
 _Static_assert(sizeof(engine_sizes) / sizeof(engine_sizes[0]) == FASTSNAP_ENGINE_OPTS_VERSION + 1,
@@ -71,4 +78,11 @@ int fs_gc_opts_upgrade(fastsnap_gc_opts *out, const fastsnap_gc_opts *in)
 	static const fastsnap_gc_opts def = FASTSNAP_GC_OPTS_INIT;
 	return upgrade(out, in, &def, gc_sizes, FASTSNAP_GC_OPTS_VERSION, "gc options",
 		"FASTSNAP_GC_OPTS_INIT");
+}
+
+int fs_copy_opts_upgrade(fastsnap_copy_opts *out, const fastsnap_copy_opts *in)
+{
+	static const fastsnap_copy_opts def = FASTSNAP_COPY_OPTS_INIT;
+	return upgrade(out, in, &def, copy_sizes, FASTSNAP_COPY_OPTS_VERSION, "copy options",
+		"FASTSNAP_COPY_OPTS_INIT");
 }

@@ -12,5 +12,6 @@
 int fs_engine_opts_upgrade(fastsnap_engine_opts *out, const fastsnap_engine_opts *in);
 int fs_snapshot_opts_upgrade(fastsnap_snapshot_opts *out, const fastsnap_snapshot_opts *in);
 int fs_gc_opts_upgrade(fastsnap_gc_opts *out, const fastsnap_gc_opts *in);
+int fs_copy_opts_upgrade(fastsnap_copy_opts *out, const fastsnap_copy_opts *in);
 
 #endif

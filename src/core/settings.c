@@ -40,7 +40,7 @@ void fs_settings_free(fs_settings *s)
 		return;
 	char **strs[] = {
 		&s->ceph_conf, &s->ceph_user, &s->keyring, &s->images_rbd_pool,
-		&s->glance_url, &s->os_token, &s->glance_store,
+		&s->glance_url, &s->os_token, &s->glance_store, &s->glance_copy_to,
 		&s->os_auth_url, &s->os_username, &s->os_password, &s->os_user_domain_name,
 		&s->os_project_name, &s->os_project_id, &s->os_project_domain_name,
 		&s->os_application_credential_id, &s->os_application_credential_secret,
@@ -231,6 +231,8 @@ static int resolve(fs_settings *s, const fastsnap_engine_opts *o, const fs_confi
 		c->glance_api_server ? c->glance_api_server : c->glance_endpoint_override, NULL);
 	PICK(os_token, o->os_token, "OS_AUTH_TOKEN", NULL, NULL);
 	PICK(glance_store, NULL, NULL, c->glance_store, NULL);
+	PICK(glance_copy_to, NULL, NULL, c->glance_copy_to, NULL);
+	s->copy_all_must_succeed = c->glance_copy_all_must_succeed;
 	PICK(os_auth_url, o->os_auth_url, "OS_AUTH_URL", NULL, NULL);
 	PICK(os_username, o->os_username, "OS_USERNAME", NULL, NULL);
 	PICK(os_password, o->os_password, "OS_PASSWORD", NULL, NULL);

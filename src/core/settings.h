@@ -26,6 +26,8 @@ typedef struct {
 	char *os_token;
 	fs_strv glance_headers;   /* "Name: value" */
 	char *glance_store;       /* [glance] store: operator's snapshot store */
+	char *glance_copy_to;     /* [glance] copy_to: "a,b", or NULL */
+	int copy_all_must_succeed; /* [glance] copy_all_must_succeed: -1 unset, 0/1 */
 
 	/* Keystone v3 */
 	char *os_auth_url;

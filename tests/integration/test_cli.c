@@ -35,7 +35,7 @@ Test(cli, stores_json_lists_the_dev_stores)
 	cr_assert_eq(st, 0, "%s", err);
 	cr_assert_str_eq(fst_jstr(j, "fsid"), fst_env("FASTSNAP_DEV_FSID"));
 	cJSON *arr = cJSON_GetObjectItem(j, "stores");
-	cr_assert_eq(cJSON_GetArraySize(arr), 3);
+	cr_assert_eq(cJSON_GetArraySize(arr), 3 + fst_has_edge());
 	int seen = 0;
 	cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
@@ -56,9 +56,14 @@ Test(cli, stores_json_lists_the_dev_stores)
 		} else if (!strcmp(id, "web")) {
 			seen |= 4;
 			cr_assert(ro, "the http store must be read-only");
+		} else if (!strcmp(id, "edge")) {   /* ceph-dev/up --edge */
+			seen |= 8;
+			cr_assert_not(def);
+			cr_assert_str_eq(fst_jstr(it, "type"), "rbd");
+			cr_assert_str_eq(fst_jstr(it, "pool"), "images");
 		}
 	}
-	cr_assert_eq(seen, 7);
+	cr_assert_eq(seen, fst_has_edge() ? 15 : 7);
 	cJSON_Delete(j);
 	free(err);
 }

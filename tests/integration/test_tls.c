@@ -158,14 +158,14 @@ static void assert_one_line_error(const char *err, const char *n1, const char *n
 		cr_assert(strstr(err, n2), "'%s' not in: %s", n2, err);
 }
 
-/* `stores --json` succeeded and lists the dev cluster's three stores. */
+/* `stores --json` succeeded and lists the dev cluster's stores (three; four with the edge). */
 static void assert_stores(int st, const char *out, const char *err)
 {
 	cr_assert_eq(st, 0, "exit %d: %s", st, err);
 	cJSON *j = cJSON_Parse(out);
 	cr_assert_not_null(j, "not JSON: %s", out);
 	cr_assert_str_eq(fst_jstr(j, "fsid"), fst_env("FASTSNAP_DEV_FSID"));
-	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "stores")), 3, "%s", out);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "stores")), 3 + fst_has_edge(), "%s", out);
 	cJSON_Delete(j);
 }
 

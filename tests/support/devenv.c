@@ -497,3 +497,9 @@ void fst_nova_case_free(fst_nova_case *c, rados_ioctx_t vms)
 	free(c->base);
 	free(c->disk);
 }
+
+int fst_has_edge(void)
+{
+	const char *c = getenv("FASTSNAP_DEV_EDGE_CEPH_CONF");
+	return c && *c;
+}

@@ -68,6 +68,9 @@ char *fst_glance_image_ids(void);
  * the skips. FASTSNAP_DEV_STACK is "trixie" in the trixie stack's env file,
  * unset (bookworm) otherwise. */
 const char *fst_stack(void);
+/* 1 when the dev cluster has its edge cluster (ceph-dev/up --edge: Glance
+ * then has a fourth store, `edge`, rbd pool images in another cluster). */
+int fst_has_edge(void);
 #define FST_NEED_STACK(stack, why) do { \
 	if (strcmp(fst_stack(), (stack)) != 0) \
 		cr_skip_test("needs the %s stack: %s (this is %s)", (stack), (why), fst_stack()); \

@@ -32,6 +32,8 @@ Test(config, reads_known_options_and_ignores_the_rest)
 		"insecure = False\n"
 		"valid_interfaces = internal,public\n"
 		"region_name = RegionTwo\n"
+		"copy_to = fast,edge\n"
+		"copy_all_must_succeed = false\n"
 		"some_unknown = 1\n"
 		"[libvirt]\n"
 		"images_type = rbd\n"
@@ -55,6 +57,8 @@ Test(config, reads_known_options_and_ignores_the_rest)
 	cr_assert_eq(c.glance_insecure, 0);
 	cr_assert_str_eq(c.glance_interface, "internal");
 	cr_assert_str_eq(c.glance_region_name, "RegionTwo");
+	cr_assert_str_eq(c.glance_copy_to, "fast,edge");
+	cr_assert_eq(c.glance_copy_all_must_succeed, 0);
 	cr_assert_str_eq(c.images_type, "rbd");
 	cr_assert_str_eq(c.images_rbd_pool, "vms");
 	cr_assert_str_eq(c.images_rbd_ceph_conf, "/etc/ceph/ceph.conf");
@@ -66,6 +70,8 @@ Test(config, reads_known_options_and_ignores_the_rest)
 	cr_assert_null(c.glance_certfile);
 	fs_config_free(&c);
 	cr_assert_null(c.glance_store);
+	cr_assert_null(c.glance_copy_to);
+	cr_assert_eq(c.glance_copy_all_must_succeed, -1);
 	cr_assert_eq(c.glance_num_retries, -1);
 }
 

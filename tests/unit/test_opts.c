@@ -150,3 +150,33 @@ Test(opts, target_pool_and_snap_name_are_checked)
 	o.tmp_snap_name = "0123456789abcdef0123456789abcdef";   /* Nova's uuid4().hex */
 	cr_assert_eq(fs_plan_check_request(&o), 0, "%s", fastsnap_error_last());
 }
+
+/* Version 6 added the copies (copy_to, ..., copy_payload): a version-5
+ * struct (exact size) gets none of them. */
+Test(opts, snapshot_version_5_has_no_copies)
+{
+	fastsnap_snapshot_opts full = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	const char *stores[] = { "edge" };
+	full.name = "n";
+	full.disk = "vms/d";
+	full.copy_to = stores;          /* version-6 fields: must not be read */
+	full.copy_to_count = 1;
+	full.copy_all_must_succeed = -1;
+	full.copy_wait_s = 5;
+	size_t v5_size = offsetof(fastsnap_snapshot_opts, copy_to);
+	fastsnap_snapshot_opts *v5 = versioned_copy(&full, v5_size, 5);
+	fastsnap_snapshot_opts out;
+	cr_assert_eq(fs_snapshot_opts_upgrade(&out, v5), 0, "%s", fastsnap_error_last());
+	cr_assert_eq(out.version, FASTSNAP_SNAPSHOT_OPTS_VERSION);
+	cr_assert_null(out.copy_to);
+	cr_assert_eq(out.copy_to_count, 0);
+	cr_assert_eq(out.copy_all_must_succeed, 0);
+	cr_assert_eq(out.copy_wait_s, 0);
+	cr_assert_null(out.copy_cb);
+	free(v5);
+	/* fastsnap_copy's options: version 1 is the current one; 2 is refused */
+	fastsnap_copy_opts c = FASTSNAP_COPY_OPTS_INIT, cout;
+	cr_assert_eq(fs_copy_opts_upgrade(&cout, &c), 0, "%s", fastsnap_error_last());
+	c.version = FASTSNAP_COPY_OPTS_VERSION + 1;
+	cr_assert_eq(fs_copy_opts_upgrade(&cout, &c), FASTSNAP_EINVAL);
+}

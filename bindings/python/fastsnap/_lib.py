@@ -115,15 +115,26 @@ SNAPSHOT_OPTS_NOVA = [
     ("target_pool", c_char_p),    # Ceph-only: the caller's pool, Glance not asked
     ("tmp_snap_name", c_char_p),  # the temporary snapshot's name (Nova's random hex)
 ]
+# Version 6: copies into further stores once the image is active (Glance's
+# copy-image import; docs/usage.md). The binding leaves them NULL/0.
+COPY_CB = ctypes.CFUNCTYPE(None, c_char_p, c_char_p, c_void_p)
+SNAPSHOT_OPTS_COPY = [
+    ("copy_to", ctypes.POINTER(c_char_p)),
+    ("copy_to_count", ctypes.c_size_t),
+    ("copy_all_must_succeed", ctypes.c_int),
+    ("copy_wait_s", ctypes.c_long),
+    ("copy_cb", COPY_CB),
+    ("copy_payload", c_void_p),
+]
 SNAPSHOT_CEPH_ONLY = 0x1      # FASTSNAP_SNAPSHOT_CEPH_ONLY
 CLEANUP_IMAGE = 0x1           # FASTSNAP_CLEANUP_IMAGE
 
 
 class SnapshotOpts(ctypes.Structure):
-    """fastsnap_snapshot_opts, version 5 (the Nova-mode fields stay NULL/0
-    unless fastsnap.nova sets them)."""
-    VERSION = 5
-    _fields_ = SNAPSHOT_OPTS_HEADER + SNAPSHOT_OPTS_NOVA
+    """fastsnap_snapshot_opts, version 6 (the Nova-mode fields stay NULL/0
+    unless fastsnap.nova sets them; the version-6 copy fields stay NULL/0)."""
+    VERSION = 6
+    _fields_ = SNAPSHOT_OPTS_HEADER + SNAPSHOT_OPTS_NOVA + SNAPSHOT_OPTS_COPY
 
     def __init__(self):
         # FASTSNAP_SNAPSHOT_OPTS_INIT (every other field is 0 / NULL)
