@@ -195,6 +195,13 @@ static int check_world(const char *label, const world *before, const char *base,
 	return g + p + s + t;
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* One kill point; returns the number of leaked objects. */
 static int try_point(const kill_point *k, const char *base, const char *disk, const char *sha)
 {
@@ -207,7 +214,9 @@ static int try_point(const kill_point *k, const char *base, const char *disk, co
 		disk, name, base, k->args);
 	/* --detach: wait for the background child to meet its hook */
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
-	for (int i = 0; cJSON_IsNumber(pid) && i < 300 && kill((pid_t)pid->valuedouble, 0) == 0; i++)
+	/* bounded by time (a loaded machine is slow), well within the suite's */
+	for (double t0 = now_s(); cJSON_IsNumber(pid) && now_s() - t0 < 240 &&
+	     kill((pid_t)pid->valuedouble, 0) == 0;)
 		usleep(100 * 1000);
 	cJSON_Delete(j);
 	j = NULL;
@@ -316,13 +325,6 @@ static uint64_t seed_from_env(void)
 	struct timespec t;
 	clock_gettime(CLOCK_REALTIME, &t);
 	return ((uint64_t)t.tv_sec * 1000003ULL) ^ (uint64_t)t.tv_nsec ^ ((uint64_t)getpid() << 20);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 typedef struct {
