@@ -19,7 +19,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,39 +98,41 @@ static void row(gc_ctx *x, const char *action, const char *detail, const char *f
 
 /* ---- is the owner alive? ---- */
 
-/* /proc is mounted with hidepid and this process is not root: another
- * user's pid may be there and look gone. */
-static int proc_hidden(void)
+/* Is the /proc mounted here this PID namespace's? Not when a process
+ * entered another PID namespace and kept its /proc (nsenter --pid, a
+ * container without its own /proc): there /proc/<pid> names another
+ * process than pid <pid> of this namespace. */
+static int proc_is_ours(void)
 {
-	if (geteuid() == 0)
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	if (n <= 0)
 		return 0;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	if (!f)
-		return 1;
-	char line[4096];
-	int hidden = 0;
-	while (!hidden && fgets(line, sizeof(line), f)) {
-		char mnt[1024];
-		const char *sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 || strcmp(mnt, "/proc") != 0)
-			continue;
-		const char *h = strstr(sep, "hidepid=");
-		if (h && strncmp(h, "hidepid=0", 9) != 0 && strncmp(h, "hidepid=off", 11) != 0)
-			hidden = 1;
-	}
-	fclose(f);
-	return hidden;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10) == (long)getpid();
 }
 
-/* On this host and PID namespace: 1 alive, 0 dead, -1 this process cannot
- * see (an unreadable /proc entry, hidepid). */
+/* On this host and PID namespace (the owner's host part is this one's:
+ * machine id and PID namespace, docs/operations.md "Who owns a run"):
+ * 1 alive, 0 dead, -1 this process cannot tell, so the heartbeat decides.
+ * kill(pid, 0) answers for this namespace: ESRCH, no such process, is the
+ * only "dead" it gives; EPERM (another user's process) is "there". Whether
+ * a process that is there is the run's (not a reused pid) only its start
+ * time in /proc says, and /proc may not say: hidden (hidepid: ENOENT or
+ * EACCES for another user's pid) or another namespace's /proc. */
 static int local_alive(long pid, unsigned long long start)
 {
+	if (pid <= 0 || pid > INT_MAX)
+		return -1;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	if (!proc_is_ours())
+		return -1;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return errno == ENOENT && !proc_hidden() ? 0 : -1;
+		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
@@ -268,8 +272,8 @@ static int owner_alive(gc_ctx *x, const gc_run *r, char **why)
 		return heartbeat_alive(x, r, "another host or PID namespace", why);
 	int alive = local_alive(pid, start);
 	if (alive < 0)
-		return heartbeat_alive(x, r, "this host cannot see its pid (hidepid or an unreadable /proc)",
-			why);
+		return heartbeat_alive(x, r, "this host cannot tell whether its pid is the run's (hidepid, "
+			"another user's process, or a /proc of another PID namespace)", why);
 	*why = fs_asprintf(alive ? "pid %ld on this host is alive" : "pid %ld on this host is gone "
 		"(or was reused)", pid);
 	return alive;
