@@ -190,7 +190,7 @@ Test(hooks, flatten_helper_gets_a_minimal_environment)
 		"exec %s \"$@\"\\n' > %s && chmod 755 %s", envfile, real, wrapper, wrapper), 0);
 	char *name = fst_unique("fst-hookflimg");
 	char *out = NULL, *err = NULL;
-	int st = fst_sh(&out, &err, SECRETS "OS_AUTH_TOKEN=fst-secret-at FASTSNAP_FLATTEN_HELPER=%s "
+	int st = fst_sh(&out, &err, SECRETS "FASTSNAP_FLATTEN_HELPER=%s "
 		"CEPH_ARGS=\"${CEPH_ARGS:---log-to-stderr=false}\" FST_UNRELATED=fst-unrelated "
 		"%s -v --json snapshot --disk vms/%s --name %s --base-image-ref %s --flatten sync",
 		wrapper, fst_cli(), disk, name, base);
