@@ -20,6 +20,7 @@
 #include "cleanup/heartbeat.h"
 
 struct fs_heartbeat {
+	fs_heartbeat_io wio;        /* where the key is written (RBD, or a test's) */
 	rados_ioctx_t io;
 	rbd_image_t shared;         /* the run's own handle, or NULL */
 	char *image;
@@ -39,28 +40,43 @@ struct fs_heartbeat {
  * exclusive lock: a second client's write would ask for the lock, which
  * librbd 16 hands over mid-flatten, restarting it); otherwise open the
  * image only for the write: holding it open would hold the lock against
- * the run's own steps (flatten, snapshots). */
-static int with_image(fs_heartbeat *hb, int (*fn)(fs_heartbeat *, rbd_image_t))
+ * the run's own steps (flatten, snapshots). value NULL removes the key. */
+static int rbd_meta(fs_heartbeat *hb, const char *key, const char *value)
 {
-	if (hb->shared)
-		return fn(hb, hb->shared);
-	rbd_image_t img;
-	int r = rbd_open(hb->io, hb->image, &img, NULL);
-	if (r < 0)
-		return r;
-	r = fn(hb, img);
-	rbd_close(img);
+	rbd_image_t img = hb->shared;
+	if (!img) {
+		int r = rbd_open(hb->io, hb->image, &img, NULL);
+		if (r < 0)
+			return r;
+	}
+	int r = value ? rbd_metadata_set(img, key, value) : rbd_metadata_remove(img, key);
+	if (!hb->shared)
+		rbd_close(img);
 	return r;
 }
 
-static int set_value(fs_heartbeat *hb, rbd_image_t img, const char *now)
+static int hb_rbd_set(void *ctx, const char *key, const char *value)
 {
-	char *v = hb->owner ? fs_asprintf("%s %s", hb->owner, now) : fs_strdup(now);
-	int r = v ? rbd_metadata_set(img, hb->hb_key, v) : -ENOMEM;
+	return rbd_meta(ctx, key, value);
+}
+
+static int hb_rbd_remove(void *ctx, const char *key)
+{
+	return rbd_meta(ctx, key, NULL);
+}
+
+/* The key's value: "<owner> <what>" for a run tag, else `what`. */
+static int set_value(fs_heartbeat *hb, rbd_image_t img, const char *what)
+{
+	char *v = hb->owner ? fs_asprintf("%s %s", hb->owner, what) : fs_strdup(what);
+	int r = !v ? -ENOMEM : img ? rbd_metadata_set(img, hb->hb_key, v) :
+		hb->wio.set(hb->wio.ctx, hb->hb_key, v);
 	free(v);
 	return r;
 }
 
+/* A beat: the key set to now (unix seconds), through `img` when the
+ * caller lends its handle (a run tag's first write), else hb->wio. */
 static int set_keys(fs_heartbeat *hb, rbd_image_t img)
 {
 	char now[32];
@@ -71,19 +87,9 @@ static int set_keys(fs_heartbeat *hb, rbd_image_t img)
 	return r;
 }
 
-static int remove_keys(fs_heartbeat *hb, rbd_image_t img)
-{
-	return rbd_metadata_remove(img, hb->hb_key);
-}
-
-static int mark_ended(fs_heartbeat *hb, rbd_image_t img)
-{
-	return set_value(hb, img, FS_RUN_ENDED);
-}
-
 static int beat(fs_heartbeat *hb)
 {
-	return with_image(hb, set_keys);
+	return set_keys(hb, NULL);
 }
 
 static void *run(void *arg)
@@ -124,8 +130,8 @@ static void hb_free(fs_heartbeat *hb)
 	free(hb);
 }
 
-static fs_heartbeat *hb_new(fs_ceph *c, const char *pool, const char *image,
-	rbd_image_t shared, const char *image_id, const char *owner, unsigned int period_s,
+/* The heartbeat's key (a run tag's when image_id is given) and period. */
+static fs_heartbeat *hb_alloc(const char *image_id, const char *owner, unsigned int period_s,
 	const fs_logger *lg)
 {
 	fs_heartbeat *hb = calloc(1, sizeof(*hb));
@@ -135,14 +141,7 @@ static fs_heartbeat *hb_new(fs_ceph *c, const char *pool, const char *image,
 	}
 	hb->period_s = period_s ? period_s : 5;
 	hb->lg = lg;
-	hb->shared = shared;
-	if (fs_ceph_ioctx(&hb->io, c, pool) < 0) {
-		hb->io = NULL;
-		hb_free(hb);
-		return NULL;
-	}
-	hb->image = fs_strdup(image);
-	int oom = !hb->image;
+	int oom = 0;
 	if (image_id) {
 		hb->hb_key = fs_asprintf("%s%s", FS_META_RUN_PREFIX, image_id);
 		hb->owner = fs_strdup(owner ? owner : "?");
@@ -151,6 +150,28 @@ static fs_heartbeat *hb_new(fs_ceph *c, const char *pool, const char *image,
 		hb->hb_key = fs_strdup(FS_META_HEARTBEAT);
 	}
 	if (oom || !hb->hb_key) {
+		fs_err(FASTSNAP_ENOMEM, "out of memory for a heartbeat");
+		hb_free(hb);
+		return NULL;
+	}
+	return hb;
+}
+
+static fs_heartbeat *hb_new(fs_ceph *c, const char *pool, const char *image,
+	rbd_image_t shared, const char *image_id, const char *owner, unsigned int period_s,
+	const fs_logger *lg)
+{
+	fs_heartbeat *hb = hb_alloc(image_id, owner, period_s, lg);
+	if (!hb)
+		return NULL;
+	hb->shared = shared;
+	hb->wio = (fs_heartbeat_io){ hb_rbd_set, hb_rbd_remove, hb };
+	if (fs_ceph_ioctx(&hb->io, c, pool) < 0) {
+		hb->io = NULL;
+		hb_free(hb);
+		return NULL;
+	}
+	if (!(hb->image = fs_strdup(image))) {
 		fs_err(FASTSNAP_ENOMEM, "out of memory for the heartbeat of %s/%s", pool, image);
 		hb_free(hb);
 		return NULL;
@@ -199,6 +220,16 @@ fs_heartbeat *fs_run_tag_start(fs_ceph *c, const char *pool, const char *image, 
 	return hb_run(hb);
 }
 
+fs_heartbeat *fs_heartbeat_start_io(const fs_heartbeat_io *io, const char *image_id,
+	const char *owner, unsigned int period_s, const fs_logger *lg)
+{
+	fs_heartbeat *hb = hb_alloc(image_id, owner, period_s, lg);
+	if (!hb)
+		return NULL;
+	hb->wio = *io;
+	return hb_run(hb);
+}
+
 int fs_heartbeat_stop(fs_heartbeat *hb, int how)
 {
 	int r = 0;
@@ -212,9 +243,9 @@ int fs_heartbeat_stop(fs_heartbeat *hb, int how)
 	if (started && hb->thread)
 		pthread_join(hb->thread, NULL);
 	if (how == FS_HB_REMOVE)
-		r = with_image(hb, remove_keys);
+		r = hb->wio.remove(hb->wio.ctx, hb->hb_key);
 	else if (how == FS_HB_ENDED && hb->owner)
-		r = with_image(hb, mark_ended);
+		r = set_value(hb, NULL, FS_RUN_ENDED);
 	pthread_cond_destroy(&hb->cv);
 	pthread_mutex_destroy(&hb->mu);
 	hb_free(hb);

@@ -46,6 +46,19 @@ fs_heartbeat *fs_heartbeat_start(fs_ceph *c, const char *pool, const char *image
  * holds the disk's lock). */
 fs_heartbeat *fs_run_tag_start(fs_ceph *c, const char *pool, const char *image, rbd_image_t img,
 	const char *image_id, const char *owner, unsigned int period_s, const fs_logger *lg);
+/* Where a heartbeat writes: set (value) or remove a metadata key; 0 or a
+ * negative errno. The two above write an RBD image's metadata. */
+typedef struct {
+	int (*set)(void *ctx, const char *key, const char *value);
+	int (*remove)(void *ctx, const char *key);
+	void *ctx;
+} fs_heartbeat_io;
+/* The same thread (key, value, period, stop) on other storage, no Ceph
+ * (tests/unit/test_heartbeat.c): a run tag's when image_id is given, else
+ * a clone's FS_META_HEARTBEAT; the first beat is made at once on the
+ * thread. */
+fs_heartbeat *fs_heartbeat_start_io(const fs_heartbeat_io *io, const char *image_id,
+	const char *owner, unsigned int period_s, const fs_logger *lg);
 /* Stop the thread; FS_HB_REMOVE deletes the key, FS_HB_ENDED (a run tag)
  * sets it to "<owner> ended". Returns that write's result (a gone image
  * is fine). NULL is ignored. */

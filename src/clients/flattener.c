@@ -56,8 +56,43 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+int fs_flattener_env_keeps(const char *entry)
+{
+	static const char *const names[] = { "PATH=", "HOME=", "LANG=", "LANGUAGE=", "TZ=",
+		"TMPDIR=", "CEPH_CONF=", "CEPH_ARGS=", "LD_LIBRARY_PATH=", "LD_PRELOAD=",
+		"ASAN_OPTIONS=", "LSAN_OPTIONS=", "UBSAN_OPTIONS=", "TSAN_OPTIONS=" };
+	static const char *const prefixes[] = { "LC_", "VALGRIND_" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strncmp(entry, names[i], strlen(names[i])))
+			return 1;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(entry, prefixes[i], strlen(prefixes[i])) && strchr(entry, '='))
+			return 1;
+	return 0;
+}
+
+/* environ's entries the helper keeps (the strings stay environ's); NULL
+ * when out of memory. */
+static char **helper_env(void)
+{
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (fs_flattener_env_keeps(environ[i]))
+			v[k++] = environ[i];
+	return v;
+}
+
 static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, int child_fd)
 {
+	char **envp = helper_env();
+	if (!envp)
+		return ENOMEM;
 	char op[32], ct[32];
 	snprintf(op, sizeof(op), "%ld", p->op_timeout_s);
 	snprintf(ct, sizeof(ct), "%ld", p->connect_timeout_ms);
@@ -82,9 +117,10 @@ static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, i
 	posix_spawnattr_init(&at);
 	/* nothing else, no signal blocked, every handler at its default */
 	fs_spawn_clean(&fa, &at, 0);
-	int r = posix_spawn(&f->pid, helper, &fa, &at, (char *const *)argv, environ);
+	int r = posix_spawn(&f->pid, helper, &fa, &at, (char *const *)argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	free(envp);
 	return r;
 }
 

@@ -57,6 +57,14 @@ int fs_flattener_run(fs_flattener *f, const char *pool, const char *image, unsig
 int fs_flattener_finish(fs_flattener *f, const char *pool, const char *image,
 	unsigned int heartbeat_s);
 
+/* Does the helper's environment keep this "NAME=value" of the caller's?
+ * Only what the helper and librados need (PATH, HOME, the locale, TZ,
+ * TMPDIR, CEPH_CONF, CEPH_ARGS, the loader's and the sanitizers' and
+ * valgrind's variables): never OS_PASSWORD, a token, the service user's
+ * secrets or Glance's headers (docs/reliability.md, "Secrets and child
+ * processes"). */
+int fs_flattener_env_keeps(const char *entry);
+
 /* Kill the helper if it still runs, reap it and free. NULL is ignored. */
 void fs_flattener_free(fs_flattener *f);
 

@@ -230,6 +230,62 @@ int fs_rbd_image_tag(fs_rbd_image *h, const char *const *keys, const char *const
 	return 0;
 }
 
+int fs_rbd_image_untag_prefix(fs_rbd_image *h, const char *prefix, int *removed)
+{
+	*removed = 0;
+	fs_strv found = { 0 };
+	size_t ksz = 4096, vsz = 16384;
+	char *keys = malloc(ksz), *vals = malloc(vsz);
+	char *start = fs_strdup(prefix);   /* keys sort: ours follow the prefix */
+	const uint64_t page = 64;
+	int r = keys && vals && start ? 0 : -ENOMEM;
+	while (r == 0) {
+		size_t kl = ksz, vl = vsz;
+		r = rbd_metadata_list(h->img, start, page, keys, &kl, vals, &vl);
+		if (r == -ERANGE && (kl > ksz || vl > vsz)) {
+			char *k2 = kl > ksz ? realloc(keys, kl) : keys;
+			if (k2)
+				keys = k2, ksz = kl > ksz ? kl : ksz;
+			char *v2 = k2 && vl > vsz ? realloc(vals, vl) : vals;
+			if (v2)
+				vals = v2, vsz = vl > vsz ? vl : vsz;
+			r = k2 && v2 ? 0 : -ENOMEM;
+			continue;
+		}
+		if (r < 0)
+			break;
+		uint64_t count = 0;
+		const char *last = NULL;
+		int past = 0;
+		for (const char *k = keys; k < keys + kl && *k; k += strlen(k) + 1, count++) {
+			last = k;
+			if (strncmp(k, prefix, strlen(prefix)) != 0)
+				past = 1;
+			else if (fs_strv_push(&found, k) < 0)
+				r = -ENOMEM;
+		}
+		if (r < 0 || past || count < page || !last)
+			break;
+		char *next = fs_strdup(last);
+		free(start);
+		start = next;
+		if (!start)
+			r = -ENOMEM;
+	}
+	free(keys);
+	free(vals);
+	free(start);
+	for (size_t i = 0; r == 0 && i < found.n; i++) {
+		int e = rbd_metadata_remove(h->img, found.v[i]);
+		if (e < 0 && e != -ENOENT)
+			r = e;
+		else if (e == 0)
+			(*removed)++;
+	}
+	fs_strv_free(&found);
+	return r < 0 ? rbd_fail(r, "remove copied metadata from", h->pool, h->image, NULL) : 0;
+}
+
 int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
 	fs_ceph *c, const char *cpool, const char *cname, int clone_format)
 {

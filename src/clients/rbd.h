@@ -69,6 +69,9 @@ int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
 	fs_ceph *c, const char *cpool, const char *cname, int clone_format);
 /* Set RBD metadata key/value pairs (the owner tags), one write each. */
 int fs_rbd_image_tag(fs_rbd_image *h, const char *const *keys, const char *const *values, size_t n);
+/* Remove every metadata key that begins with `prefix` (every page of the
+ * list); *removed counts them. */
+int fs_rbd_image_untag_prefix(fs_rbd_image *h, const char *prefix, int *removed);
 
 /* The same by name: open, act, close. */
 int fs_rbd_disk_info(fs_disk_info *out, fs_ceph *c, const char *pool, const char *image);

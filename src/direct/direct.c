@@ -52,14 +52,16 @@ static int write_tags(direct_run *d)
 	const char *mv[] = { owner, q->image_id, mode };
 	int rc = fs_rbd_image_tag(&d->clone, mk, mv, sizeof(mk) / sizeof(mk[0]));
 	free(owner);
-	/* librbd copies the parent's metadata into a clone: the disk's run tag
-	 * is not the clone's (nor, later, its children's). */
-	char *run_key = rc == 0 ? fs_asprintf("%s%s", FS_META_RUN_PREFIX, q->image_id) : NULL;
-	int r = run_key ? rbd_metadata_remove(d->clone.img, run_key) : 0;
-	free(run_key);
-	if (r < 0 && r != -ENOENT)
-		fs_log(q->log, FASTSNAP_LOG_WARN, "cannot remove the copied run tag from %s/%s: %s",
-			q->plan->target_pool, q->image_id, strerror(-r));
+	/* librbd copies the parent's metadata into a clone: the disk's run
+	 * tags are not the clone's (nor, later, its children's). Every one of
+	 * them: another run of the same disk (a second thread of this process,
+	 * another process) has its own tag there, and a copy on this clone
+	 * would make a finished image look like that run's for gc. */
+	int removed = 0;
+	if (rc == 0 && fs_rbd_image_untag_prefix(&d->clone, FS_META_RUN_PREFIX, &removed) < 0) {
+		fs_log(q->log, FASTSNAP_LOG_WARN, "%s", fastsnap_error_last());
+		fastsnap_error_clear();
+	}
 	return rc;
 }
 

@@ -52,6 +52,8 @@ static void world_read(world *w)
 	w->pool_vms = fst_rbd_list(vms);
 }
 
+static void case_end(world *before, char *disk, char *base);
+
 static void world_free(world *w)
 {
 	free(w->glance);
@@ -195,6 +197,13 @@ static int check_world(const char *label, const world *before, const char *base,
 	return g + p + s + t;
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* One kill point; returns the number of leaked objects. */
 static int try_point(const kill_point *k, const char *base, const char *disk, const char *sha)
 {
@@ -207,7 +216,9 @@ static int try_point(const kill_point *k, const char *base, const char *disk, co
 		disk, name, base, k->args);
 	/* --detach: wait for the background child to meet its hook */
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
-	for (int i = 0; cJSON_IsNumber(pid) && i < 300 && kill((pid_t)pid->valuedouble, 0) == 0; i++)
+	/* bounded by time (a loaded machine is slow), well within the suite's */
+	for (double t0 = now_s(); cJSON_IsNumber(pid) && now_s() - t0 < 240 &&
+	     kill((pid_t)pid->valuedouble, 0) == 0;)
 		usleep(100 * 1000);
 	cJSON_Delete(j);
 	j = NULL;
@@ -238,10 +249,7 @@ static void run_points(const char *what, const kill_point *pts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		leaked += try_point(&pts[i], base, disk, sha);
 	fprintf(stderr, "crash: %s: %zu kill points tried, %d objects leaked\n", what, n, leaked);
-	fst_rbd_remove_all(vms, disk);
-	fst_glance_delete(base);
-	free(base);
-	free(disk);
+	case_end(NULL, disk, base);
 	cr_assert_eq(leaked, 0, "%d objects leaked", leaked);
 }
 
@@ -316,13 +324,6 @@ static uint64_t seed_from_env(void)
 	struct timespec t;
 	clock_gettime(CLOCK_REALTIME, &t);
 	return ((uint64_t)t.tv_sec * 1000003ULL) ^ (uint64_t)t.tv_nsec ^ ((uint64_t)getpid() << 20);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 typedef struct {
@@ -570,6 +571,20 @@ static void clean_leftovers(const world *before, const char *disk)
 	world_free(&after);
 }
 
+/* A case's end, once its leaks are counted: what it left removed (with a
+ * `before` world), then its disk and base image, and their names freed. */
+static void case_end(world *before, char *disk, char *base)
+{
+	if (before) {
+		clean_leftovers(before, disk);
+		world_free(before);
+	}
+	fst_rbd_remove_all(vms, disk);
+	fst_glance_delete(base);
+	free(disk);
+	free(base);
+}
+
 static void random_kills(int n, int ngc, int per_round)
 {
 	rng = seed_from_env();
@@ -649,10 +664,7 @@ static void random_kills(int n, int ngc, int per_round)
 		"leaked, seed %llu, %.0f s\n", ngc > 1 ? " with two gc at once" : "", t.tried, t.mid_run,
 		t.after_end, t.rolled_back, t.completed, bad_data, t.gc_passes, t.leaked,
 		(unsigned long long)seed, now_s() - t0);
-	fst_rbd_remove_all(vms, disk);
-	fst_glance_delete(base);
-	free(base);
-	free(disk);
+	case_end(NULL, disk, base);
 	cr_assert_eq(t.leaked, 0, "%d objects leaked (seed %llu)", t.leaked, (unsigned long long)seed);
 	cr_assert_eq(bad_data, 0, "%d completed images with data not the disk's (seed %llu)", bad_data,
 		(unsigned long long)seed);
@@ -743,15 +755,10 @@ static void killed_in_clone(int half)
 	if (leaked || getenv("FASTSNAP_CRASH_VERBOSE"))
 		fprintf(stderr, "crash: %s: what gc said:\n%s", label, gc_last);
 	cr_assert_eq(leaked, 0, "%d objects leaked", leaked);
-	clean_leftovers(&before, disk);
-	fst_rbd_remove_all(vms, disk);
-	fst_glance_delete(base);
-	world_free(&before);
+	case_end(&before, disk, base);
 	free(ids);
 	free(err);
 	free(name);
-	free(disk);
-	free(base);
 }
 
 Test(crash, killed_between_clone_and_its_tags) { killed_in_clone(0); }
@@ -826,15 +833,10 @@ Test(crash, deferred_flatten_interrupted_between_object_map_and_copyup)
 	int leaked = check_image("object map ahead", COMPLETED, name, "--flatten deferred", sha, NULL);
 	leaked += check_world("object map ahead", &before, base, disk, sha);
 	cr_expect_eq(leaked, 0, "%d objects leaked", leaked);
-	clean_leftovers(&before, disk);
-	fst_rbd_remove_all(vms, disk);
-	fst_glance_delete(base);
-	world_free(&before);
+	case_end(&before, disk, base);
 	free(ids);
 	free(err);
 	free(name);
-	free(disk);
-	free(base);
 }
 
 /* Deferred runs alone, killed at random instants as the random kills do,
@@ -885,8 +887,5 @@ Test(crash, deferred_random_kills_snap_before_and_after_gc, .timeout = 36000)
 	}
 	fprintf(stderr, "crash: deferred kills: %d, %d active before gc, snap wrong before gc %d, "
 		"after gc %d\n", n, checked, bad_before, bad_after);
-	fst_rbd_remove_all(vms, disk);
-	fst_glance_delete(base);
-	free(base);
-	free(disk);
+	case_end(NULL, disk, base);
 }

@@ -8,7 +8,9 @@
  * its children, the run fails cleanly and the thaw still runs; the
  * --detach parent waits at most --detach-timeout, then stops the child,
  * which cleans up; the process allows no core dump; a token can come from
- * a file, and one on argv draws a warning. Both stacks.
+ * a file, and one on argv draws a warning; the flatten helper starts with
+ * a minimal environment (no secret, CEPH_ARGS and CEPH_CONF kept). Both
+ * stacks.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -164,6 +166,54 @@ Test(hooks, children_start_clean)
 	fst_sh(NULL, NULL, "rm -rf %s", dir);
 	fst_rbd_remove_all(vms, disk);
 	free(name); free(dname); free(disk);
+}
+
+/* The flatten helper's environment: a wrapper in its place saves the
+ * environment it was started with (/proc/$$/environ, as exec gave it) and
+ * runs the real helper. Secrets and everything but what librados and the
+ * process need stay out; CEPH_ARGS and CEPH_CONF go in. */
+Test(hooks, flatten_helper_gets_a_minimal_environment)
+{
+	char *base = fst_base_image("fast", 4 * MiB, 2);
+	char *disk = fst_unique("fst-hookfl");
+	char sha[129];
+	fst_nova_disk(vms, images, base, disk, 16 * MiB, 7, NULL, sha);
+	char dir[] = "/tmp/fst-hookfl-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char wrapper[128], envfile[128];
+	snprintf(wrapper, sizeof(wrapper), "%s/helper", dir);
+	snprintf(envfile, sizeof(envfile), "%s/environ", dir);
+	char *real = NULL;
+	cr_assert_eq(fst_sh(&real, NULL, "printf %%s \"$(dirname %s)/fastsnap-flatten\"", fst_cli()), 0);
+	cr_assert_eq(access(real, X_OK), 0, "no helper at %s", real);
+	cr_assert_eq(fst_sh(NULL, NULL, "printf '#!/bin/sh\\ntr \"\\\\0\" \"\\\\n\" < /proc/$$/environ > %s\\n"
+		"exec %s \"$@\"\\n' > %s && chmod 755 %s", envfile, real, wrapper, wrapper), 0);
+	char *name = fst_unique("fst-hookflimg");
+	char *out = NULL, *err = NULL;
+	int st = fst_sh(&out, &err, SECRETS "FASTSNAP_FLATTEN_HELPER=%s "
+		"CEPH_ARGS=\"${CEPH_ARGS:---log-to-stderr=false}\" FST_UNRELATED=fst-unrelated "
+		"%s -v --json snapshot --disk vms/%s --name %s --base-image-ref %s --flatten sync",
+		wrapper, fst_cli(), disk, name, base);
+	cr_assert_eq(st, 0, "exit %d: %s", st, err);
+	cr_assert_null(strstr(err, "flattening in this process"), "the helper did not serve: %s", err);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert_str_eq(fst_jstr(j, "path"), "direct", "%s", out);
+	fst_glance_delete(fst_jstr(j, "image_id"));
+	cJSON_Delete(j);
+	char *env = slurp_file(envfile);
+	cr_assert(strstr(env, "PATH="), "the helper was not started through the wrapper: '%s'", env);
+	cr_assert(!strstr(env, "fst-secret"), "the helper sees a secret:\n%s", env);
+	cr_assert(!strstr(env, "FASTSNAP_GLANCE_HEADERS="), "the helper sees Glance's headers");
+	cr_assert(!strstr(env, "fst-unrelated"), "the helper sees the caller's whole environment");
+	cr_assert(!strstr(env, "\nOS_") && strncmp(env, "OS_", 3), "the helper sees OS_*:\n%s", env);
+	cr_assert(strstr(env, "CEPH_ARGS="), "the helper lost CEPH_ARGS:\n%s", env);
+	cr_assert(strstr(env, "CEPH_CONF="), "the helper lost CEPH_CONF:\n%s", env);
+	free(env);
+	free(out); free(err); free(real); free(name);
+	fst_sh(NULL, NULL, "rm -rf %s", dir);
+	fst_rbd_remove_all(vms, disk);
+	fst_glance_delete(base);
+	free(base); free(disk);
 }
 
 static double now(void)

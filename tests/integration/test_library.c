@@ -6,10 +6,13 @@
  * shared by several threads running snapshots at once.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -305,4 +308,215 @@ Test(library, capture_signals_and_flatten_bytes)
 	free(base);
 	free(disk);
 	free(name);
+}
+
+/* ---- two streams of one disk in one process (issue 27, per-run tags) ----
+ * Both runs of one disk in one process have the same owner (host, pid,
+ * start): the disk's tag and heartbeat are per run, fastsnap.run.<image
+ * id>, so neither can take or delete the other's. */
+typedef struct {
+	fastsnap_engine *e;
+	const char *disk;      /* "vms/<name>" */
+	const char *base;      /* direct: the base image; NULL streams to local */
+	int rc;
+	char err[512], id[64], path[16];
+	int snapped, done;     /* under `mu` */
+	char note[512];        /* the first problem seen in the callback */
+} pair_job;
+
+static pthread_mutex_t pair_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pair_cv = PTHREAD_COND_INITIALIZER;
+static pair_job *pair_jobs[2];
+
+/* The disk's fastsnap.run.* keys, "key=value\n" each (caller frees). */
+static char *run_tags(const char *disk, int *n)
+{
+	rbd_image_t img;
+	*n = -1;
+	if (rbd_open_read_only(vms, disk + 4, &img, NULL) < 0)
+		return strdup("");
+	char keys[8192], vals[8192];
+	size_t kl = sizeof(keys), vl = sizeof(vals);
+	int r = rbd_metadata_list(img, "fastsnap.run.", 0, keys, &kl, vals, &vl);
+	rbd_close(img);
+	if (r < 0)
+		return strdup("");
+	char *out = calloc(1, kl + vl + 64);
+	*n = 0;
+	for (size_t k = 0, v = 0; k < kl && keys[k]; k += strlen(keys + k) + 1, v += strlen(vals + v) + 1) {
+		strcat(out, keys + k);
+		strcat(out, "=");
+		strcat(out, vals + v);
+		strcat(out, "\n");
+		(*n)++;
+	}
+	return out;
+}
+
+/* Wait (bounded: 120 s) until pred holds, under pair_mu. */
+static int pair_wait(int (*pred)(void))
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 120;
+	int ok = 1;
+	while (ok && !pred())
+		ok = pthread_cond_timedwait(&pair_cv, &pair_mu, &t) == 0 || pred();
+	return pred();
+}
+
+static int both_snapped(void) { return pair_jobs[0]->snapped && pair_jobs[1]->snapped; }
+static int first_done(void) { return pair_jobs[0]->done; }
+
+static void pair_note(pair_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pair_note(pair_job *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (!j->note[0])
+		vsnprintf(j->note, sizeof(j->note), fmt, ap);
+	va_end(ap);
+}
+
+/* At the end of its temporary snapshot, each run waits until the other has
+ * its snapshot too: both runs' tags must then be on the disk. The second
+ * (streamed) run then waits, before its upload, until the first has
+ * returned: its own tag must still be there (the first's clean-up took
+ * only its own) and still beat (1 s period). */
+static int pair_progress(fastsnap_step step, uint64_t done, uint64_t total, void *payload)
+{
+	pair_job *j = payload;
+	if (step != FASTSNAP_STEP_TMP_SNAP || done != total || total == 0)
+		return 0;
+	pthread_mutex_lock(&pair_mu);
+	j->snapped = 1;
+	pthread_cond_broadcast(&pair_cv);
+	if (!pair_wait(both_snapped)) {
+		pair_note(j, "the other run never took its snapshot");
+	} else {
+		int n;
+		char *tags = run_tags(j->disk, &n);
+		if (n != 2)
+			pair_note(j, "two runs of the disk at once, but its run tags are:\n%s", tags);
+		free(tags);
+	}
+	if (j == pair_jobs[1]) {
+		if (!pair_wait(first_done)) {
+			pair_note(j, "the first run did not end");
+		} else {
+			pthread_mutex_unlock(&pair_mu);
+			int n1, n2;
+			char *t1 = run_tags(j->disk, &n1);
+			sleep(3);
+			char *t2 = run_tags(j->disk, &n2);
+			pthread_mutex_lock(&pair_mu);
+			char key[128];
+			snprintf(key, sizeof(key), "fastsnap.run.%s=", pair_jobs[0]->id);
+			if (n1 != 1 || n2 != 1 || strstr(t1, key))
+				pair_note(j, "after the first run ended, the disk's run tags are:\n%s(want "
+					"only the second run's)", t1);
+			else if (!strcmp(t1, t2))
+				pair_note(j, "the second run's heartbeat stopped when the first ended: %s",
+					t1);
+			free(t1);
+			free(t2);
+		}
+	}
+	pthread_mutex_unlock(&pair_mu);
+	return 0;
+}
+
+static void *pair_run(void *arg)
+{
+	pair_job *j = arg;
+	char name[160];
+	snprintf(name, sizeof(name), "%s-%s", strchr(j->disk, '/') + 1, j->base ? "direct" : "stream");
+	fastsnap_snapshot_opts o = FASTSNAP_SNAPSHOT_OPTS_INIT;
+	o.disk = j->disk;
+	o.name = name;
+	if (j->base) {
+		o.base_image_ref = j->base;
+		o.flatten = FASTSNAP_FLATTEN_SYNC;   /* nothing of it stays on the disk */
+	} else {
+		o.store = "local";
+	}
+	o.progress_cb = pair_progress;
+	o.progress_payload = j;
+	fastsnap_result *r = NULL;
+	j->rc = fastsnap_snapshot(&r, j->e, &o);
+	pthread_mutex_lock(&pair_mu);
+	snprintf(j->err, sizeof(j->err), "%s", j->rc ? fastsnap_error_last() : "");
+	if (r && fastsnap_result_image_id(r))
+		snprintf(j->id, sizeof(j->id), "%s", fastsnap_result_image_id(r));
+	snprintf(j->path, sizeof(j->path), "%s", fastsnap_path_name(fastsnap_result_path(r)));
+	j->done = 1;
+	pthread_cond_broadcast(&pair_cv);
+	pthread_mutex_unlock(&pair_mu);
+	fastsnap_result_free(r);
+	return NULL;
+}
+
+Test(library, two_runs_of_one_disk_in_one_process)
+{
+	char *base = fst_base_image("fast", 4 * MiB, 2);
+	char *d = fst_unique("fst-lpair");
+	char sha[129], disk[128];
+	fst_nova_disk(vms, images, base, d, 32 * MiB, 41, NULL, sha);
+	snprintf(disk, sizeof(disk), "vms/%s", d);
+	fastsnap_engine_opts eo = fst_engine_opts();
+	eo.heartbeat_period_s = 1;
+	fastsnap_engine *e = NULL;
+	cr_assert_eq(fastsnap_engine_open(&e, &eo), 0, "%s", fastsnap_error_last());
+	pair_job jobs[2];
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < 2; i++) {
+		jobs[i].e = e;
+		jobs[i].disk = disk;
+		jobs[i].base = i == 0 ? base : NULL;   /* the first direct, the second streamed */
+		pair_jobs[i] = &jobs[i];
+	}
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, pair_run, &jobs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(jobs[i].rc, 0, "run %d: %s", i, jobs[i].err);
+		cr_assert_str_eq(jobs[i].path, i == 0 ? "direct" : "stream", "run %d", i);
+		cr_assert_str_empty(jobs[i].note, "run %d: %s", i, jobs[i].note);
+	}
+	/* nothing of either run is left on the disk */
+	int n;
+	char *tags = run_tags(disk, &n);
+	cr_assert_eq(n, 0, "run tags left on the disk:\n%s", tags);
+	free(tags);
+	cr_assert_eq(fst_rbd_snap_count(vms, d, NULL), 0, "a snapshot left on the disk");
+	/* a gc afterwards finds nothing of theirs to touch */
+	cJSON *rep = NULL;
+	char *err = NULL;
+	int st = fst_cli_json(&rep, &err, NULL, "gc --pool vms --state-file /tmp/fst-lpair-%d.json",
+		(int)getpid());
+	char *txt = rep ? cJSON_PrintUnformatted(rep) : strdup("");
+	cr_assert_eq(st, 0, "gc: exit %d: %s %s", st, err, txt);
+	for (int i = 0; i < 2; i++)
+		cr_assert_null(strstr(txt, jobs[i].id), "gc reports run %d (%s): %s", i, jobs[i].id, txt);
+	cr_assert_null(strstr(txt, d), "gc reports the disk %s: %s", d, txt);
+	free(txt);
+	free(err);
+	cJSON_Delete(rep);
+	fst_sh(NULL, NULL, "rm -f /tmp/fst-lpair-%d.json", (int)getpid());
+	for (int i = 0; i < 2; i++) {
+		char *status = fst_glance_status(jobs[i].id);
+		cr_assert_str_eq(status, "active", "run %d", i);
+		free(status);
+		char got[129];
+		fst_glance_download_sha512(jobs[i].id, got);
+		cr_assert_str_eq(got, sha, "run %d: image data differs from the disk", i);
+		fst_glance_delete(jobs[i].id);
+	}
+	fastsnap_engine_close(e);
+	fst_rbd_remove_all(vms, d);
+	fst_glance_delete(base);
+	free(base);
+	free(d);
 }

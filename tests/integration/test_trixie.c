@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -156,7 +157,9 @@ Test(trixie, glance30_seed_direct_via_post_with_service_token)
 	 * os_hash_value, which must be the disk's sha512. */
 	double t0 = now_s();
 	char *hash = NULL;
-	for (int i = 0; i < 600 && !hash; i++) {
+	/* bounded by time, not by a count of tries: Glance 30 hashes in the
+	 * background, slowly on a loaded machine */
+	while (!hash && now_s() - t0 < 180) {
 		snprintf(path, sizeof(path), "/v2/images/%s", id);
 		cr_assert_eq(fst_glance(&body, "GET", path, NULL), 200);
 		cJSON *img = cJSON_Parse(body);
@@ -168,7 +171,7 @@ Test(trixie, glance30_seed_direct_via_post_with_service_token)
 		if (!hash)
 			usleep(100000);
 	}
-	cr_assert_not_null(hash, "no os_hash_value after 60 s");
+	cr_assert_not_null(hash, "no os_hash_value after 180 s");
 	cr_assert_str_eq(hash, s.sha, "Glance's os_hash_value is not the disk's sha512");
 	cr_log_info("Glance 30 background hash of 64 MiB: %.1f s after active", now_s() - t0);
 	free(hash);
@@ -176,7 +179,7 @@ Test(trixie, glance30_seed_direct_via_post_with_service_token)
 	/* The owner deletes it; Glance's store removes images/<id>. */
 	snprintf(path, sizeof(path), "/v2/images/%s", id);
 	cr_assert_eq(member_glance(NULL, "DELETE", path), 204);
-	for (int i = 0; i < 100 && fst_rbd_exists(images, id); i++)
+	for (double t1 = now_s(); fst_rbd_exists(images, id) && now_s() - t1 < 120;)
 		usleep(100000);
 	cr_assert_not(fst_rbd_exists(images, id), "images/%s left behind after the delete", id);
 	cr_assert_eq(fst_rbd_snap_count(vms, s.disk, NULL), 0, "a snapshot was left on the disk");
@@ -238,21 +241,65 @@ Test(trixie, glance30_without_service_token_streams_and_names_service_user)
 	seed_free(&s);
 }
 
+/* The freeze command of keystone_token_expires_mid_run: it asks the short-
+ * lived Keystone for a token of its own (issued after the run's, so it
+ * expires no earlier) and waits until Keystone refuses it, then leaves a
+ * mark. So the run's first token has really expired when the run goes on,
+ * however slowly the run got here, and no fixed sleep can end too early on
+ * a loaded machine. Bounded (240 s): the run's --hook-timeout is 300.
+ * $1 the auth request body (a 0600 file), $2 the Keystone /v3 URL, $3 the
+ * mark. */
+static const char wait_expiry_sh[] =
+	"#!/bin/sh\n"
+	"tok=$(curl -sS -m 30 -o /dev/null -D - -H 'Content-Type: application/json' -d @\"$1\" "
+	"\"$2/auth/tokens\" | tr -d '\\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')\n"
+	"[ -n \"$tok\" ] || { echo 'no token from Keystone' >&2; exit 1; }\n"
+	"i=0\n"
+	"while [ $i -lt 480 ]; do\n"
+	"  code=$(curl -s -m 30 -o /dev/null -w '%{http_code}' -H \"X-Auth-Token: $tok\" "
+	"-H \"X-Subject-Token: $tok\" \"$2/auth/tokens\")\n"
+	"  case $code in 401|404) echo \"expired after $((i / 2)) s\" > \"$3\"; exit 0 ;; esac\n"
+	"  sleep 0.5; i=$((i + 1))\n"
+	"done\n"
+	"echo 'the token did not expire in 240 s' >&2; exit 1\n";
+
 Test(trixie, keystone_token_expires_mid_run)
 {
 	NEED_TRIXIE("a real Keystone whose tokens expire");
-	/* A second Keystone on the same database and keys issues 10 s tokens;
-	 * the run sleeps 13 s in its freeze command, so the token it got at the
-	 * start has expired when it streams and registers. No [service_user]: a
-	 * valid service token would make Glance accept an expired user token. */
+	/* A second Keystone on the same database and keys issues 30 s tokens;
+	 * the run's freeze command waits until a token issued after the run's
+	 * own has expired (wait_expiry_sh), so the token the run got at the
+	 * start has expired when it streams and registers. 30 s, not less: the
+	 * renewed token must outlive any one call of the rest of the run on a
+	 * loaded 2-core machine (with 10 s, a renewed token reached Glance
+	 * already expired under load: GET /v2/info/stores 401 twice). No
+	 * [service_user]: a valid service token would make Glance accept an
+	 * expired user token. */
+	const int expiration = 30;
 	strcpy(ks_dir, "/tmp/fst-ks-XXXXXX");
 	cr_assert_not_null(mkdtemp(ks_dir));
 	char *url = NULL, *err = NULL;
-	int st = fst_sh(&url, &err, "%s/keystone-extra start %s --expiration 10",
-		fst_env("FASTSNAP_TEST_SUPPORT"), ks_dir);
+	int st = fst_sh(&url, &err, "%s/keystone-extra start %s --expiration %d",
+		fst_env("FASTSNAP_TEST_SUPPORT"), ks_dir, expiration);
 	cr_assert_eq(st, 0, "keystone-extra: %s", err);
 	url[strcspn(url, "\n")] = '\0';
 	free(err);
+	/* the hook's files, in ks_dir (removed by the teardown) */
+	char script[128], body[128], mark[128];
+	snprintf(script, sizeof(script), "%s/wait-expiry", ks_dir);
+	snprintf(body, sizeof(body), "%s/auth.json", ks_dir);
+	snprintf(mark, sizeof(mark), "%s/expired", ks_dir);
+	FILE *f = fopen(script, "w");
+	cr_assert_not_null(f);
+	fputs(wait_expiry_sh, f);
+	fclose(f);
+	cr_assert_eq(chmod(script, 0700), 0);
+	cr_assert_eq(fst_sh(NULL, NULL, "umask 077; python3 -c 'import json, sys\n"
+		"print(json.dumps({\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": "
+		"{\"user\": {\"name\": sys.argv[1], \"domain\": {\"name\": \"Default\"}, \"password\": "
+		"sys.argv[2]}}}, \"scope\": {\"project\": {\"name\": sys.argv[3], \"domain\": {\"name\": "
+		"\"Default\"}}}}}))' \"$FASTSNAP_DEV_MEMBER_USERNAME\" \"$FASTSNAP_DEV_MEMBER_PASSWORD\" "
+		"\"$FASTSNAP_DEV_MEMBER_PROJECT\" > %s", body), 0);
 	seed s;
 	seed_make(&s, 16 * MiB);
 	char env[2048];
@@ -261,9 +308,15 @@ Test(trixie, keystone_token_expires_mid_run)
 	cJSON *j = NULL;
 	double t0 = now_s();
 	st = fst_cli_json(&j, &err, env, "snapshot --disk vms/%s --name %s --base-image-ref %s "
-		"--freeze-cmd 'sleep 13'", s.disk, name, s.base);
+		"--hook-timeout 300 --freeze-cmd '%s %s %s %s'", s.disk, name, s.base, script, body, url,
+		mark);
 	cr_assert_eq(st, 0, "a snapshot spanning the token's expiry failed (%d): %s", st, err);
-	cr_assert_geq(now_s() - t0, 13.0);
+	/* the run did span the expiry: its hook saw a later token refused */
+	char *seen = NULL;
+	cr_assert_eq(fst_sh(&seen, NULL, "cat %s", mark), 0, "the freeze command left no mark");
+	cr_log_info("keystone_token_expires_mid_run: hook's token %s", seen);
+	free(seen);
+	cr_assert_geq(now_s() - t0, (double)expiration);
 	check_active_and_data(fst_jstr(j, "image_id"), s.sha);
 	fst_glance_delete(fst_jstr(j, "image_id"));
 	cJSON_Delete(j);

@@ -189,3 +189,21 @@ Test(flattener, no_helper_means_in_process)
 	cr_assert_eq(fs_flattener_start_with(&f, "/nonexistent/fastsnap-flatten", &params, NULL), 0);
 	cr_assert_null(f);
 }
+
+/* The helper's environment: what librados and the process need, nothing
+ * secret, nothing else of the caller's. */
+Test(flattener_env, keeps_what_it_needs_and_no_secret)
+{
+	const char *keep[] = { "PATH=/usr/bin", "HOME=/root", "LANG=C.UTF-8", "LC_ALL=C", "TZ=UTC",
+		"TMPDIR=/tmp", "CEPH_CONF=/etc/ceph/ceph.conf", "CEPH_ARGS=--id fastsnap",
+		"LD_LIBRARY_PATH=/opt/lib", "ASAN_OPTIONS=detect_leaks=1", "VALGRIND_LIB=/x" };
+	const char *drop[] = { "OS_PASSWORD=pw", "OS_AUTH_TOKEN=t", "OS_TOKEN=t",
+		"OS_APPLICATION_CREDENTIAL_SECRET=s", "OS_USERNAME=u", "OS_AUTH_URL=http://k",
+		"FASTSNAP_GLANCE_HEADERS=X-Auth-Token: t", "FASTSNAP_SERVICE_PASSWORD=pw",
+		"FASTSNAP_CONFIG=/etc/fastsnap.conf", "AWS_SECRET_ACCESS_KEY=k", "PATHX=/bin",
+		"CEPH_CONFX=1", "LC_", "SSH_AUTH_SOCK=/tmp/a" };
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		cr_assert(fs_flattener_env_keeps(keep[i]), "dropped %s", keep[i]);
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		cr_assert_not(fs_flattener_env_keeps(drop[i]), "kept %s", drop[i]);
+}
