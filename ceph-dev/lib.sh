@@ -34,16 +34,18 @@ fsdev_pidfile() {
     mariadb) echo run/mariadb.pid ;;
     osd)    echo run/ceph-osd.0.pid ;;
     mon)    echo run/ceph-mon.a.pid ;;
+    mgr)    echo run/ceph-mgr.x.pid ;;
     *)      echo "run/$1.pid" ;;   # the Nova cloud's (nova-*, placement, libvirtd, rabbitmq, epmd)
   esac
 }
 fsdev_exe() {
   case $1 in
     glance) echo glance-api ;;
-    keystone|placement) echo uwsgi ;;
+    keystone|placement|nova-api) echo uwsgi ;;
     mariadb) echo mariadbd ;;
     osd)    echo ceph-osd ;;
     mon)    echo ceph-mon ;;
+    mgr)    echo ceph-mgr ;;
     rabbitmq) echo beam.smp ;;
     *)      echo "$1" ;;           # nova-api, nova-conductor, ..., libvirtd, epmd
   esac
@@ -63,7 +65,7 @@ fsdev_pid_is_ours() {
   if [[ $comp == epmd ]]; then
     # RabbitMQ's epmd names no path: it inherits the node's environment,
     # whose RABBITMQ_* directories are this state dir's
-    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q "^RABBITMQ_MNESIA_BASE=$state/"
+    grep -qzF "RABBITMQ_MNESIA_BASE=$state/" "/proc/$pid/environ" 2>/dev/null
     return
   fi
   [[ $cmd == *"$state/"* ]]
@@ -113,6 +115,11 @@ fsdev_warn_strays() {
 fsdev_stop() {
   local state=$1 comp=$2 grace=${3:-15} pid i f
   f=$state/$(fsdev_pidfile "$comp")
+  if [[ $comp == epmd && ! -s $f && -s $state/run/epmd.port ]]; then
+    # RabbitMQ's epmd detaches; before up recorded its pid, find it by its port
+    pid=$(ss -Htlnp "sport = :$(cat "$state/run/epmd.port")" | grep -o 'pid=[0-9]*' | head -n 1)
+    [[ -n $pid ]] && echo "${pid#pid=}" > "$f"
+  fi
   if ! pid=$(fsdev_live_pid "$state" "$comp"); then
     rm -f "$f"
     return 0
@@ -295,10 +302,11 @@ fsdev_load_stack() {
   fi
 }
 # The trixie stack's components in stop order; with --nova the cloud's come
-# first: Nova's services, then libvirtd (fsdev_stop destroys its guests
-# first), RabbitMQ and its epmd, Placement; MariaDB after Glance and Keystone.
+# first: Nova's services and Placement, then libvirtd (fsdev_stop_all
+# destroys its guests first), RabbitMQ and its epmd, the Ceph mgr; MariaDB
+# after Glance and Keystone.
 FSDEV_TRIXIE_COMPONENTS=(glance keystone mariadb osd mon)
-FSDEV_NOVA_COMPONENTS=(nova-compute nova-scheduler nova-conductor nova-api placement libvirtd rabbitmq epmd)
+FSDEV_NOVA_COMPONENTS=(nova-compute nova-scheduler nova-conductor nova-api placement no-network libvirtd rabbitmq epmd mgr)
 # fsdev_stack_nova STATE: the trixie state dir was built with --nova.
 fsdev_stack_nova() { [[ -f $1/.stack ]] && grep -qx 'nova=1' "$1/.stack"; }
 
@@ -498,8 +506,24 @@ fsdev_up_on_exit() {
     fsdev_stop_all "$STATE" || true
     [[ -n ${ROOT:-} ]] && { fsdev_root_release "$ROOT" "$STATE" || true; }
   fi
-  [[ -n ${bg_pid:-} ]] && kill "$bg_pid" 2>/dev/null
+  # the background set-up jobs and what they run (keystone-manage, ...): left
+  # alone, they would go on and write into the next build's state dir
+  fsdev_kill_tree ${bg_pid:-} ${nova_pid:-}
   [[ -e $STATE ]] || rm -f "$STATE.lock"
+  return 0
+}
+
+# fsdev_kill_tree PID...: TERM each PID and all its descendants (children
+# first found, then killed parents first so that none forks anew).
+fsdev_kill_tree() {
+  local p kids
+  for p in "$@"; do
+    [[ $p =~ ^[0-9]+$ ]] || continue
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null | tr -d ' ')
+    kill -TERM "$p" 2>/dev/null
+    # shellcheck disable=SC2086
+    fsdev_kill_tree $kids
+  done
   return 0
 }
 

@@ -19,6 +19,7 @@ nova_rabbit_start() {
   [[ -n $script ]] || fsdev_die "no rabbitmq-server in $ROOT"
   mkdir -p "$rd"/{mnesia,home} "$STATE/log/rabbitmq"
   echo '[].' > "$rd/enabled_plugins"
+  echo "$EPMD_PORT" > "$STATE/run/epmd.port"
   (
     exec setsid chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
       HOME="$rd/home" RUNNING_UNDER_SYSTEMD=1 \
@@ -122,11 +123,12 @@ nova_uwsgi_ini() {
 
 # nova_render: every file of the cloud (ports, passwords and uuids set).
 nova_render() {
-  mkdir -p "$STATE"/nova/{state,instances,snapshots,lock,compute.d} "$STATE/placement" "$STATE/fastsnap/python"
+  mkdir -p "$STATE"/nova/{state,instances,snapshots,lock,compute.d} "$STATE/placement" "$STATE/fastsnap/python" \
+    "$STATE"/libvirt/{etc,lib,cache,log,sock}
   fsdev_render "$TPL/nova.conf.in" "$STATE/nova/nova.conf" \
     "STATE=$STATE" "RABBIT_PORT=$RABBIT_PORT" "RABBIT_PASSWORD=$RABBIT_PW" \
     "API_DATABASE=$(db_url nova_api)" "DATABASE=$(db_url nova)" "KEYSTONE_PORT=$KS_PORT" \
-    "NOVA_KS_PASSWORD=$NOVA_KS_PW" "SECRET_UUID=$SECRET_UUID"
+    "NOVA_KS_PASSWORD=$NOVA_KS_PW" "SECRET_UUID=$SECRET_UUID" "NETWORK_URL=$NETWORK_URL"
   cp "$ROOT/usr/share/nova-common/api-paste.ini" "$STATE/nova/api-paste.ini"
   fsdev_render "$TPL/placement.conf.in" "$STATE/placement/placement.conf" \
     "STATE=$STATE" "DATABASE=$(db_url placement)" "KEYSTONE_PORT=$KS_PORT" \
@@ -148,6 +150,7 @@ nova_render() {
   cp -r "$FSDEV_HOME/../bindings/python/fastsnap" "$STATE/fastsnap/python/"
   cp "$FSDEV_HOME/../dist/nova/fastsnap-nova-compute" "$STATE/fastsnap/"
   cp -L "$NOVA_LIBRARY" "$STATE/fastsnap/libfastsnap.so.0"
+  cp "$FSDEV_HOME/no-network.py" "$STATE/nova/no-network.py"
 }
 
 # nova_db_sync: Placement's and Nova's databases and cells as nova-manage's
@@ -176,6 +179,11 @@ nova_identities() {
   for itf in public internal; do
     mkobj endpoints "{\"endpoint\": {\"service_id\": \"$svc\", \"interface\": \"$itf\", \"region_id\": \"RegionOne\", \"url\": \"$PLACEMENT_URL\"}}" >/dev/null
   done
+  # the stand-in for Neutron (ceph-dev/no-network.py): no ports, no networks
+  svc=$(mkobj services '{"service": {"name": "no-network", "type": "network", "description": "no network service: empty lists (fastsnap ceph-dev)"}}')
+  for itf in public internal; do
+    mkobj endpoints "{\"endpoint\": {\"service_id\": \"$svc\", \"interface\": \"$itf\", \"region_id\": \"RegionOne\", \"url\": \"$NETWORK_URL\"}}" >/dev/null
+  done
   svc=$(mkobj services '{"service": {"name": "nova", "type": "compute", "description": "Nova (fastsnap ceph-dev)"}}')
   for itf in public internal; do
     mkobj endpoints "{\"endpoint\": {\"service_id\": \"$svc\", \"interface\": \"$itf\", \"region_id\": \"RegionOne\", \"url\": \"$NOVA_URL\"}}" >/dev/null
@@ -200,6 +208,7 @@ nova_compute_start() {
     --config-dir "$STATE/nova/compute.d" --log-file "$STATE/log/nova-compute.log"
 }
 nova_services_start() {
+  nova_service_start no-network python3 "$STATE/nova/no-network.py" "$NETWORK_PORT" "$STATE/log/no-network.log"
   nova_service_start placement uwsgi --ini "$STATE/placement/uwsgi.ini"
   nova_service_start nova-api uwsgi --ini "$STATE/nova/api-uwsgi.ini"
   local s
@@ -238,7 +247,11 @@ nova_make_guest_image() {
   "$FSDEV_PY" - "$1" <<'PY'
 import random, sys
 r = random.Random(29)
-boot = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(506) + b"\x55\xaa"
+# one partition entry (type 0x83, sectors 1..16383), so that format
+# inspectors (Glance's, Nova's) see a plain MBR disk, not a broken GPT one
+part = bytes([0x80, 0, 0, 0, 0x83, 0, 0, 0]) + (1).to_bytes(4, "little") + (16383).to_bytes(4, "little")
+boot = bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(442) + part + bytes(48) + b"\x55\xaa"
+assert len(boot) == 512
 with open(sys.argv[1], "wb") as f:
     f.write(boot)
     f.write(r.randbytes(8 * 1024 * 1024 - 512))
