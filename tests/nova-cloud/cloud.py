@@ -138,8 +138,12 @@ def boot(name):
     return sid
 
 
+LAST_REQ = {}
+
+
 def action(sid, body):
-    st, out, _h = nova("POST", "/servers/%s/action" % sid, body)
+    st, out, h = nova("POST", "/servers/%s/action" % sid, body)
+    LAST_REQ[sid] = h.get("x-openstack-request-id") or h.get("x-compute-request-id")
     return st, out
 
 
@@ -360,28 +364,36 @@ def compute_log_since(off):
         return f.read()
 
 
-def failed_action(sid, iid_hint):
-    """The server's last createImage action and whether an event failed."""
-    acts = nova("GET", "/servers/%s/os-instance-actions" % sid)[1]["instanceActions"]
-    a = [x for x in acts if x["action"] == "createImage"][0]
-    ev = nova("GET", "/servers/%s/os-instance-actions/%s" % (sid, a["request_id"]))[1]
-    events = ev["instanceAction"].get("events", [])
-    return any(e.get("result") == "Error" for e in events), events
+def failed_action(sid, req_id):
+    """Nova's record of the request as the member sees it: the instance
+    action's message is "Error" when the request failed (its events are for
+    admins only under Nova's default policy)."""
+    def get():
+        return nova("GET", "/servers/%s/os-instance-actions/%s" % (sid, req_id))[1]["instanceAction"]
+    # Nova deletes the image (delete_image_on_error) before it records the
+    # failed event (wrap_instance_event): wait for the record
+    end = time.time() + 60
+    a = get()
+    while a.get("message") != "Error" and time.time() < end:
+        time.sleep(1)
+        a = get()
+    return a["action"] == "createImage" and a.get("message") == "Error", a
 
 
-def scenario4(sid):
+def scenario4(sid, only=()):
     log("--- scenario 4: stock Nova on the same cloud ([fastsnap] enabled = false)")
     made = []
     images_before = rbd_names("images")
     restart_compute("stock", "[fastsnap]\nenabled = false\n")
     off = compute_log_size()
     iid, secs, img = snapshot(sid, TAG + "-stock")
+    req = LAST_REQ[sid]
     made.append(iid)
     check(img is None or img["status"] in ("killed", "deleted"),
           "stock, show_multiple_locations = False: the snapshot fails (image %s)"
           % ("gone" if img is None else img["status"]))
-    err, _events = failed_action(sid, iid)
-    check(err, "stock: Nova reports the failure (createImage action event result Error)")
+    err, _a = failed_action(sid, req)
+    check(err, "stock: Nova reports the failure (the createImage action's message is Error)")
     text = compute_log_since(off)
     check("ImageNotAuthorized" in text or "Not authorized for image" in text,
           "stock: the cause is Nova 31's location PATCH refused (ImageNotAuthorized in the log)")
@@ -404,7 +416,9 @@ def scenario4(sid):
         check(img is not None and img["status"] == "active" and img.get("stores") == "fast",
               "fastsnap, show_multiple_locations = True: an active image in fast")
     finally:
-        restart_compute(None)
+        # scenario 6 restarts nova-compute with its own settings next
+        if only and "6" not in only:
+            restart_compute(None)
         stop_proc(p)
     return made
 
@@ -418,6 +432,7 @@ def scenario6(sid):
     images_before = rbd_names("images")
     osd = int(open(os.path.join(STATE, "run", "ceph-osd.0.pid")).read().strip())
     st, out = action(sid, {"createImage": {"name": TAG + "-fault"}})
+    req = LAST_REQ[sid]
     iid = out["image_id"]
     t0 = time.time()
     # the snapshot starts in nova-compute: pause the OSD once its temporary
@@ -435,10 +450,14 @@ def scenario6(sid):
                    glance_image(iid)), 300, 0.5)[0]
     check(img is None or img["status"] in ("killed", "deleted"),
           "fault: the snapshot fails (image %s)" % ("gone" if img is None else img["status"]))
-    err, _e = failed_action(sid, iid)
-    check(err, "fault: Nova reports the failure (createImage action event result Error)")
+    err, _a = failed_action(sid, req)
+    check(err, "fault: Nova reports the failure (the createImage action's message is Error)")
     s = wait_server(sid, "ACTIVE")
     check(s.get("OS-EXT-STS:power_state") == 1, "fault: the server is ACTIVE and running")
+    # nova-compute's own settings back; the failed run's owner (this
+    # nova-compute process) is then gone, which gc needs to roll back what the
+    # paused OSD kept the run from undoing (with the owner alive, a clone in
+    # images was seen to stay: ceph-dev/README.md, "The Nova cloud")
     restart_compute(None)
     r = subprocess.run([ENV["FASTSNAP_CLI"], "gc", "--pool", "vms", "--pool", "images", "--json"],
                        capture_output=True, text=True)
@@ -463,7 +482,7 @@ def main():
         if not only or "2" in only:
             made += scenario2(sid)
         if not only or "4" in only:
-            made += scenario4(sid)
+            made += scenario4(sid, only)
         if not only or "6" in only:
             made += scenario6(sid)
     except Exception as e:  # noqa: BLE001 -- a scenario that cannot go on is one failure
