@@ -31,18 +31,25 @@ fsdev_pidfile() {
   case $1 in
     glance) echo run/glance-api.pid ;;
     keystone) echo run/keystone.pid ;;
+    mariadb) echo run/mariadb.pid ;;
     osd)    echo run/ceph-osd.0.pid ;;
     mon)    echo run/ceph-mon.a.pid ;;
     edge-osd) echo edge/run/ceph-osd.0.pid ;;
     edge-mon) echo edge/run/ceph-mon.a.pid ;;
+    mgr)    echo run/ceph-mgr.x.pid ;;
+    *)      echo "run/$1.pid" ;;   # the Nova cloud's (nova-*, placement, libvirtd, rabbitmq, epmd)
   esac
 }
 fsdev_exe() {
   case $1 in
     glance) echo glance-api ;;
-    keystone) echo uwsgi ;;
+    keystone|placement|nova-api) echo uwsgi ;;
+    mariadb) echo mariadbd ;;
     osd|edge-osd) echo ceph-osd ;;
     mon|edge-mon) echo ceph-mon ;;
+    mgr)    echo ceph-mgr ;;
+    rabbitmq) echo beam.smp ;;
+    *)      echo "$1" ;;           # nova-api, nova-conductor, ..., libvirtd, epmd
   esac
 }
 # The edge cluster's daemons (ceph-dev/up --edge: a second Ceph cluster in
@@ -60,7 +67,14 @@ fsdev_pid_is_ours() {
   st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [[ $st == Z || $st == X || -z $st ]] && return 1
   cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == *"$(fsdev_exe "$comp")"* && $cmd == *"$state/"* ]]
+  [[ $cmd == *"$(fsdev_exe "$comp")"* ]] || return 1
+  if [[ $comp == epmd ]]; then
+    # RabbitMQ's epmd names no path: it inherits the node's environment,
+    # whose RABBITMQ_* directories are this state dir's
+    grep -qzF "RABBITMQ_MNESIA_BASE=$state/" "/proc/$pid/environ" 2>/dev/null
+    return
+  fi
+  [[ $cmd == *"$state/"* ]]
 }
 
 # fsdev_live_pid STATE COMPONENT: prints the pid if the pid file names a live
@@ -107,6 +121,11 @@ fsdev_warn_strays() {
 fsdev_stop() {
   local state=$1 comp=$2 grace=${3:-15} pid i f
   f=$state/$(fsdev_pidfile "$comp")
+  if [[ $comp == epmd && ! -s $f && -s $state/run/epmd.port ]]; then
+    # RabbitMQ's epmd detaches; before up recorded its pid, find it by its port
+    pid=$(ss -Htlnp "sport = :$(cat "$state/run/epmd.port")" | grep -o 'pid=[0-9]*' | head -n 1)
+    [[ -n $pid ]] && echo "${pid#pid=}" > "$f"
+  fi
   if ! pid=$(fsdev_live_pid "$state" "$comp"); then
     rm -f "$f"
     return 0
@@ -169,9 +188,24 @@ fsdev_wait_reaped() {
 fsdev_stop_all() {
   local state=$1 comp rc=0
   for comp in "${FSDEV_COMPONENTS[@]}" "${FSDEV_EDGE_COMPONENTS[@]}"; do
+    [[ $comp == libvirtd ]] && fsdev_destroy_guests "$state"
     fsdev_stop "$state" "$comp" || rc=1
   done
   return $rc
+}
+
+# fsdev_destroy_guests STATE: the Nova cloud's libvirt guests destroyed
+# (QEMU stopped) while their libvirtd still runs, before it is stopped.
+fsdev_destroy_guests() {
+  local state=$1 root uri dom
+  fsdev_live_pid "$state" libvirtd >/dev/null || return 0
+  root=$(fsdev_stack_root "$state")
+  uri="qemu:///system?socket=$state/libvirt/sock/libvirt-sock"
+  for dom in $(fsdev_inroot "$root" timeout 30 virsh -q -c "$uri" list --name 2>/dev/null); do
+    fsdev_log "destroying guest $dom"
+    fsdev_inroot "$root" timeout 60 virsh -q -c "$uri" destroy "$dom" >/dev/null 2>&1 ||
+      fsdev_log "warning: could not destroy guest $dom"
+  done
 }
 
 # A free TCP port on 127.0.0.1: let the kernel pick one, then check that it can
@@ -188,6 +222,27 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
     if "$FSDEV_PY" -c 'import socket, sys
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$port" 2>/dev/null \
        && ! ss -Htln "sport = :$port" | grep -q .; then
+      FSDEV_USED_PORTS="${FSDEV_USED_PORTS:-} $port"
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# fsdev_free_low_port: a free TCP port on 127.0.0.1 below the kernel's
+# ephemeral range (32768-60999), for daemons that take seconds to bind
+# (MariaDB, RabbitMQ, Nova's services): a port picked by fsdev_free_port can
+# be taken meanwhile by an outgoing connection's local port (RabbitMQ then
+# fails with eaddrinuse). Random in 20000-32767, checked like fsdev_free_port.
+fsdev_free_low_port() {
+  local port i
+  for ((i = 0; i < 50; i++)); do
+    port=$((20000 + RANDOM % 12768))
+    [[ " ${FSDEV_USED_PORTS:-} " == *" $port "* ]] && continue
+    if "$FSDEV_PY" -c 'import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$port" 2>/dev/null \
+       && ! ss -Htan "sport = :$port" | grep -q .; then
       FSDEV_USED_PORTS="${FSDEV_USED_PORTS:-} $port"
       echo "$port"
       return 0
@@ -248,8 +303,19 @@ fsdev_stack_root() { [[ -f $1/.stack ]] && sed -n "s/^root=//p" "$1/.stack"; ret
 
 # fsdev_load_stack STATE: set FSDEV_COMPONENTS for the stack of STATE.
 fsdev_load_stack() {
-  if [[ $(fsdev_stack "$1") == trixie ]]; then FSDEV_COMPONENTS=(glance keystone osd mon); fi
+  if [[ $(fsdev_stack "$1") == trixie ]]; then
+    if fsdev_stack_nova "$1"; then FSDEV_COMPONENTS=("${FSDEV_NOVA_COMPONENTS[@]}" "${FSDEV_TRIXIE_COMPONENTS[@]}")
+    else FSDEV_COMPONENTS=("${FSDEV_TRIXIE_COMPONENTS[@]}"); fi
+  fi
 }
+# The trixie stack's components in stop order; with --nova the cloud's come
+# first: Nova's services and Placement, then libvirtd (fsdev_stop_all
+# destroys its guests first), RabbitMQ and its epmd, the Ceph mgr; MariaDB
+# after Glance and Keystone.
+FSDEV_TRIXIE_COMPONENTS=(glance keystone mariadb osd mon)
+FSDEV_NOVA_COMPONENTS=(nova-compute nova-scheduler nova-conductor nova-api placement no-network libvirtd rabbitmq epmd mgr)
+# fsdev_stack_nova STATE: the trixie state dir was built with --nova.
+fsdev_stack_nova() { [[ -f $1/.stack ]] && grep -qx 'nova=1' "$1/.stack"; }
 
 # fsdev_inroot ROOT CMD...: run CMD inside ROOT with a clean environment
 # (host variables do not leak in). VAR=value words may precede CMD.
@@ -452,8 +518,24 @@ fsdev_up_on_exit() {
     fsdev_stop_all "$STATE" || true
     [[ -n ${ROOT:-} ]] && { fsdev_root_release "$ROOT" "$STATE" || true; }
   fi
-  [[ -n ${bg_pid:-} ]] && kill "$bg_pid" 2>/dev/null
+  # the background set-up jobs and what they run (keystone-manage, ...): left
+  # alone, they would go on and write into the next build's state dir
+  fsdev_kill_tree ${bg_pid:-} ${nova_pid:-}
   [[ -e $STATE ]] || rm -f "$STATE.lock"
+  return 0
+}
+
+# fsdev_kill_tree PID...: TERM each PID and all its descendants (children
+# first found, then killed parents first so that none forks anew).
+fsdev_kill_tree() {
+  local p kids
+  for p in "$@"; do
+    [[ $p =~ ^[0-9]+$ ]] || continue
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null | tr -d ' ')
+    kill -TERM "$p" 2>/dev/null
+    # shellcheck disable=SC2086
+    fsdev_kill_tree $kids
+  done
   return 0
 }
 

@@ -278,7 +278,7 @@ def wait_active(image_id, timeout=120):
 def delete_image(image_id, tok=None):
     """Delete, retrying a while: an image registered by the location POST is
     locked (409) while Glance 30 still hashes it in the background, and the
-    second glance-api's writes can lock the stack's SQLite database (500)."""
+    second glance-api's writes could lock the stack's database while it was SQLite (500)."""
     end = time.time() + 60
     while True:
         try:

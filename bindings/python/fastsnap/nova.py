@@ -96,8 +96,10 @@ def register_opts(conf):
                    help="The Glance store snapshots go to (the blueprint's [glance] store). "
                         "Unset: Nova's choice, the pool of the disk's RBD parent."),
         cfg.StrOpt("config_file", default=None,
-                   help="fastsnap's config file (docs/configuration.md) for the Glance "
-                        "identity the store look-up uses; unset: the nova.conf in use."),
+                   help="fastsnap's config file (docs/configuration.md): the Glance "
+                        "identity the store look-up uses and the library's settings "
+                        "(ceph_op_timeout_s, ...); unset: the nova.conf in use when store "
+                        "is set, the library's defaults otherwise."),
         cfg.BoolOpt("register_location_post", default=True,
                     help="Nova 31 only: register the snapshot's location with "
                          "POST /v2/images/{id}/locations (as Nova 32 does), so that Glance "
@@ -124,10 +126,12 @@ def _engine():
         conf = nova_conf.CONF
         with _ENGINE_LOCK:
             if _ENGINE is None:
-                cfg_file = None
-                if conf.fastsnap.store:   # Glance is read only for a named store
-                    cfg_file = conf.fastsnap.config_file or (
-                        conf.config_file[0] if conf.config_file else None)
+                # A named config_file is read in any case (its [fastsnap]
+                # settings, e.g. ceph_op_timeout_s); the nova.conf in use
+                # only for a named store (Glance is read only then)
+                cfg_file = conf.fastsnap.config_file or None
+                if conf.fastsnap.store and not cfg_file:
+                    cfg_file = conf.config_file[0] if conf.config_file else None
                 _ENGINE = fastsnap.Engine(
                     config_file=cfg_file,
                     ceph_conf=conf.libvirt.images_rbd_ceph_conf or None,
