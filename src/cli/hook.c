@@ -20,7 +20,6 @@
 #include "cli/hook.h"
 #include "core/child.h"
 
-extern char **environ;
 
 int cli_hook_env_keeps(const char *entry)
 {
@@ -40,25 +39,10 @@ int cli_hook_env_keeps(const char *entry)
 	return 1;
 }
 
-/* The environment without the secrets (the strings stay environ's). */
-static char **clean_env(void)
-{
-	size_t n = 0;
-	while (environ && environ[n])
-		n++;
-	char **v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (cli_hook_env_keeps(environ[i]))
-			v[k++] = environ[i];
-	return v;
-}
 
 static int spawn(pid_t *pid, const char *cmd)
 {
-	char **env = clean_env();
+	char **env = fs_child_env(cli_hook_env_keeps);
 	if (!env)
 		return ENOMEM;
 	posix_spawn_file_actions_t fa;

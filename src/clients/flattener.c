@@ -25,7 +25,6 @@
 #include "clients/rbd.h"
 #include "core/child.h"
 
-extern char **environ;
 
 struct fs_flattener {
 	pid_t pid;
@@ -71,26 +70,10 @@ int fs_flattener_env_keeps(const char *entry)
 	return 0;
 }
 
-/* environ's entries the helper keeps (the strings stay environ's); NULL
- * when out of memory. */
-static char **helper_env(void)
-{
-	size_t n = 0;
-	while (environ && environ[n])
-		n++;
-	char **v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (fs_flattener_env_keeps(environ[i]))
-			v[k++] = environ[i];
-	return v;
-}
 
 static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, int child_fd)
 {
-	char **envp = helper_env();
+	char **envp = fs_child_env(fs_flattener_env_keeps);
 	if (!envp)
 		return ENOMEM;
 	char op[32], ct[32];

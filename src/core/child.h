@@ -12,6 +12,9 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
+
+extern char **environ;
 
 /* Append "close every descriptor from 3" to `fa` (after the caller's own
  * dup2/open actions) and set `at`'s empty signal mask and default
@@ -27,6 +30,23 @@ static inline void fs_spawn_clean(posix_spawn_file_actions_t *fa, posix_spawnatt
 	posix_spawnattr_setsigmask(at, &none);
 	posix_spawnattr_setsigdefault(at, &all);
 	posix_spawnattr_setflags(at, (short)(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | flags));
+}
+
+/* The entries of environ that `keep` accepts, for a child's envp (the
+ * strings stay environ's: free only the array); NULL when out of memory. */
+static inline char **fs_child_env(int (*keep)(const char *entry))
+{
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **v = (char **)calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (keep(environ[i]))
+			v[k++] = environ[i];
+	return v;
 }
 
 #endif
