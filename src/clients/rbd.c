@@ -230,18 +230,17 @@ int fs_rbd_image_tag(fs_rbd_image *h, const char *const *keys, const char *const
 	return 0;
 }
 
-int fs_rbd_image_untag_prefix(fs_rbd_image *h, const char *prefix, int *removed)
+int fs_rbd_metadata_each(rbd_image_t img, const char *start,
+	int (*cb)(const char *key, const char *value, void *ctx), void *ctx)
 {
-	*removed = 0;
-	fs_strv found = { 0 };
 	size_t ksz = 4096, vsz = 16384;
 	char *keys = malloc(ksz), *vals = malloc(vsz);
-	char *start = fs_strdup(prefix);   /* keys sort: ours follow the prefix */
+	char *from = fs_strdup(start);
 	const uint64_t page = 64;
-	int r = keys && vals && start ? 0 : -ENOMEM;
+	int r = keys && vals && from ? 0 : -ENOMEM;
 	while (r == 0) {
 		size_t kl = ksz, vl = vsz;
-		r = rbd_metadata_list(h->img, start, page, keys, &kl, vals, &vl);
+		r = rbd_metadata_list(img, from, page, keys, &kl, vals, &vl);
 		if (r == -ERANGE && (kl > ksz || vl > vsz)) {
 			char *k2 = kl > ksz ? realloc(keys, kl) : keys;
 			if (k2)
@@ -256,33 +255,56 @@ int fs_rbd_image_untag_prefix(fs_rbd_image *h, const char *prefix, int *removed)
 			break;
 		uint64_t count = 0;
 		const char *last = NULL;
-		int past = 0;
-		for (const char *k = keys; k < keys + kl && *k; k += strlen(k) + 1, count++) {
+		for (const char *k = keys, *v = vals; r == 0 && k < keys + kl && *k;
+		     k += strlen(k) + 1, v += strlen(v) + 1, count++) {
 			last = k;
-			if (strncmp(k, prefix, strlen(prefix)) != 0)
-				past = 1;
-			else if (fs_strv_push(&found, k) < 0)
-				r = -ENOMEM;
+			r = cb(k, v, ctx);
 		}
-		if (r < 0 || past || count < page || !last)
+		if (r != 0 || count < page || !last)
 			break;
 		char *next = fs_strdup(last);
-		free(start);
-		start = next;
-		if (!start)
+		free(from);
+		from = next;
+		if (!from)
 			r = -ENOMEM;
 	}
 	free(keys);
 	free(vals);
-	free(start);
-	for (size_t i = 0; r == 0 && i < found.n; i++) {
-		int e = rbd_metadata_remove(h->img, found.v[i]);
+	free(from);
+	return r;
+}
+
+typedef struct {
+	const char *prefix;
+	fs_strv found;
+} prefixed_keys;
+
+/* collects the keys that begin with the prefix; 1 (stop) past them */
+static int collect_prefixed(const char *key, const char *value, void *ctx)
+{
+	(void)value;
+	prefixed_keys *p = ctx;
+	if (strncmp(key, p->prefix, strlen(p->prefix)) != 0)
+		return 1;
+	return fs_strv_push(&p->found, key) < 0 ? -ENOMEM : 0;
+}
+
+int fs_rbd_image_untag_prefix(fs_rbd_image *h, const char *prefix, int *removed)
+{
+	*removed = 0;
+	prefixed_keys p = { prefix, { 0 } };
+	/* keys sort: ours follow the prefix */
+	int r = fs_rbd_metadata_each(h->img, prefix, collect_prefixed, &p);
+	if (r > 0)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < p.found.n; i++) {
+		int e = rbd_metadata_remove(h->img, p.found.v[i]);
 		if (e < 0 && e != -ENOENT)
 			r = e;
 		else if (e == 0)
 			(*removed)++;
 	}
-	fs_strv_free(&found);
+	fs_strv_free(&p.found);
 	return r < 0 ? rbd_fail(r, "remove copied metadata from", h->pool, h->image, NULL) : 0;
 }
 

@@ -69,6 +69,12 @@ int fs_rbd_clone(fs_rbd_image *out, fs_rbd_image *parent, const char *snap,
 	fs_ceph *c, const char *cpool, const char *cname, int clone_format);
 /* Set RBD metadata key/value pairs (the owner tags), one write each. */
 int fs_rbd_image_tag(fs_rbd_image *h, const char *const *keys, const char *const *values, size_t n);
+/* Every metadata entry of an open image after key `start` ("" for all), in
+ * key order, read a page at a time: cb(key, value, ctx) for each; a nonzero
+ * return from cb stops the walk and is returned. 0, cb's value, or a
+ * negative errno (-ENOMEM, or rbd_metadata_list's). Sets no error. */
+int fs_rbd_metadata_each(rbd_image_t img, const char *start,
+	int (*cb)(const char *key, const char *value, void *ctx), void *ctx);
 /* Remove every metadata key that begins with `prefix` (every page of the
  * list); *removed counts them. */
 int fs_rbd_image_untag_prefix(fs_rbd_image *h, const char *prefix, int *removed);

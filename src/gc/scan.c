@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cleanup/heartbeat.h"
+#include "clients/rbd.h"
 #include "core/rbd_url.h"
 #include "gc/gc.h"
 #include "register/register.h"
@@ -211,64 +212,41 @@ static void scan_entry(gc_runs *rs, clone_tags *ct, const char *k, const char *v
 	}
 }
 
+/* What scan_meta keeps of a clone's tags; the keys that matter are copied
+ * out before the next page. */
+typedef struct {
+	gc_runs *rs;
+	const char *pool, *image;
+	char *owner, *image_id, *flatten, *done;
+} meta_walk;
+
+static int scan_meta_entry(const char *k, const char *v, void *ctx)
+{
+	meta_walk *w = ctx;
+	clone_tags ct = { 0 };
+	scan_entry(w->rs, &ct, k, v, w->pool, w->image);
+	if (ct.owner)
+		free(w->owner), w->owner = fs_strdup(ct.owner);
+	if (ct.image_id)
+		free(w->image_id), w->image_id = fs_strdup(ct.image_id);
+	if (ct.flatten)
+		free(w->flatten), w->flatten = fs_strdup(ct.flatten);
+	if (ct.done)
+		free(w->done), w->done = fs_strdup(ct.done);
+	return 0;
+}
+
 /* Metadata: a tagged clone, or run tags on a disk. Every page of it. */
 static void scan_meta(gc_runs *rs, rbd_image_t img, const char *pool, const char *image)
 {
-	/* The keys that matter here are copied out before the next page. */
-	char *owner = NULL, *image_id = NULL, *flatten = NULL, *done = NULL;
-	size_t ksz = 16384, vsz = 16384;
-	char *keys = malloc(ksz), *vals = malloc(vsz);
-	char *start = fs_strdup("");
-	const uint64_t page = 64;
-	int failed = 0;
-	while (keys && vals && start) {
-		size_t kl = ksz, vl = vsz;
-		int r = rbd_metadata_list(img, start, page, keys, &kl, vals, &vl);
-		if (r == -ERANGE && (kl > ksz || vl > vsz)) {
-			char *k2 = kl > ksz ? realloc(keys, kl) : keys;
-			if (k2)
-				keys = k2, ksz = kl > ksz ? kl : ksz;
-			char *v2 = k2 && vl > vsz ? realloc(vals, vl) : vals;
-			if (v2)
-				vals = v2, vsz = vl > vsz ? vl : vsz;
-			if (!k2 || !v2)
-				break;
-			continue;
-		}
-		if (r < 0) {
-			failed = r;
-			break;
-		}
-		uint64_t count = 0;
-		const char *last = NULL;
-		for (const char *k = keys, *v = vals; k < keys + kl && *k;
-		     k += strlen(k) + 1, v += strlen(v) + 1) {
-			clone_tags ct = { 0 };
-			scan_entry(rs, &ct, k, v, pool, image);
-			if (ct.owner)
-				free(owner), owner = fs_strdup(ct.owner);
-			if (ct.image_id)
-				free(image_id), image_id = fs_strdup(ct.image_id);
-			if (ct.flatten)
-				free(flatten), flatten = fs_strdup(ct.flatten);
-			if (ct.done)
-				free(done), done = fs_strdup(ct.done);
-			last = k;
-			count++;
-		}
-		if (count < page || !last)
-			break;
-		free(start);
-		start = fs_strdup(last);
-	}
-	if (!keys || !vals || !start)
+	meta_walk w = { rs, pool, image, NULL, NULL, NULL, NULL };
+	int failed = fs_rbd_metadata_each(img, "", scan_meta_entry, &w);
+	char *owner = w.owner, *image_id = w.image_id, *flatten = w.flatten, *done = w.done;
+	if (failed == -ENOMEM)
 		note(rs, fs_asprintf("%s/%s: out of memory reading its metadata: not scanned", pool, image));
 	else if (failed < 0)
 		note(rs, fs_asprintf("%s/%s: cannot read its metadata (%s): not scanned", pool, image,
 			strerror(-failed)));
-	free(keys);
-	free(vals);
-	free(start);
 	/* A clone is named by its image id and tagged with it. */
 	if (owner && image_id && !strcmp(image_id, image) && fs_is_uuid(image_id, strlen(image_id))) {
 		gc_run *r = run_get(rs, image_id);
