@@ -60,7 +60,11 @@ int fs_flattener_env_keeps(const char *entry)
 	static const char *const names[] = { "PATH=", "HOME=", "LANG=", "LANGUAGE=", "TZ=",
 		"TMPDIR=", "CEPH_CONF=", "CEPH_ARGS=", "LD_LIBRARY_PATH=", "LD_PRELOAD=",
 		"ASAN_OPTIONS=", "LSAN_OPTIONS=", "UBSAN_OPTIONS=", "TSAN_OPTIONS=" };
-	static const char *const prefixes[] = { "LC_", "VALGRIND_" };
+	static const char *const prefixes[] = { "LC_", "VALGRIND_",
+#ifdef FASTSNAP_TEST_HOOKS
+		"FASTSNAP_TEST_HELPER_",   /* test builds: the helper's own hook */
+#endif
+	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strncmp(entry, names[i], strlen(names[i])))
 			return 1;

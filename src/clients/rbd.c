@@ -412,6 +412,62 @@ static int map_update(rados_ioctx_t io, const char *oid, uint64_t obj, uint8_t f
 	return rados_exec(io, oid, "rbd", "object_map_update", in, sizeof(in), out, sizeof(out));
 }
 
+/* The lockers of the image's lock (librbd's exclusive lock is the header's
+ * cls lock "rbd_lock"), as rbd_list_lockers gives them: NUL-separated
+ * addresses in *addrs (malloc'd), their count returned. */
+static ssize_t lockers(fs_rbd_image *h, char **addrs)
+{
+	size_t len[4] = { 256, 1024, 1024, 1024 };
+	for (int attempt = 0; attempt < 4; attempt++) {
+		char *b[4];
+		for (int i = 0; i < 4; i++)
+			b[i] = calloc(1, len[i]);
+		int excl = 0;
+		ssize_t n = (b[0] && b[1] && b[2] && b[3]) ?
+			rbd_list_lockers(h->img, &excl, b[0], &len[0], b[1], &len[1], b[2], &len[2],
+				b[3], &len[3]) : -ENOMEM;
+		for (int i = 0; i < 3; i++)
+			free(b[i]);
+		if (n >= 0) {
+			*addrs = b[3];
+			return n;
+		}
+		free(b[3]);
+		if (n != -ERANGE)
+			return n;
+	}
+	return -ERANGE;
+}
+
+/* Fence the dead run: blocklist every client that holds the clone's lock
+ * and wait until the OSDs know it, so that no operation it sent before it
+ * died (an object map update still queued at an OSD) can land after the
+ * correction below (docs/architecture.md, "The flatten helper"). librbd
+ * does the same when it breaks the lock, but only when something takes
+ * it: after the correction. */
+static int fence_lockers(fs_rbd_image *h)
+{
+	char *addrs = NULL;
+	ssize_t n = lockers(h, &addrs);
+	if (n < 0)
+		return rbd_fail((int)n, "list the lockers of", h->pool, h->image, NULL);
+	rados_t cl = rados_ioctx_get_cluster(h->io);
+	int r = 0;
+	const char *a = addrs;
+	for (ssize_t i = 0; r >= 0 && i < n; i++, a += strlen(a) + 1)
+		r = rados_blocklist_add(cl, (char *)a, 0);   /* 0: the monitors' default expiry */
+	if (r < 0) {
+		r = fs_err(fs_errno_to_code(r), "Ceph: cannot blocklist %s, the dead run's client "
+			"holding the lock of %s/%s: %s", a, h->pool, h->image, strerror(-r));
+		free(addrs);
+		return r;
+	}
+	free(addrs);
+	if (n > 0 && (r = rados_wait_for_latest_osdmap(cl)) < 0)
+		return rbd_fail(r, "wait for the OSD map after fencing", h->pool, h->image, NULL);
+	return 0;
+}
+
 int fs_rbd_image_unmark_absent(fs_rbd_image *h,
 	int (*cb)(uint64_t done, uint64_t total, void *ctx), void *ctx)
 {
@@ -421,6 +477,8 @@ int fs_rbd_image_unmark_absent(fs_rbd_image *h,
 		return rbd_fail(r, "read the features of", h->pool, h->image, NULL);
 	if (!(feat & RBD_FEATURE_OBJECT_MAP))
 		return 0;
+	if ((r = fence_lockers(h)) < 0)
+		return r;
 	rbd_image_info_t info;
 	char id[64];
 	r = rbd_stat(h->img, &info, sizeof(info));
@@ -428,8 +486,16 @@ int fs_rbd_image_unmark_absent(fs_rbd_image *h,
 		r = rbd_get_id(h->img, id, sizeof(id));
 	if (r < 0)
 		return rbd_fail(r, "read the object map of", h->pool, h->image, NULL);
+	/* Listed through a read-only handle: on a read-write one librbd's
+	 * diff-iterate takes the exclusive lock (Ceph 16.2.15, 18.2) and with
+	 * it loads the map, which the correction below would then not reach
+	 * (a dead run's lock without a watch is broken at once). */
+	rbd_image_t ro;
+	if ((r = rbd_open_read_only(h->io, h->image, &ro, NULL)) < 0)
+		return rbd_fail(r, "open read-only", h->pool, h->image, NULL);
 	marked_objects m = { NULL, 0, 0, info.obj_size };
-	r = rbd_diff_iterate2(h->img, NULL, 0, info.size, 0, 1, collect_marked, &m);
+	r = rbd_diff_iterate2(ro, NULL, 0, info.size, 0, 1, collect_marked, &m);
+	rbd_close(ro);
 	char oid[128];
 	snprintf(oid, sizeof(oid), "rbd_object_map.%s", id);
 	for (size_t i = 0; r >= 0 && i < m.n; i++) {

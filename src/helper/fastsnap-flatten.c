@@ -98,6 +98,16 @@ static int flatten(fs_ceph *c, char *line)
 		fs_rbd_image_close(&h);
 		return say_error();
 	}
+#ifdef FASTSNAP_TEST_HOOKS
+	/* Test builds: a command between the correction and the lock, where a
+	 * dead run's late operation would land (tests/integration/test_crash.c,
+	 * deferred_flatten_late_object_map_update_of_a_dead_client). */
+	const char *cmd = getenv("FASTSNAP_TEST_HELPER_AFTER_REBUILD");
+	if (rebuild && cmd && *cmd) {
+		int st = system(cmd);
+		(void)st;
+	}
+#endif
 	fs_heartbeat *hb = hb_s ? fs_heartbeat_start(c, pool, image, h.img, hb_s, NULL) :
 		NULL;
 	fastsnap_error_clear();   /* no heartbeat is not a failure (the run logs nothing of it) */

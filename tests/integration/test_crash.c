@@ -9,6 +9,8 @@
  * Signals (SIGINT, SIGTERM, SIGHUP) make the run clean up by itself. A
  * tally of kill points and leaked objects is printed; leaks must be 0.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -775,6 +777,21 @@ Test(crash, killed_inside_rbd_create_before_the_header) { killed_in_clone(2); }
  * deferred run killed after `location` (active, not flattened), then the
  * map's bit for object 3 (disk data) set to EXISTS as the copy-up's first
  * half does. gc must finish the flatten with the disk's data. */
+/* cls_rbd object_map_update: object `obj` marked as existing (1), no
+ * current state given. */
+static int map_mark(rados_ioctx_t io, const char *map_oid, uint64_t obj)
+{
+	char in[18];
+	for (int b = 0; b < 8; b++) {
+		in[b] = (char)((obj >> (8 * b)) & 0xff);
+		in[8 + b] = (char)(((obj + 1) >> (8 * b)) & 0xff);
+	}
+	in[16] = 1;
+	in[17] = 0;
+	char out[16];
+	return rados_exec(io, map_oid, "rbd", "object_map_update", in, sizeof(in), out, sizeof(out));
+}
+
 static void mark_object_exists(const char *id, uint64_t obj)
 {
 	rbd_image_t img;
@@ -784,18 +801,7 @@ static void mark_object_exists(const char *id, uint64_t obj)
 	rbd_close(img);
 	char oid[128];
 	snprintf(oid, sizeof(oid), "rbd_object_map.%s", rid);
-	/* cls_rbd object_map_update: start, end (excluded), new state, no
-	 * current state; 1 is OBJECT_EXISTS */
-	char in[18];
-	for (int b = 0; b < 8; b++) {
-		in[b] = (char)((obj >> (8 * b)) & 0xff);
-		in[8 + b] = (char)(((obj + 1) >> (8 * b)) & 0xff);
-	}
-	in[16] = 1;
-	in[17] = 0;
-	char out[16];
-	cr_assert_geq(rados_exec(images, oid, "rbd", "object_map_update", in, sizeof(in), out,
-		sizeof(out)), 0, "object_map_update on %s", oid);
+	cr_assert_geq(map_mark(images, oid, obj), 0, "object_map_update on %s", oid);
 }
 
 Test(crash, deferred_flatten_interrupted_between_object_map_and_copyup)
@@ -832,6 +838,150 @@ Test(crash, deferred_flatten_interrupted_between_object_map_and_copyup)
 		id, gc_last);
 	int leaked = check_image("object map ahead", COMPLETED, name, "--flatten deferred", sha, NULL);
 	leaked += check_world("object map ahead", &before, base, disk, sha);
+	cr_expect_eq(leaked, 0, "%d objects leaked", leaked);
+	case_end(&before, disk, base);
+	free(ids);
+	free(err);
+	free(name);
+}
+
+/* Append a cls string (u32 length, bytes) at b[*n]. */
+static void cls_str(char *b, size_t *n, const char *s)
+{
+	uint32_t l = (uint32_t)strlen(s);
+	for (int i = 0; i < 4; i++)
+		b[(*n)++] = (char)((l >> (8 * i)) & 0xff);
+	memcpy(b + *n, s, l);
+	*n += l;
+}
+
+/* The dead run's client: a connection of its own that holds the clone's
+ * lock as librbd's exclusive lock does (cls lock "rbd_lock", exclusive,
+ * cookie "auto <handle>", tag "internal") and has no watch any more. The
+ * killed run's own lock (it held the clone's) is broken first: this
+ * connection plays the killed run. */
+static void take_lock_as_librbd(rados_ioctx_t io, const char *hdr)
+{
+	int excl;
+	char tag[64], clients[256], cookies[256], addrs[256];
+	size_t tl = sizeof(tag), cl = sizeof(clients), kl = sizeof(cookies), al = sizeof(addrs);
+	ssize_t held = rados_list_lockers(io, hdr, "rbd_lock", &excl, tag, &tl, clients, &cl, cookies,
+		&kl, addrs, &al);
+	cr_assert_geq(held, 0, "list the lockers of %s: %s", hdr, strerror((int)-held));
+	const char *c = clients, *k = cookies;
+	for (ssize_t i = 0; i < held; i++, c += strlen(c) + 1, k += strlen(k) + 1)
+		cr_assert_eq(rados_break_lock(io, hdr, "rbd_lock", c, k), 0, "break %s's lock", c);
+	char b[256];
+	size_t n = 6;   /* ENCODE_START(1, 1): version, compat, u32 length */
+	cls_str(b, &n, "rbd_lock");
+	b[n++] = 1;     /* exclusive */
+	cls_str(b, &n, "auto 94000000001");
+	cls_str(b, &n, "internal");
+	cls_str(b, &n, "");
+	memset(b + n, 0, 9);   /* duration (utime_t: 0), flags 0 */
+	n += 9;
+	uint32_t len = (uint32_t)(n - 6);
+	b[0] = 1;
+	b[1] = 1;
+	for (int i = 0; i < 4; i++)
+		b[2 + i] = (char)((len >> (8 * i)) & 0xff);
+	int r = rados_exec(io, hdr, "lock", "lock", b, n, NULL, 0);
+	cr_assert_eq(r, 0, "lock %s: %s", hdr, strerror(-r));
+}
+
+typedef struct {
+	rados_ioctx_t io;   /* the dead client's */
+	char map_oid[128], paused[64], go[64];
+	int r;              /* what its late update got; 1: never sent */
+} late_update;
+
+/* Waits for the helper's pause (after its correction, before the lock),
+ * sends the dead client's update (object 6 marked as existing, as a
+ * copy-up queued at the OSD before the kill would), lets the helper go. */
+static void *send_late_update(void *arg)
+{
+	late_update *u = arg;
+	u->r = 1;
+	for (int i = 0; i < 1200 && access(u->paused, F_OK) != 0; i++)
+		usleep(100 * 1000);
+	if (access(u->paused, F_OK) == 0)
+		u->r = map_mark(u->io, u->map_oid, 6);
+	FILE *f = fopen(u->go, "w");
+	if (f)
+		fclose(f);
+	return NULL;
+}
+
+/* The same interrupted deferred flatten, with the dead run's client
+ * played by a connection of the test: it holds the clone's lock with no
+ * watch (a dead client's watch times out after 30 s: gc's hourly case),
+ * marked object 3 before it "died", and its last update (object 6) lands
+ * late: after gc's correction, before gc's flatten takes the lock (an
+ * operation sent before the kill, still queued at a loaded OSD: the
+ * random kills' 2 in 100 deferred runs wrong after gc). gc must list the
+ * marks without taking the lock (on a read-write handle librbd's
+ * diff-iterate takes it, loading the map before the correction: object 3
+ * then stayed uncopied) and fence the dead client (blocklist the lock's
+ * holder) before it corrects the map (else object 6 stayed uncopied). The
+ * helper's test hook holds it between correction and lock. Each half
+ * failed alone before its fix. */
+Test(crash, deferred_flatten_late_object_map_update_of_a_dead_client)
+{
+	char *base = fst_base_image("fast", 8 * MiB, 3);
+	char *disk = fst_unique("fst-crashdisk");
+	char sha[129];
+	fst_nova_disk(vms, images, base, disk, 64 * MiB, 7, every_third, sha);
+	world before;
+	world_read(&before);
+	char *name = fst_unique("fst-crash");
+	char *err = NULL;
+	int st = fst_cli_json(NULL, &err, KA "location", "snapshot --disk vms/%s --name %s "
+		"--base-image-ref %s --flatten deferred", disk, name, base);
+	cr_assert_eq(st, 137, "exit %d: %s", st, err);
+	char *ids = fst_glance_ids_named(name);
+	char id[64] = "";
+	sscanf(ids, "%63s", id);
+	cr_assert(*id, "no Glance image after the kill");
+	rbd_image_t img;
+	cr_assert_eq(rbd_open(images, id, &img, NULL), 0);
+	char rid[64] = "";
+	cr_assert_eq(rbd_get_id(img, rid, sizeof(rid)), 0);
+	rbd_close(img);
+	char hdr[128];
+	snprintf(hdr, sizeof(hdr), "rbd_header.%s", rid);
+	rados_t dead = fst_admin_rados();
+	cr_assert_eq(rados_conf_set(dead, "rados_osd_op_timeout", "30"), 0);
+	late_update u = { .io = fst_ioctx(dead, "images") };
+	snprintf(u.map_oid, sizeof(u.map_oid), "rbd_object_map.%s", rid);
+	snprintf(u.paused, sizeof(u.paused), "/tmp/fst-late-%d.paused", (int)getpid());
+	snprintf(u.go, sizeof(u.go), "/tmp/fst-late-%d.go", (int)getpid());
+	unlink(u.paused);
+	unlink(u.go);
+	take_lock_as_librbd(u.io, hdr);
+	/* an update it made before it died: object 3 marked, never copied */
+	cr_assert_eq(map_mark(u.io, u.map_oid, 3), 0);
+	char hook[512];
+	snprintf(hook, sizeof(hook), "touch %s; i=0; while [ ! -e %s ] && [ $i -lt 1200 ]; do "
+		"sleep 0.1; i=$((i+1)); done", u.paused, u.go);
+	cr_assert_eq(setenv("FASTSNAP_TEST_HELPER_AFTER_REBUILD", hook, 1), 0);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, send_late_update, &u), 0);
+	gc_passes("deferred, a dead client's late object map update", 1);
+	pthread_join(t, NULL);
+	unsetenv("FASTSNAP_TEST_HELPER_AFTER_REBUILD");
+	unlink(u.paused);
+	unlink(u.go);
+	rados_ioctx_destroy(u.io);
+	rados_shutdown(dead);
+	cr_expect_neq(u.r, 1, "gc's helper never paused between its correction and its lock:\n%s",
+		gc_last);
+	cr_expect_lt(u.r, 0, "the dead client's late update landed (%d) after gc's correction", u.r);
+	char got[129];
+	fst_rbd_sha512(images, id, "snap", got);
+	cr_expect_str_eq(got, sha, "images/%s@snap is not the disk's after gc finished its flatten "
+		"(late update: %d %s):\n%s", id, u.r, u.r < 0 ? strerror(-u.r) : "landed", gc_last);
+	int leaked = check_image("late update", COMPLETED, name, "--flatten deferred", sha, NULL);
+	leaked += check_world("late update", &before, base, disk, sha);
 	cr_expect_eq(leaked, 0, "%d objects leaked", leaked);
 	case_end(&before, disk, base);
 	free(ids);
