@@ -92,10 +92,24 @@ static int disk_tags(const char *disk)
 	return n;
 }
 
+/* gc's state file: one per dev cluster (in its state dir, beside its
+ * ceph.conf), so that two stacks' suites never share one. */
+static const char *gc_state_file(void)
+{
+	static char path[4096];
+	if (!*path) {
+		const char *conf = fst_env("CEPH_CONF");
+		const char *slash = strrchr(conf, '/');
+		int dir = slash ? (int)(slash - conf) : 1;
+		snprintf(path, sizeof(path), "%.*s/fst-gc-state.json", dir, slash ? conf : ".");
+	}
+	return path;
+}
+
 static int run_gc(const char *label)
 {
 	char *out = NULL, *err = NULL;
-	int st = fst_sh(&out, &err, "%s gc --pool vms --state-file /tmp/fst-gc-state.json", fst_cli());
+	int st = fst_sh(&out, &err, "%s gc --pool vms --state-file %s", fst_cli(), gc_state_file());
 	cr_expect_eq(st, 0, "[%s] gc exit %d\n%s%s", label, st, out, err);
 	free(out);
 	free(err);
@@ -452,7 +466,7 @@ static int gc_passes(const char *label, int ngc)
 		for (int i = 0; i < ngc; i++) {
 			char cmd[1024];
 			snprintf(cmd, sizeof(cmd), "exec timeout 300 %s --json gc --pool vms "
-				"--state-file /tmp/fst-gc-state.json >%s 2>%s", fst_cli(), op[i], ep[i]);
+				"--state-file %s >%s 2>%s", fst_cli(), gc_state_file(), op[i], ep[i]);
 			p[i] = fork();
 			cr_assert_geq(p[i], 0);
 			if (p[i] == 0) {
