@@ -464,7 +464,7 @@ static int gc_passes(const char *label, int ngc)
 			close(mkstemp(ep[i]));
 		}
 		for (int i = 0; i < ngc; i++) {
-			char cmd[1024];
+			char cmd[8192];
 			snprintf(cmd, sizeof(cmd), "exec timeout 300 %s --json gc --pool vms "
 				"--state-file %s >%s 2>%s", fst_cli(), gc_state_file(), op[i], ep[i]);
 			p[i] = fork();
