@@ -818,45 +818,63 @@ static void mark_object_exists(const char *id, uint64_t obj)
 	cr_assert_geq(map_mark(images, oid, obj), 0, "object_map_update on %s", oid);
 }
 
-Test(crash, deferred_flatten_interrupted_between_object_map_and_copyup)
-{
-	char *base = fst_base_image("fast", 8 * MiB, 3);
-	char *disk = fst_unique("fst-crashdisk");
-	char sha[129];
-	fst_nova_disk(vms, images, base, disk, 64 * MiB, 7, every_third, sha);
+/* A deferred run killed right after its location: the image active, its
+ * clone not yet flattened (object 3 holds disk data the clone has no copy
+ * of). The caller frees c->base, c->disk, c->name and calls case_end. */
+typedef struct {
+	char *base, *disk, *name, id[64], sha[129];
 	world before;
-	world_read(&before);
-	char *name = fst_unique("fst-crash");
+} killed_deferred;
+
+static void kill_deferred_after_location(killed_deferred *c)
+{
+	c->base = fst_base_image("fast", 8 * MiB, 3);
+	c->disk = fst_unique("fst-crashdisk");
+	fst_nova_disk(vms, images, c->base, c->disk, 64 * MiB, 7, every_third, c->sha);
+	world_read(&c->before);
+	c->name = fst_unique("fst-crash");
 	char *err = NULL;
 	int st = fst_cli_json(NULL, &err, KA "location", "snapshot --disk vms/%s --name %s "
-		"--base-image-ref %s --flatten deferred", disk, name, base);
+		"--base-image-ref %s --flatten deferred", c->disk, c->name, c->base);
 	cr_assert_eq(st, 137, "exit %d: %s", st, err);
-	char *ids = fst_glance_ids_named(name);
-	char id[64] = "";
-	sscanf(ids, "%63s", id);
-	cr_assert(*id, "no Glance image after the kill");
+	free(err);
+	char *ids = fst_glance_ids_named(c->name);
+	c->id[0] = '\0';
+	sscanf(ids, "%63s", c->id);
+	free(ids);
+	cr_assert(c->id[0], "no Glance image after the kill");
 	char *parent = NULL;
 	int trash = 0;
-	cr_assert(fst_rbd_parent(images, id, &parent, &trash), "images/%s is already flat", id);
+	cr_assert(fst_rbd_parent(images, c->id, &parent, &trash), "images/%s is already flat", c->id);
 	free(parent);
+}
+
+/* gc done: snap is the disk's, the image completed, nothing leaked. */
+static void expect_completed(killed_deferred *c, const char *label)
+{
 	char got[129];
-	fst_rbd_sha512(images, id, "snap", got);
-	cr_assert_str_eq(got, sha, "images/%s@snap is not the disk's before gc", id);
-	/* object 3 holds disk data, and the clone has no copy of it yet */
-	mark_object_exists(id, 3);
-	fst_rbd_sha512(images, id, "snap", got);
-	cr_assert_str_eq(got, sha, "images/%s@snap is not the disk's once marked", id);
-	gc_passes("deferred, object map ahead of the copy-up", 1);
-	fst_rbd_sha512(images, id, "snap", got);
-	cr_expect_str_eq(got, sha, "images/%s@snap is not the disk's after gc finished its flatten:\n%s",
-		id, gc_last);
-	int leaked = check_image("object map ahead", COMPLETED, name, "--flatten deferred", sha, NULL);
-	leaked += check_world("object map ahead", &before, base, disk, sha);
+	fst_rbd_sha512(images, c->id, "snap", got);
+	cr_expect_str_eq(got, c->sha, "[%s] images/%s@snap is not the disk's after gc finished its "
+		"flatten:\n%s", label, c->id, gc_last);
+	int leaked = check_image(label, COMPLETED, c->name, "--flatten deferred", c->sha, NULL);
+	leaked += check_world(label, &c->before, c->base, c->disk, c->sha);
 	cr_expect_eq(leaked, 0, "%d objects leaked", leaked);
-	case_end(&before, disk, base);
-	free(ids);
-	free(err);
-	free(name);
+	case_end(&c->before, c->disk, c->base);
+	free(c->name);
+}
+
+Test(crash, deferred_flatten_interrupted_between_object_map_and_copyup)
+{
+	killed_deferred c;
+	kill_deferred_after_location(&c);
+	char got[129];
+	fst_rbd_sha512(images, c.id, "snap", got);
+	cr_assert_str_eq(got, c.sha, "images/%s@snap is not the disk's before gc", c.id);
+	mark_object_exists(c.id, 3);
+	fst_rbd_sha512(images, c.id, "snap", got);
+	cr_assert_str_eq(got, c.sha, "images/%s@snap is not the disk's once marked", c.id);
+	gc_passes("deferred, object map ahead of the copy-up", 1);
+	expect_completed(&c, "object map ahead");
 }
 
 /* Append a cls string (u32 length, bytes) at b[*n]. */
@@ -941,23 +959,10 @@ static void *send_late_update(void *arg)
  * failed alone before its fix. */
 Test(crash, deferred_flatten_late_object_map_update_of_a_dead_client)
 {
-	char *base = fst_base_image("fast", 8 * MiB, 3);
-	char *disk = fst_unique("fst-crashdisk");
-	char sha[129];
-	fst_nova_disk(vms, images, base, disk, 64 * MiB, 7, every_third, sha);
-	world before;
-	world_read(&before);
-	char *name = fst_unique("fst-crash");
-	char *err = NULL;
-	int st = fst_cli_json(NULL, &err, KA "location", "snapshot --disk vms/%s --name %s "
-		"--base-image-ref %s --flatten deferred", disk, name, base);
-	cr_assert_eq(st, 137, "exit %d: %s", st, err);
-	char *ids = fst_glance_ids_named(name);
-	char id[64] = "";
-	sscanf(ids, "%63s", id);
-	cr_assert(*id, "no Glance image after the kill");
+	killed_deferred c;
+	kill_deferred_after_location(&c);
 	rbd_image_t img;
-	cr_assert_eq(rbd_open(images, id, &img, NULL), 0);
+	cr_assert_eq(rbd_open(images, c.id, &img, NULL), 0);
 	char rid[64] = "";
 	cr_assert_eq(rbd_get_id(img, rid, sizeof(rid)), 0);
 	rbd_close(img);
@@ -990,17 +995,7 @@ Test(crash, deferred_flatten_late_object_map_update_of_a_dead_client)
 	cr_expect_neq(u.r, 1, "gc's helper never paused between its correction and its lock:\n%s",
 		gc_last);
 	cr_expect_lt(u.r, 0, "the dead client's late update landed (%d) after gc's correction", u.r);
-	char got[129];
-	fst_rbd_sha512(images, id, "snap", got);
-	cr_expect_str_eq(got, sha, "images/%s@snap is not the disk's after gc finished its flatten "
-		"(late update: %d %s):\n%s", id, u.r, u.r < 0 ? strerror(-u.r) : "landed", gc_last);
-	int leaked = check_image("late update", COMPLETED, name, "--flatten deferred", sha, NULL);
-	leaked += check_world("late update", &before, base, disk, sha);
-	cr_expect_eq(leaked, 0, "%d objects leaked", leaked);
-	case_end(&before, disk, base);
-	free(ids);
-	free(err);
-	free(name);
+	expect_completed(&c, "late update");
 }
 
 /* Deferred runs alone, killed at random instants as the random kills do,
