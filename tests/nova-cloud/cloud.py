@@ -467,6 +467,11 @@ def scenario5(sid, only=()):
                       compute_log_since(off), re.M)
         check(m is not None, "store local: nova-compute's log names the store as the reason for "
                              "Nova's generic snapshot (%s)" % (m.group(1)[:160] if m else "no such line"))
+        # the look-up itself worked (Nova's Glance endpoint, the request's
+        # token): the why is the store's type, not a failed look-up
+        check(m is not None and "not rbd" in m.group(1),
+              "store local: the look-up saw Glance (the why is that local is not rbd: %s)"
+              % (m.group(1)[:160] if m else "no such line"))
         check(img.get("image_type") == "snapshot" and img.get("instance_uuid") == sid and
               img.get("base_image_ref") == BASE and img.get("owner") == PROJECT,
               "store local: Nova's properties image_type=snapshot, instance_uuid, base_image_ref, owner")
