@@ -14,6 +14,9 @@
 #   4  stock Nova ([fastsnap] enabled = false) on the same cloud: fails with
 #      show_multiple_locations = False (Nova 31's PATCH: 403); with a Glance
 #      where it is True, stock and fastsnap both give an active image
+#   5  the operator's store ([fastsnap] store = local, the blueprint's
+#      [glance] store) for a server booted from `fast`: the snapshot is
+#      active in `local`, streamed (PUT .../file), bytes equal the disk's
 #   6  the OSD paused in the middle of a snapshot: the snapshot fails, Nova
 #      says so, the server stays usable, `fastsnap gc` leaves nothing behind
 import hashlib
@@ -416,10 +419,70 @@ def scenario4(sid, only=()):
         check(img is not None and img["status"] == "active" and img.get("stores") == "fast",
               "fastsnap, show_multiple_locations = True: an active image in fast")
     finally:
-        # scenario 6 restarts nova-compute with its own settings next
-        if only and "6" not in only:
+        # scenario 5 or 6 restarts nova-compute with its own settings next
+        if only and not ({"5", "6"} & only):
             restart_compute(None)
         stop_proc(p)
+    return made
+
+
+def glance_sha(iid):
+    """sha256 of an image's bytes as Glance serves them (size first, as rbd_sha)."""
+    req = urllib.request.Request("%s/v2/images/%s/file" % (GLANCE, iid), headers={"X-Auth-Token": TOK})
+    with urllib.request.urlopen(req, timeout=300) as r:
+        n, size = 0, int(r.headers["Content-Length"])
+        h = hashlib.sha256(str(size).encode())
+        while True:
+            b = r.read(8 << 20)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        return h.hexdigest() if n == size else None
+
+
+def scenario5(sid, only=()):
+    log("--- scenario 5: the operator's store ([fastsnap] store = local)")
+    restart_compute("store", "[fastsnap]\nstore = local\n")
+    made = []
+    try:
+        disk = "%s_disk" % sid
+        disk_sha = rbd_sha("vms", disk)     # the halted guest does not write it
+        off = compute_log_size()
+        images_before = rbd_names("images")
+        iid, secs, img = snapshot(sid, TAG + "-store-local")
+        made.append(iid)
+        log("snapshot with [fastsnap] store = local: active %.2f s after the API answered" % secs)
+        check(img is not None and img["status"] == "active" and img.get("stores") == "local",
+              "store local: image %s active in local, the base image being in fast (%s, stores=%s)"
+              % (iid, img and img["status"], img and img.get("stores")))
+        if img is None:
+            return made
+        check(len(glance_puts(iid)) == 1, "store local: streamed, one PUT .../file of it in Glance's log")
+        check(iid not in rbd_names("images") - images_before, "store local: no RBD image of it in images")
+        # the backend's ImageUnacceptable names the store and why it cannot
+        # take a direct snapshot; Nova logs it as it falls back
+        m = re.search(r"Performing standard snapshot because direct snapshot failed: "
+                      r"Image %s is unacceptable: store local: ([^\n]*?)(?:: nova\.exception|$)" % iid,
+                      compute_log_since(off), re.M)
+        check(m is not None, "store local: nova-compute's log names the store as the reason for "
+                             "Nova's generic snapshot (%s)" % (m.group(1)[:160] if m else "no such line"))
+        # the look-up itself worked (Nova's Glance endpoint, the request's
+        # token): the why is the store's type, not a failed look-up
+        check(m is not None and "not rbd" in m.group(1),
+              "store local: the look-up saw Glance (the why is that local is not rbd: %s)"
+              % (m.group(1)[:160] if m else "no such line"))
+        check(img.get("image_type") == "snapshot" and img.get("instance_uuid") == sid and
+              img.get("base_image_ref") == BASE and img.get("owner") == PROJECT,
+              "store local: Nova's properties image_type=snapshot, instance_uuid, base_image_ref, owner")
+        check(glance_sha(iid) == disk_sha, "store local: its bytes (as Glance serves them) equal the disk's")
+        check(not rbd_snaps("vms", disk), "store local: no snapshot left on the server's disk")
+        wait_server(sid, "ACTIVE")
+    finally:
+        # nova-compute's own settings back, unless scenario 6 runs next (its
+        # restart_compute replaces this override with its own)
+        if only and "6" not in only:
+            restart_compute(None)
     return made
 
 
@@ -472,19 +535,29 @@ def scenario6(sid):
     return [iid, iid2]
 
 
+def timed(n, fn, *args):
+    t0 = time.time()
+    try:
+        return fn(*args)
+    finally:
+        log("scenario %s: %.0f s" % (n, time.time() - t0))
+
+
 def main():
     only = set(sys.argv[1:])
     made = []
     sid = None
     try:
-        sid, ids = scenario1()
+        sid, ids = timed(1, scenario1)
         made += ids
         if not only or "2" in only:
-            made += scenario2(sid)
+            made += timed(2, scenario2, sid)
         if not only or "4" in only:
-            made += scenario4(sid, only)
+            made += timed(4, scenario4, sid, only)
+        if not only or "5" in only:
+            made += timed(5, scenario5, sid, only)
         if not only or "6" in only:
-            made += scenario6(sid)
+            made += timed(6, scenario6, sid)
     except Exception as e:  # noqa: BLE001 -- a scenario that cannot go on is one failure
         import traceback
         traceback.print_exc(file=sys.stdout)

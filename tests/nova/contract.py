@@ -476,6 +476,28 @@ class DriverFlow(unittest.TestCase):
         self.assertEqual(C.snaps("vms", name), [])
         del want
 
+    def test_named_rbd_store_goes_direct_as_the_user(self):
+        # [fastsnap] store = fast (the blueprint's [glance] store): the
+        # look-up (stores, base image) goes to the Glance Nova's image API
+        # uses, with the request's token; the snapshot goes direct into
+        # fast. Before the per-request engine the look-up had only the
+        # service token (401), so Nova's generic snapshot uploaded the disk
+        # into the default store
+        Backends.fastsnap()
+        CONF.set_override("store", "fast", "fastsnap")
+        fastsnap.nova._reset_engine()
+        inst_uuid, name = make_disk()
+        want = C.digest("vms", name)
+        image_id = queued_image()
+        self.addCleanup(delete_image, image_id)
+        calls = export_extract.calls
+        nova_snapshot(instance(inst_uuid), image_id)
+        self.assertEqual(export_extract.calls, calls)     # direct, no fallback
+        wait_active(image_id)
+        self.assertEqual(image(image_id)["stores"], "fast")
+        self.assertEqual(C.digest("images", image_id, "snap"), want)
+        self.assertEqual(C.snaps("vms", name), [])
+
     def test_non_rbd_target_store_falls_back(self):
         # [fastsnap] store names a file store: no direct path, Nova's
         # ImageUnacceptable, the generic snapshot

@@ -114,6 +114,25 @@ _ENGINE = None
 _ENGINE_LOCK = threading.Lock()
 
 
+def _new_engine(**glance):
+    """An engine on Nova's Ceph settings; `glance` (glance_url, os_token)
+    for a named store's look-up."""
+    import fastsnap
+    from nova import conf as nova_conf
+    conf = nova_conf.CONF
+    # A named config_file is read in any case (its [fastsnap] settings,
+    # e.g. ceph_op_timeout_s); the nova.conf in use only for a named store
+    # (Glance is read only then: its [service_user] token)
+    cfg_file = conf.fastsnap.config_file or None
+    if conf.fastsnap.store and not cfg_file:
+        cfg_file = conf.config_file[0] if conf.config_file else None
+    return fastsnap.Engine(
+        config_file=cfg_file,
+        ceph_conf=conf.libvirt.images_rbd_ceph_conf or None,
+        ceph_user=conf.libvirt.rbd_user or None,
+        log=lambda level, msg: LOG.log(level, "%s", msg), **glance)
+
+
 def _engine():
     global _ENGINE
     if _ENGINE is not None:
@@ -121,24 +140,24 @@ def _engine():
 
     def open_engine():
         global _ENGINE
-        import fastsnap
-        from nova import conf as nova_conf
-        conf = nova_conf.CONF
         with _ENGINE_LOCK:
             if _ENGINE is None:
-                # A named config_file is read in any case (its [fastsnap]
-                # settings, e.g. ceph_op_timeout_s); the nova.conf in use
-                # only for a named store (Glance is read only then)
-                cfg_file = conf.fastsnap.config_file or None
-                if conf.fastsnap.store and not cfg_file:
-                    cfg_file = conf.config_file[0] if conf.config_file else None
-                _ENGINE = fastsnap.Engine(
-                    config_file=cfg_file,
-                    ceph_conf=conf.libvirt.images_rbd_ceph_conf or None,
-                    ceph_user=conf.libvirt.rbd_user or None,
-                    log=lambda level, msg: LOG.log(level, "%s", msg))
+                _ENGINE = _new_engine()
         return _ENGINE
     return _off_hub(open_engine)
+
+
+def _store_engine(context):
+    """For a named store: an engine of this request that sees Glance as Nova
+    does for it: the endpoint Nova's image API uses (its [glance]
+    api_servers, else the catalog, version stripped) and the request's
+    user token (the service token still comes from [service_user]). A
+    compute node's config gives the library neither: no endpoint when the
+    catalog names Glance, and Glance refuses a service token alone (401).
+    One per call (a Ceph connection, ~0.1 s); docs/nova.md."""
+    from nova.image import glance as nova_glance
+    url = next(nova_glance.get_api_servers(context))
+    return _off_hub(_new_engine, glance_url=url.rstrip("/"), os_token=context.auth_token)
 
 
 def _reset_engine():
@@ -175,12 +194,20 @@ class Rbd(_NovaRbd):
         """
         from nova import conf as nova_conf
         conf = nova_conf.CONF
-        engine = _engine()
         nova = {"image_id": image_id, "flags": _lib.SNAPSHOT_CEPH_ONLY,
                 "tmp_snap_name": snapshot_name}
+        own = None
         if conf.fastsnap.store:
             store = conf.fastsnap.store
+            try:
+                engine = own = _store_engine(context)
+            except Exception as e:
+                # no Glance for the look-up: nothing is made yet, Nova's
+                # generic snapshot instead (as for a refused look-up)
+                raise nova_exception.ImageUnacceptable(
+                    image_id=image_id, reason="store %s: %s" % (store, e)) from e
         else:
+            engine = _engine()
             store = None
             fsid = engine.fsid
             # Nova's own choice, Nova's own code (Glance only when the disk
@@ -193,11 +220,15 @@ class Rbd(_NovaRbd):
                 steps.append(step)
 
         try:
-            r = _off_hub(engine._run, engine._lib.fastsnap_snapshot, False,
-                         disk="%s/%s" % (self.driver.pool, self.rbd_name),
-                         name=snapshot_name, store=store,
-                         base_image_ref=base_image_id if store else None,
-                         flatten="sync", progress=progress, _nova=nova)
+            try:
+                r = _off_hub(engine._run, engine._lib.fastsnap_snapshot, False,
+                             disk="%s/%s" % (self.driver.pool, self.rbd_name),
+                             name=snapshot_name, store=store,
+                             base_image_ref=base_image_id if store else None,
+                             flatten="sync", progress=progress, _nova=nova)
+            finally:
+                if own is not None:
+                    _off_hub(own.close)
         except FastsnapError as e:
             if isinstance(e, _FsForbidden) and steps and steps[-1] == "clone":
                 # Nova: rbd.PermissionError on the clone only
