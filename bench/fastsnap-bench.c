@@ -94,8 +94,19 @@ static cJSON *describe(const char *root)
 		"2>/dev/null | grep -q . && echo yes || echo no", root);
 	add_cmd(run, "src_modified", cmd);
 	cJSON_AddStringToObject(run, "objectstore", G.objectstore);
-	add_cmd(run, "ceph_version", "ceph --version 2>/dev/null | awk '{print $3}'");
-	add_cmd(run, "glance_version", "dpkg-query -W -f='${Version}' glance-api 2>/dev/null");
+	/* the cluster's and the stack's versions, not the host's: the trixie
+	 * stack runs Ceph and Glance from its Debian 13 root */
+	snprintf(cmd, sizeof(cmd), "ceph --conf %s --id %s version 2>/dev/null | awk '{print $3}' | "
+		"grep . || ceph --version 2>/dev/null | awk '{print $3}'", G.ceph_conf, G.admin_id);
+	add_cmd(run, "ceph_version", cmd);
+	const char *troot = getenv("FASTSNAP_DEV_TRIXIE_ROOT");
+	const char *stack = getenv("FASTSNAP_DEV_STACK");
+	if (troot && stack && !strcmp(stack, "trixie"))
+		snprintf(cmd, sizeof(cmd), "chroot %s dpkg-query -W -f='${Version}' glance-api 2>/dev/null",
+			troot);
+	else
+		snprintf(cmd, sizeof(cmd), "dpkg-query -W -f='${Version}' glance-api 2>/dev/null");
+	add_cmd(run, "glance_version", cmd);
 	snprintf(cmd, sizeof(cmd), "curl -s %s/versions | python3 -c 'import json,sys; "
 		"print(max((v[\"id\"] for v in json.load(sys.stdin)[\"versions\"]), "
 		"key=lambda s: tuple(map(int, s[1:].split(\".\")))))'", G.glance);
