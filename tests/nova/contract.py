@@ -388,6 +388,24 @@ class SideBySide(unittest.TestCase):
 class DriverFlow(unittest.TestCase):
     """Nova's LibvirtDriver.snapshot(): its fallback table and image_api.update."""
 
+    def snapshot_goes_direct_into_fast(self):
+        """Nova's snapshot() of a new Nova disk takes the direct path (no
+        generic upload) to an image active in `fast` holding the disk's
+        bytes, with no snapshot left on the disk. Returns the image."""
+        inst_uuid, name = make_disk()
+        want = C.digest("vms", name)
+        image_id = queued_image()
+        self.addCleanup(delete_image, image_id)
+        calls = export_extract.calls
+        nova_snapshot(instance(inst_uuid), image_id)
+        self.assertEqual(export_extract.calls, calls)     # direct, no fallback
+        wait_active(image_id)
+        img = image(image_id)
+        self.assertEqual(img["stores"], "fast")
+        self.assertEqual(C.digest("images", image_id, "snap"), want)
+        self.assertEqual(C.snaps("vms", name), [])
+        return img
+
     def tearDown(self):
         CONF.clear_override("rbd_user", "libvirt")
         CONF.clear_override("store", "fastsnap")
@@ -401,17 +419,7 @@ class DriverFlow(unittest.TestCase):
         for backend in (Backends.stock, Backends.fastsnap):
             with self.subTest(backend=backend.__name__):
                 backend()
-                inst_uuid, name = make_disk()
-                want = C.digest("vms", name)
-                image_id = queued_image()
-                self.addCleanup(delete_image, image_id)
-                calls = export_extract.calls
-                nova_snapshot(instance(inst_uuid), image_id)
-                self.assertEqual(export_extract.calls, calls)   # direct, no fallback
-                wait_active(image_id)
-                self.assertEqual(image(image_id)["stores"], "fast")
-                self.assertEqual(C.digest("images", image_id, "snap"), want)
-                self.assertEqual(C.snaps("vms", name), [])
+                self.snapshot_goes_direct_into_fast()
 
     def test_stock_nova31_fails_with_show_multiple_locations_off(self):
         # the known incompatibility (docs/nova.md): Nova 31 PATCHes the
@@ -429,20 +437,9 @@ class DriverFlow(unittest.TestCase):
 
     def test_fastsnap_gives_an_active_image(self):
         Backends.fastsnap()
-        inst_uuid, name = make_disk()
-        want = C.digest("vms", name)
-        image_id = queued_image()
-        self.addCleanup(delete_image, image_id)
-        calls = export_extract.calls
-        nova_snapshot(instance(inst_uuid), image_id)
-        self.assertEqual(export_extract.calls, calls)     # the direct path, no fallback
-        wait_active(image_id)
-        img = image(image_id)
+        img = self.snapshot_goes_direct_into_fast()
         self.assertEqual(img["size"], 64 * MiB)
-        self.assertEqual(img["stores"], "fast")
         self.assertEqual(img["image_location"], "snapshot")
-        self.assertEqual(C.digest("images", image_id, "snap"), want)
-        self.assertEqual(C.snaps("vms", name), [])
 
     def test_failure_after_the_clone_leaves_nothing(self):
         # fastsnap's backend with Nova 31's own PATCH: the update fails after
@@ -486,17 +483,7 @@ class DriverFlow(unittest.TestCase):
         Backends.fastsnap()
         CONF.set_override("store", "fast", "fastsnap")
         fastsnap.nova._reset_engine()
-        inst_uuid, name = make_disk()
-        want = C.digest("vms", name)
-        image_id = queued_image()
-        self.addCleanup(delete_image, image_id)
-        calls = export_extract.calls
-        nova_snapshot(instance(inst_uuid), image_id)
-        self.assertEqual(export_extract.calls, calls)     # direct, no fallback
-        wait_active(image_id)
-        self.assertEqual(image(image_id)["stores"], "fast")
-        self.assertEqual(C.digest("images", image_id, "snap"), want)
-        self.assertEqual(C.snaps("vms", name), [])
+        self.snapshot_goes_direct_into_fast()
 
     def test_non_rbd_target_store_falls_back(self):
         # [fastsnap] store names a file store: no direct path, Nova's
