@@ -25,7 +25,6 @@
 #include "clients/rbd.h"
 #include "core/child.h"
 
-
 struct fs_flattener {
 	pid_t pid;
 	int pidfd;              /* signals go through it: never to a reused pid */
@@ -73,7 +72,6 @@ int fs_flattener_env_keeps(const char *entry)
 			return 1;
 	return 0;
 }
-
 
 static int spawn(fs_flattener *f, const char *helper, const fs_ceph_params *p, int child_fd)
 {
