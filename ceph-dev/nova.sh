@@ -222,8 +222,15 @@ nova_services_start() {
 # nova_sql SQL: a query on the cloud's MariaDB (socket, root), tab-separated.
 nova_sql() { inroot mariadb --no-defaults --socket="$STATE/run/mariadb.sock" -uroot -N -B -e "$1"; }
 
-# nova_compute_wait SINCE: nova-compute has reported to the database at or
-# after SINCE (unix seconds): its service record was updated.
+# nova_compute_wait SINCE: the nova-compute started after SINCE (unix
+# seconds, read once the previous one was gone) has reported to the
+# database: its service record was updated in a later second. Nova's
+# report (every report_interval, begun after init_host and the RPC server's
+# start) is the sign that it takes requests; a request that comes during
+# init_host is queued, init_host resets the instance's task state, and the
+# request then fails (UnexpectedTaskStateError). The column has whole
+# seconds and a stopping nova-compute still reports, so a report in SINCE's
+# own second may be the old process's (seen: a restart "done" in 1.6 s).
 nova_compute_wait() {
   local since=$1 i t
   for ((i = 0; ; i++)); do
@@ -231,7 +238,7 @@ nova_compute_wait() {
       fsdev_die "nova-compute exited (log: $STATE/log/nova-compute.log, $STATE/log/nova-compute.out)"
     t=$(nova_sql "SELECT UNIX_TIMESTAMP(MAX(COALESCE(updated_at, created_at))) FROM nova.services
       WHERE \`binary\` = 'nova-compute' AND deleted = 0" 2>/dev/null | cut -d. -f1)
-    [[ $t =~ ^[0-9]+$ ]] && ((t >= since)) &&
+    [[ $t =~ ^[0-9]+$ ]] && ((t > since)) &&
       [[ $(nova_sql "SELECT COUNT(*) FROM nova.compute_nodes WHERE deleted = 0" 2>/dev/null) -ge 1 ]] && break
     ((i < 360)) || fsdev_die "nova-compute did not report within 180 s (log: $STATE/log/nova-compute.log)"
     sleep 0.5
