@@ -426,7 +426,7 @@ static void export_env(void)
 	setenv("FSB_RBD_STORE", G.rbd_store, 1);
 	setenv("FSB_FILE_STORE", G.file_store, 1);
 	setenv("FSB_GLANCE_POST", G.glance_post ? "1" : "0", 1);
-	setenv("FSB_SVC_HDR", G.svc_hdr ? G.svc_hdr : "", 1);
+	setenv("FSB_SVC_HDR", fsb_svc_hdr_extra() ? fsb_svc_hdr_extra() : "", 1);
 	setenv("FSB_CLI", G.cli, 1);
 }
 

@@ -25,11 +25,11 @@
 	"H=(); while IFS= read -r h; do [[ -n $h ]] && H+=(-H \"$h\"); done <<<\"${FSB_HDR//|/$'\\n'}\"\n" \
 	"R=(--conf \"$CEPH_CONF\" --id \"$FSB_USER\" ${FSB_KEYRING:+--keyring \"$FSB_KEYRING\"})\n" \
 	"G=$FASTSNAP_GLANCE_URL\n" \
-	"create() { curl -sf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/json' -X POST \"$G/v2/images\" " \
+	"create() { curl -sSf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/json' -X POST \"$G/v2/images\" " \
 	"-d \"{\\\"id\\\": \\\"$1\\\", \\\"name\\\": \\\"$FSB_TAG\\\", \\\"disk_format\\\": \\\"raw\\\", \\\"container_format\\\": \\\"bare\\\"}\"; }\n" \
 	"active() { curl -sf \"${H[@]}\" \"$G/v2/images/$1\" | grep -q '\"status\": \"active\"'; }\n" \
 	"since() { awk -v a=\"$EPOCHREALTIME\" -v b=\"${!1}\" 'BEGIN { printf \"t=%.6f\\n\", a - b }'; }\n" \
-	"put() { curl -sf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/octet-stream' " \
+	"put() { curl -sSf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/octet-stream' " \
 	"-H \"x-image-meta-store: $FSB_FILE_STORE\" -X PUT -T \"$1\" \"$G/v2/images/$2/file\"; }\n"
 
 /* (a) Nova's direct snapshot with the rbd CLI (Rbd.direct_snapshot):
@@ -52,11 +52,11 @@ static const char SH_NOVA[] = PRE
 	"loc=rbd://$FSB_FSID/$clone/snap\n"
 	"if [[ $FSB_GLANCE_POST == 1 ]]; then\n"
 	"  S=(); [[ -n $FSB_SVC_HDR ]] && S=(-H \"$FSB_SVC_HDR\")\n"
-	"  curl -sf -o /dev/null \"${H[@]}\" \"${S[@]}\" -H 'Content-Type: application/json' -X POST "
+	"  curl -sSf -o /dev/null \"${H[@]}\" \"${S[@]}\" -H 'Content-Type: application/json' -X POST "
 	"\"$G/v2/images/$id/locations\" -d \"{\\\"url\\\": \\\"$loc\\\"}\"\n"
 	"  until active $id; do sleep 0.02; done\n"
 	"else\n"
-	"  curl -sf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/openstack-images-v2.1-json-patch' "
+	"  curl -sSf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/openstack-images-v2.1-json-patch' "
 	"-X PATCH \"$G/v2/images/$id\" -d \"[{\\\"op\\\": \\\"add\\\", \\\"path\\\": \\\"/locations/-\\\", "
 	"\\\"value\\\": {\\\"url\\\": \\\"$loc\\\", \\\"metadata\\\": {\\\"store\\\": \\\"$FSB_RBD_STORE\\\"}}}]\"\n"
 	"  active $id\n"
@@ -69,7 +69,7 @@ static const char SH_PIPE[] = PRE
 	"id=$1 snap=$FSB_VMS/$2@fsb\n"
 	"t0=$EPOCHREALTIME\n"
 	"if [[ -n $3 ]]; then\n"
-	"  rbd \"${R[@]}\" export --no-progress $snap - | curl -sf -o /dev/null -X PUT "
+	"  rbd \"${R[@]}\" export --no-progress $snap - | curl -sSf -o /dev/null -X PUT "
 	"-H 'Content-Type: application/octet-stream' -T - \"$3\"\n"
 	"else\n"
 	"  echo image_id=$id; create $id\n"
@@ -105,7 +105,7 @@ static const char SH_INGEST[] = PRE
 	"active $1\n";
 static const char SH_SINK[] = PRE
 	"t0=$EPOCHREALTIME\n"
-	"curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T \"$1\" \"$FSB_SINK\"\n"
+	"curl -sSf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T \"$1\" \"$FSB_SINK\"\n"
 	"since t0\n";
 /* N processes of the CLI, one disk each, started together. $1 N $2 disk
  * prefix $3 mode */
@@ -136,7 +136,7 @@ static const char SH_CLI[] = PRE
  * store; docs/architecture.md). $1 id */
 static const char SH_BASE[] = PRE
 	"create $1\n"
-	"head -c 4194304 /dev/urandom | curl -sf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/octet-stream' "
+	"head -c 4194304 /dev/urandom | curl -sSf -o /dev/null \"${H[@]}\" -H 'Content-Type: application/octet-stream' "
 	"-H \"x-image-meta-store: $FSB_RBD_STORE\" -X PUT -T - \"$G/v2/images/$1/file\"\n"
 	"active $1\n";
 

@@ -105,6 +105,21 @@ void fsb_curl_free(void *c)
 		curl_easy_cleanup(c);
 }
 
+/* FSB_SERVICE_HEADER when FASTSNAP_GLANCE_HEADERS does not carry that
+ * header already, else NULL: the service token goes once (a second
+ * X-Service-Token makes Glance 30 refuse the location POST with 403, "http
+ * store must be enabled to use location API by normal user"). */
+const char *fsb_svc_hdr_extra(void)
+{
+	const char *colon = G.svc_hdr ? strchr(G.svc_hdr, ':') : NULL;
+	if (!colon)
+		return NULL;
+	for (int i = 0; i < G.nhdr; i++)
+		if (!strncasecmp(G.hdr[i], G.svc_hdr, (size_t)(colon - G.svc_hdr + 1)))
+			return NULL;
+	return G.svc_hdr;
+}
+
 long fsb_http_on(void *curl, const char *method, const char *url, const char *ctype,
 	const char *body, char **resp, int extra_svc)
 {
@@ -113,14 +128,9 @@ long fsb_http_on(void *curl, const char *method, const char *url, const char *ct
 	char ct[160];
 	for (int i = 0; i < G.nhdr; i++)
 		h = curl_slist_append(h, G.hdr[i]);
-	/* The service token once: FASTSNAP_GLANCE_HEADERS may carry it already
-	 * (a second X-Service-Token makes Glance refuse the POST with 403). */
-	const char *colon = G.svc_hdr ? strchr(G.svc_hdr, ':') : NULL;
-	int have = 0;
-	for (int i = 0; colon && i < G.nhdr; i++)
-		have |= !strncasecmp(G.hdr[i], G.svc_hdr, (size_t)(colon - G.svc_hdr + 1));
-	if (extra_svc && G.svc_hdr && !have)
-		h = curl_slist_append(h, G.svc_hdr);
+	const char *svc = fsb_svc_hdr_extra();
+	if (extra_svc && svc)
+		h = curl_slist_append(h, svc);
 	if (ctype) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
 		h = curl_slist_append(h, ct);

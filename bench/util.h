@@ -74,6 +74,7 @@ void fsb_split_headers(char *headers);
 long fsb_http(const char *method, const char *url, const char *ctype, const char *body,
 	char **resp, int extra_svc);          /* one request with the identity headers */
 void *fsb_curl_new(void);                  /* a kept-alive handle for the floor */
+const char *fsb_svc_hdr_extra(void);     /* FSB_SERVICE_HEADER unless the headers carry it */
 long fsb_http_on(void *curl, const char *method, const char *url, const char *ctype,
 	const char *body, char **resp, int extra_svc);
 void fsb_curl_free(void *curl);
