@@ -426,7 +426,8 @@ static void export_env(void)
 	setenv("FSB_RBD_STORE", G.rbd_store, 1);
 	setenv("FSB_FILE_STORE", G.file_store, 1);
 	setenv("FSB_GLANCE_POST", G.glance_post ? "1" : "0", 1);
-	setenv("FSB_SVC_HDR", fsb_svc_hdr_extra() ? fsb_svc_hdr_extra() : "", 1);
+	const char *svc = fsb_svc_hdr_extra();
+	setenv("FSB_SVC_HDR", svc ? svc : "", 1);
 	setenv("FSB_CLI", G.cli, 1);
 }
 

@@ -388,17 +388,24 @@ class SideBySide(unittest.TestCase):
 class DriverFlow(unittest.TestCase):
     """Nova's LibvirtDriver.snapshot(): its fallback table and image_api.update."""
 
+    def snapshot_into_new_image(self, inst_uuid):
+        """Nova's snapshot() of the instance's disk into a new queued image
+        (deleted at clean-up); returns the image's id and how many generic
+        uploads (Nova's fallback) it made."""
+        image_id = queued_image()
+        self.addCleanup(delete_image, image_id)
+        calls = export_extract.calls
+        nova_snapshot(instance(inst_uuid), image_id)
+        return image_id, export_extract.calls - calls
+
     def snapshot_goes_direct_into_fast(self):
         """Nova's snapshot() of a new Nova disk takes the direct path (no
         generic upload) to an image active in `fast` holding the disk's
         bytes, with no snapshot left on the disk. Returns the image."""
         inst_uuid, name = make_disk()
         want = C.digest("vms", name)
-        image_id = queued_image()
-        self.addCleanup(delete_image, image_id)
-        calls = export_extract.calls
-        nova_snapshot(instance(inst_uuid), image_id)
-        self.assertEqual(export_extract.calls, calls)     # direct, no fallback
+        image_id, uploads = self.snapshot_into_new_image(inst_uuid)
+        self.assertEqual(uploads, 0)                      # direct, no fallback
         wait_active(image_id)
         img = image(image_id)
         self.assertEqual(img["stores"], "fast")
@@ -461,17 +468,12 @@ class DriverFlow(unittest.TestCase):
         CONF.set_override("rbd_user", "%s-ro" % TAG, "libvirt")
         fastsnap.nova._reset_engine()
         inst_uuid, name = make_disk()
-        want = C.digest("vms", name)
-        image_id = queued_image()
-        self.addCleanup(delete_image, image_id)
-        calls = export_extract.calls
-        nova_snapshot(instance(inst_uuid), image_id)
-        self.assertEqual(export_extract.calls, calls + 1)  # the generic path ran
+        image_id, uploads = self.snapshot_into_new_image(inst_uuid)
+        self.assertEqual(uploads, 1)                      # the generic path ran
         wait_active(image_id)
         self.assertEqual(image(image_id)["stores"], "local")
         self.assertNotIn(image_id, C.ls("images"))
         self.assertEqual(C.snaps("vms", name), [])
-        del want
 
     def test_named_rbd_store_goes_direct_as_the_user(self):
         # [fastsnap] store = fast (the blueprint's [glance] store): the
@@ -492,11 +494,8 @@ class DriverFlow(unittest.TestCase):
         CONF.set_override("store", "local", "fastsnap")
         fastsnap.nova._reset_engine()
         inst_uuid, name = make_disk()
-        image_id = queued_image()
-        self.addCleanup(delete_image, image_id)
-        calls = export_extract.calls
-        nova_snapshot(instance(inst_uuid), image_id)
-        self.assertEqual(export_extract.calls, calls + 1)
+        image_id, uploads = self.snapshot_into_new_image(inst_uuid)
+        self.assertEqual(uploads, 1)
         wait_active(image_id)
         self.assertNotIn(image_id, C.ls("images"))
         self.assertEqual(C.snaps("vms", name), [])
