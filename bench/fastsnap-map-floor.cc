@@ -7,9 +7,13 @@
 // are asked, in turns, with
 //   mapext:T  the OSD's MAPEXT, T synchronous calls at once (librados has no
 //             asynchronous MAPEXT: this is how the engine maps)
-//   stat:D    the OSD's STAT, D asynchronous operations in flight: the
-//             cheapest operation that touches an object, so the least any
-//             one-op-per-object map can cost
+//   stat:D    the OSD's STAT, up to D asynchronous operations in flight
+//             (awaited in turn, so at times fewer): the cheapest operation
+//             that touches an object, so the least any one-op-per-object
+//             map can cost
+// in the image's data pool (its own, or the one it names), the default
+// namespace. An object that does not answer "exists" is counted as missing
+// and said: a floor made of "no such object" answers is no floor.
 // Each run prints its seconds, operations per second and, with --osd-pid,
 // the OSD's CPU seconds; the last lines give each mode's median.
 //
@@ -19,6 +23,7 @@
 // Default striping only (stripe count 1), as the objects are named from it.
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -78,9 +83,9 @@ int diff_cb(uint64_t off, size_t len, int exists, void *arg)
 
 // MAPEXT, `threads` synchronous calls at once; returns the extents seen
 size_t run_mapext(librados::IoCtx &io, const std::vector<std::string> &names, uint64_t len,
-	unsigned threads)
+	unsigned threads, size_t *missing)
 {
-	std::atomic<size_t> next{0}, extents{0};
+	std::atomic<size_t> next{0}, extents{0}, absent{0};
 	std::atomic<int> err{0};
 	auto work = [&] {
 		for (;;) {
@@ -89,7 +94,9 @@ size_t run_mapext(librados::IoCtx &io, const std::vector<std::string> &names, ui
 				return;
 			std::map<uint64_t, uint64_t> m;
 			int r = io.mapext(names[i], 0, (size_t)len, m);
-			if (r < 0 && r != -ENOENT)
+			if (r == -ENOENT)
+				absent++;
+			else if (r < 0)
 				err = r;
 			extents += m.size();
 		}
@@ -102,11 +109,13 @@ size_t run_mapext(librados::IoCtx &io, const std::vector<std::string> &names, ui
 		t.join();
 	if (err)
 		die("MAPEXT failed");
+	*missing = absent;
 	return extents;
 }
 
 // STAT, `depth` asynchronous operations in flight
-void run_stat(librados::IoCtx &io, const std::vector<std::string> &names, unsigned depth)
+void run_stat(librados::IoCtx &io, const std::vector<std::string> &names, unsigned depth,
+	size_t *missing)
 {
 	struct Slot {
 		librados::AioCompletion *c = nullptr;
@@ -135,7 +144,9 @@ void run_stat(librados::IoCtx &io, const std::vector<std::string> &names, unsign
 			int r = s.c->get_return_value();
 			s.c->release();
 			s.c = nullptr;
-			if (r < 0 && r != -ENOENT)
+			if (r == -ENOENT)
+				(*missing)++;
+			else if (r < 0)
 				die("STAT failed");
 			done++;
 			if (issued < names.size())
@@ -204,7 +215,7 @@ int main(int argc, char **argv)
 	if (rbd_open_read_only(cio, image, &img, snap) < 0)
 		die("cannot open the image at the snapshot");
 	rbd_image_info_t info;
-	char prefix[RBD_MAX_BLOCK_NAME_SIZE];
+	char prefix[RBD_MAX_BLOCK_NAME_SIZE + 1];
 	uint64_t snap_id = 0, stripes = 1;
 	std::vector<std::pair<uint64_t, uint64_t>> ext;
 	if (rbd_stat(img, &info, sizeof(info)) < 0 ||
@@ -213,7 +224,19 @@ int main(int argc, char **argv)
 	    rbd_get_stripe_count(img, &stripes) < 0 ||
 	    rbd_diff_iterate2(img, nullptr, 0, info.size, 0, 1, diff_cb, &ext) < 0)
 		die("cannot read the image's layout or object map");
+	int64_t data_pool = rbd_get_data_pool_id(img);
+	uint8_t old_format = 0;
+	rbd_get_old_format(img, &old_format);
 	rbd_close(img);
+	if (old_format)
+		die("an image of format 1 (its objects are named otherwise)");
+	rados_ioctx_t dio = cio;
+	if (data_pool >= 0 && data_pool != rados_ioctx_get_id(cio)) {
+		char dname[256];
+		if (rados_pool_reverse_lookup(cluster, data_pool, dname, sizeof(dname)) < 0 ||
+		    rados_ioctx_create(cluster, dname, &dio) < 0)
+			die("cannot open the image's data pool");
+	}
 	if (stripes > 1)
 		die("fancy striping: objects are not named from offsets here");
 	std::vector<std::string> names;
@@ -230,31 +253,38 @@ int main(int argc, char **argv)
 		info.size, names.size(), info.num_objs);
 
 	librados::IoCtx shared, io;
-	librados::IoCtx::from_rados_ioctx_t(cio, shared);
+	librados::IoCtx::from_rados_ioctx_t(dio, shared);
 	io.dup(shared);
 	io.snap_set_read(snap_id);
 	for (int rep = 1; rep <= reps; rep++)
 		for (auto &m : modes) {
 			double c0 = cpu_seconds(osd_pid);
 			auto t0 = std::chrono::steady_clock::now();
-			size_t extents = 0;
+			size_t extents = 0, missing = 0;
 			if (m.op == "mapext")
-				extents = run_mapext(io, names, info.obj_size, m.n);
+				extents = run_mapext(io, names, info.obj_size, m.n, &missing);
 			else
-				run_stat(io, names, m.n);
+				run_stat(io, names, m.n, &missing);
 			double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 			m.secs.push_back(s);
 			std::printf("rep %d %s:%u objects=%zu extents=%zu seconds=%.3f ops_per_s=%.0f", rep,
 				m.op.c_str(), m.n, names.size(), extents, s, (double)names.size() / s);
 			if (osd_pid > 0)
 				std::printf(" osd_cpu_s=%.2f", cpu_seconds(osd_pid) - c0);
+			if (missing)
+				std::printf(" missing=%zu", missing);
 			std::printf("\n");
+			if (missing)
+				std::fprintf(stderr, "fastsnap-map-floor: %zu object(s) did not exist: the names "
+					"or the pool are not the image's\n", missing);
 			std::fflush(stdout);
 		}
 	for (const auto &m : modes)
 		std::printf("median %s:%u seconds=%.3f over %d run(s)\n", m.op.c_str(), m.n, median(m.secs), reps);
 	io.close();
 	shared.close();
+	if (dio != cio)
+		rados_ioctx_destroy(dio);
 	rados_ioctx_destroy(cio);
 	rados_shutdown(cluster);
 	return 0;
