@@ -88,6 +88,28 @@ fsdev_live_pid() {
   echo "$pid"
 }
 
+# fsdev_starting_pid STATE COMPONENT: fsdev_live_pid for a daemon that the
+# calling shell has just started with `( ... exec DAEMON ) &` and whose pid
+# file holds that $!: until the subshell has exec'd, the pid is not yet the
+# daemon's, yet alive. It counts as the daemon's while it descends from
+# this script ($$, through at most 4 parents: the subshells of a background
+# job or of a command substitution), which a reused pid of another's does
+# not. A start-up wait that took it for a dead daemon failed a run once
+# (MariaDB, asked before its subshell had exec'd, under load).
+fsdev_starting_pid() {
+  local state=$1 comp=$2 pid p i
+  fsdev_live_pid "$state" "$comp" && return 0
+  pid=$(tr -dc '0-9' < "$state/$(fsdev_pidfile "$comp")" 2>/dev/null)
+  [[ -n $pid ]] || return 1
+  p=$pid
+  for ((i = 0; i < 5; i++)); do
+    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
+    [[ -n $p && $p != 0 && $p != 1 ]] || return 1
+    if [[ $p == "$$" ]]; then echo "$pid"; return 0; fi
+  done
+  return 1
+}
+
 # fsdev_stray_pids STATE: processes of ours (ceph-mon, ceph-osd, glance-api whose
 # command line names this state dir) that no pid file accounts for. Used only
 # to report, never to kill.
@@ -633,7 +655,7 @@ fsdev_up_pools_ready() {
 fsdev_up_wait_glance() {
   local url=$1 headers=$2 i code=
   for ((i = 0; ; i++)); do
-    fsdev_live_pid "$STATE" glance >/dev/null ||
+    fsdev_starting_pid "$STATE" glance >/dev/null ||
       fsdev_die "glance-api exited (log: $STATE/log/glance-api.log, $STATE/log/glance-api.out)"
     code=$(fsdev_http_status "$url/v2/info/stores" "$headers")
     [[ $code == 200 ]] && ss -Htlnp "sport = :$GLANCE_PORT" | grep -q "pid=$(cat "$STATE/run/glance-api.pid")," && break

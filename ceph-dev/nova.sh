@@ -38,7 +38,7 @@ nova_rabbit_start() {
 nova_rabbit_wait() {
   local i pid line
   for ((i = 0; ; i++)); do
-    pid=$(fsdev_live_pid "$STATE" rabbitmq) ||
+    pid=$(fsdev_starting_pid "$STATE" rabbitmq) ||
       fsdev_die "rabbitmq exited (log: $STATE/log/rabbitmq.out, $STATE/log/rabbitmq/)"
     ss -Htlnp "sport = :$RABBIT_PORT" | grep -q "pid=$pid," && break
     ((i < 240)) || fsdev_die "RabbitMQ did not listen on $RABBIT_PORT within 120 s"
