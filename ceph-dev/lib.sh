@@ -97,15 +97,22 @@ fsdev_live_pid() {
 # not. A start-up wait that took it for a dead daemon failed a run once
 # (MariaDB, asked before its subshell had exec'd, under load).
 fsdev_starting_pid() {
-  local state=$1 comp=$2 pid p i
+  local state=$1 comp=$2 pid
   fsdev_live_pid "$state" "$comp" && return 0
   pid=$(tr -dc '0-9' < "$state/$(fsdev_pidfile "$comp")" 2>/dev/null)
-  [[ -n $pid ]] || return 1
-  p=$pid
-  for ((i = 0; i < 5; i++)); do
+  fsdev_descends "$pid" "$$" 5 || return 1
+  echo "$pid"
+}
+
+# fsdev_descends PID ANCESTOR DEPTH: PID is alive and ANCESTOR is among its
+# first DEPTH parents (1: PID is ANCESTOR's child).
+fsdev_descends() {
+  local p=$1 i
+  [[ $p =~ ^[0-9]+$ ]] || return 1
+  for ((i = 0; i < $3; i++)); do
     p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
-    [[ -n $p && $p != 0 && $p != 1 ]] || return 1
-    if [[ $p == "$$" ]]; then echo "$pid"; return 0; fi
+    [[ -n $p && $p != 0 ]] || return 1
+    [[ $p == "$2" ]] && return 0
   done
   return 1
 }
